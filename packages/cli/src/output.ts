@@ -1,0 +1,54 @@
+import type { Job, JobEvent } from '@transcribe/client';
+
+/** Where the CLI writes: process.stdout/stderr, or any writable in tests. */
+export type Output = NodeJS.WritableStream & { isTTY?: boolean };
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** One human line per event, e.g. `transcribing 60%`. */
+export function describeEvent(event: JobEvent): string {
+  switch (event.type) {
+    case 'queued':
+      return 'queued';
+    case 'processing':
+      return event.attempt > 1 ? `processing (attempt ${event.attempt})` : 'processing';
+    case 'progress':
+      return `${event.stage} ${Math.round(event.progress)}%`;
+    case 'completed':
+      return `completed in ${(event.processingMs / 1000).toFixed(1)} s`;
+    case 'failed':
+      return `failed: ${event.error.code}: ${event.error.message}`;
+    case 'canceled':
+      return 'canceled';
+  }
+}
+
+/** `transcribe status` in text form. */
+export function describeJob(job: Job): string {
+  const rows: [string, string][] = [
+    ['id', job.id],
+    ['status', job.status],
+    ['progress', `${Math.round(job.progress)}%${job.stage ? ` (${job.stage})` : ''}`],
+    ['file', `${job.filename} (${formatBytes(job.sizeBytes)}, ${job.contentType})`],
+    ['language', job.language],
+    ['engine', job.model ? `${job.engine} (${job.model})` : job.engine],
+    ['priority', job.priority],
+    ['created', job.createdAt],
+  ];
+  if (job.durationS !== null) rows.push(['duration', `${job.durationS.toFixed(1)} s`]);
+  if (job.startedAt) rows.push(['started', job.startedAt]);
+  if (job.finishedAt) rows.push(['finished', job.finishedAt]);
+  if (job.processingMs !== null) rows.push(['processing', `${(job.processingMs / 1000).toFixed(1)} s`]);
+  if (job.error) rows.push(['error', `${job.error.code}: ${job.error.message}`]);
+  return rows.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}

@@ -1,0 +1,33 @@
+import type { TranscriptFormat } from '@transcribe/client';
+import { ExitCode, reportError } from './exit-codes.js';
+import { describeJob } from './output.js';
+import { printTranscript, type CommandDeps } from './transcribe.js';
+
+/** `transcribe status <jobId>`: the job, as text or (format json) as the API's JSON. */
+export async function runStatus(
+  jobId: string,
+  format: TranscriptFormat,
+  deps: CommandDeps,
+): Promise<ExitCode> {
+  try {
+    const job = await deps.client.getJob(jobId, deps.signal ? { signal: deps.signal } : {});
+    deps.stdout.write(format === 'json' ? `${JSON.stringify(job, null, 2)}\n` : describeJob(job));
+    return ExitCode.Ok;
+  } catch (error) {
+    return reportError(error, deps.stderr);
+  }
+}
+
+/** `transcribe get <jobId>`: the transcript of a completed job. */
+export async function runGet(
+  jobId: string,
+  format: TranscriptFormat,
+  deps: CommandDeps,
+): Promise<ExitCode> {
+  try {
+    await printTranscript(deps, jobId, format);
+    return ExitCode.Ok;
+  } catch (error) {
+    return reportError(error, deps.stderr);
+  }
+}

@@ -1,0 +1,94 @@
+import type { CreateUploadResponse, JobEvent } from '@transcribe/contracts';
+import { contentTypeFor, type UploadContentType } from './content-type.js';
+import { followEvents, type EventsTarget, type FollowEventsOptions } from './events.js';
+import { createRest, type RequestOptions, type RestApi, type RestOptions } from './rest.js';
+import { inspectFile, putFile } from './upload.js';
+
+export { ApiError, ClientError, type ApiErrorCode, type ClientErrorCode } from './errors.js';
+export { contentTypeFor, type UploadContentType } from './content-type.js';
+export { isTerminal, type EventsTarget, type FollowEventsOptions } from './events.js';
+export type { FetchLike, RequestOptions, RestApi } from './rest.js';
+export type {
+  CreateJobRequest,
+  CreateJobResponse,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  Job,
+  JobEvent,
+  TranscriptFormat,
+  TranscriptJson,
+} from '@transcribe/contracts';
+
+export type ClientOptions = RestOptions;
+
+export interface UploadFileOptions extends RequestOptions {
+  /** Declared media type; guessed from the file's extension when omitted. */
+  contentType?: UploadContentType;
+  /** Name recorded with the upload; the file's base name when omitted. */
+  filename?: string;
+  /** Called as bytes are sent: `sentBytes` of `totalBytes`. */
+  onProgress?(sentBytes: number, totalBytes: number): void;
+}
+
+/** What {@link TranscribeClient.uploadFile} uploaded: pass `uploadId` to `createJob`. */
+export interface UploadedFile {
+  uploadId: string;
+  filename: string;
+  contentType: UploadContentType;
+  sizeBytes: number;
+}
+
+export interface WaitForJobOptions extends Omit<FollowEventsOptions, 'onEvent'> {
+  onEvent?(event: JobEvent): void;
+}
+
+export interface TranscribeClient extends RestApi {
+  /** Creates an upload and streams the file to its presigned URL. */
+  uploadFile(path: string, opts?: UploadFileOptions): Promise<UploadedFile>;
+  /** PUTs a file to an upload created with `createUpload`. */
+  putUpload(
+    upload: Pick<CreateUploadResponse, 'url' | 'headers'>,
+    path: string,
+    opts?: Pick<UploadFileOptions, 'onProgress' | 'signal'>,
+  ): Promise<void>;
+  /** Follows a job's events over the WebSocket; resolves with the terminal event. */
+  followEvents(target: EventsTarget, opts: FollowEventsOptions): Promise<JobEvent>;
+  /** `getJob` then `followEvents` on its links (authenticated with the API key). */
+  waitForJob(id: string, opts?: WaitForJobOptions): Promise<JobEvent>;
+}
+
+export function createClient(options: ClientOptions): TranscribeClient {
+  const rest = createRest(options);
+  const ctx = { apiKey: options.apiKey };
+
+  const putUpload: TranscribeClient['putUpload'] = async (upload, path, opts = {}) => {
+    const { sizeBytes } = await inspectFile(path);
+    await putFile(upload, path, sizeBytes, opts);
+  };
+
+  return {
+    ...rest,
+    putUpload,
+    async uploadFile(path, opts = {}) {
+      const file = await inspectFile(path);
+      const filename = opts.filename ?? file.filename;
+      // The name the user gave says what the content is; the path's extension is a fallback.
+      const guessed = contentTypeFor(filename);
+      const contentType =
+        opts.contentType ??
+        (guessed === 'application/octet-stream' ? contentTypeFor(path) : guessed);
+      const reqOpts: RequestOptions = opts.signal ? { signal: opts.signal } : {};
+      const upload = await rest.createUpload(
+        { filename, contentType, sizeBytes: file.sizeBytes },
+        reqOpts,
+      );
+      await putFile(upload, path, file.sizeBytes, opts);
+      return { uploadId: upload.uploadId, filename, contentType, sizeBytes: file.sizeBytes };
+    },
+    followEvents: (target, opts) => followEvents(target, opts, ctx),
+    async waitForJob(id, opts = {}) {
+      const job = await rest.getJob(id, opts.signal ? { signal: opts.signal } : {});
+      return followEvents(job, { ...opts, onEvent: opts.onEvent ?? (() => undefined) }, ctx);
+    },
+  };
+}

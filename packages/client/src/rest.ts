@@ -1,0 +1,137 @@
+import {
+  CreateJobResponse,
+  CreateUploadResponse,
+  Job,
+  JobEventList,
+  TranscriptJson,
+  type CreateJobRequest,
+  type CreateUploadRequest,
+  type JobEvent,
+  type TranscriptFormat,
+} from '@transcribe/contracts';
+import { ClientError, apiErrorFrom, parseOrThrow, type Schema } from './errors.js';
+
+export type FetchLike = typeof globalThis.fetch;
+
+export interface RestOptions {
+  /** Base URL of the gateway, e.g. `http://localhost:8080` (a path prefix is kept). */
+  baseUrl: string;
+  /** API key, sent as `Authorization: Bearer <key>`. */
+  apiKey: string;
+  /** fetch implementation; defaults to the global one. */
+  fetch?: FetchLike;
+}
+
+/** Per-call options of every REST method. */
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** The gateway's REST endpoints, each answer checked against its contract. */
+export interface RestApi {
+  createUpload(input: CreateUploadRequest, opts?: RequestOptions): Promise<CreateUploadResponse>;
+  createJob(input: CreateJobRequest, opts?: RequestOptions): Promise<CreateJobResponse>;
+  getJob(id: string, opts?: RequestOptions): Promise<Job>;
+  getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  getTranscript(id: string, format: 'json', opts?: RequestOptions): Promise<TranscriptJson>;
+  getTranscript(
+    id: string,
+    format: TranscriptFormat,
+    opts?: RequestOptions,
+  ): Promise<string | TranscriptJson>;
+  /** Events of a job with `seq > after`, oldest first. */
+  listEvents(id: string, after?: number, opts?: RequestOptions): Promise<JobEvent[]>;
+}
+
+interface SendOptions extends RequestOptions {
+  body?: unknown;
+  accept: string;
+}
+
+export function createRest(options: RestOptions): RestApi {
+  const base = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+  const doFetch = options.fetch ?? globalThis.fetch;
+
+  function url(path: string): string {
+    return new URL(path, base).toString();
+  }
+
+  /** Sends one request; resolves with the response only if it is 2xx. */
+  async function send(method: string, path: string, opts: SendOptions): Promise<Response> {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${options.apiKey}`,
+      accept: opts.accept,
+    };
+    const init: RequestInit = { method, headers };
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.signal) init.signal = opts.signal;
+    let res: Response;
+    try {
+      res = await doFetch(url(path), init);
+    } catch (error) {
+      if (opts.signal?.aborted) throw error;
+      const reason = error instanceof Error ? (error.cause ?? error) : error;
+      const detail = reason instanceof Error ? reason.message : String(reason);
+      throw new ClientError('network_error', `${method} ${url(path)} failed: ${detail}`, {
+        cause: error,
+      });
+    }
+    if (!res.ok) throw apiErrorFrom(res.status, res.statusText, await res.text());
+    return res;
+  }
+
+  async function json<T>(
+    schema: Schema<T>,
+    method: string,
+    path: string,
+    opts: RequestOptions & { body?: unknown },
+  ): Promise<T> {
+    const res = await send(method, path, { ...opts, accept: 'application/json' });
+    const text = await res.text();
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new ClientError('invalid_response', `${method} /${path} did not answer with JSON`);
+    }
+    return parseOrThrow(schema, data, `${method} /${path} response`);
+  }
+
+  const job = (id: string): string => `v1/jobs/${encodeURIComponent(id)}`;
+
+  async function getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  async function getTranscript(
+    id: string,
+    format: 'json',
+    opts?: RequestOptions,
+  ): Promise<TranscriptJson>;
+  async function getTranscript(
+    id: string,
+    format: TranscriptFormat,
+    opts?: RequestOptions,
+  ): Promise<string | TranscriptJson>;
+  async function getTranscript(
+    id: string,
+    format: TranscriptFormat,
+    opts: RequestOptions = {},
+  ): Promise<string | TranscriptJson> {
+    const path = `${job(id)}/transcript?format=${format}`;
+    if (format === 'json') return json(TranscriptJson, 'GET', path, opts);
+    const res = await send('GET', path, { ...opts, accept: 'text/plain' });
+    return res.text();
+  }
+
+  return {
+    createUpload: (input, opts = {}) =>
+      json(CreateUploadResponse, 'POST', 'v1/uploads', { ...opts, body: input }),
+    createJob: (input, opts = {}) =>
+      json(CreateJobResponse, 'POST', 'v1/jobs', { ...opts, body: input }),
+    getJob: (id, opts = {}) => json(Job, 'GET', job(id), opts),
+    getTranscript,
+    listEvents: async (id, after = 0, opts = {}) =>
+      (await json(JobEventList, 'GET', `${job(id)}/events?after=${after}`, opts)).events,
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * A small local stand-in for the gateway + notifier that speaks the documented wire format
+ * (REST JSON, presigned PUT, events WebSocket), for testing the client and the CLI without
+ * the real stack. Everything is real HTTP and WebSocket on port 0.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  CloseCode,
+  type CreateJobResponse,
+  type ErrorBody,
+  type ErrorCode,
+  type Job,
+  type JobEvent,
+  type JobEventInput,
+  type TranscriptJson,
+} from '@transcribe/contracts';
+
+export const API_KEY = 'test-api-key';
+export const EVENTS_TOKEN = 'test-events-token';
+export const TENANT_ID = '0190a000-0000-7000-8000-000000000001';
+
+export interface ReceivedUpload {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface FakeJob {
+  job: Job;
+  events: JobEvent[];
+  text: string;
+}
+
+/** One accepted WebSocket connection: what the client asked for, and the socket. */
+export interface SocketContext {
+  url: URL;
+  headers: IncomingHttpHeaders;
+  ws: WebSocket;
+  job: FakeJob | undefined;
+  after: number;
+  /** Sends one `{kind:'event'}` frame. */
+  send(event: JobEvent): void;
+}
+
+export interface FakeApi {
+  baseUrl: string;
+  wsBaseUrl: string;
+  uploads: Map<string, ReceivedUpload>;
+  jobs: Map<string, FakeJob>;
+  /** Every events connection attempt, in order. */
+  connections: SocketContext[];
+  /** Signed headers handed out with each upload. */
+  signedHeaders: Record<string, string>;
+  /** The events each new job will have (queued is always first). */
+  script: JobEventInput[];
+  /** Replaces the default socket behaviour (replay events after `after`, stay open). */
+  onSocket: ((ctx: SocketContext) => void) | undefined;
+  addJob(script?: JobEventInput[], text?: string): FakeJob;
+  close(): Promise<void>;
+}
+
+export function makeEvent(jobId: string, seq: number, input: JobEventInput): JobEvent {
+  return {
+    ...input,
+    v: 1,
+    jobId,
+    tenantId: TENANT_ID,
+    seq,
+    at: new Date(Date.UTC(2025, 0, 1, 0, 0, seq)).toISOString(),
+  } as JobEvent;
+}
+
+const COMPLETED_SCRIPT: JobEventInput[] = [
+  { type: 'processing', attempt: 1 },
+  { type: 'progress', progress: 10, stage: 'normalizing' },
+  { type: 'progress', progress: 60, stage: 'transcribing' },
+  { type: 'completed', durationS: 11, processingMs: 5000 },
+];
+
+export async function startFakeApi(): Promise<FakeApi> {
+  const server: Server = createServer((req, res) => {
+    handle(req).then(
+      ({ status, body, type }) => {
+        const text = typeof body === 'string' ? body : JSON.stringify(body);
+        res.writeHead(status, { 'content-type': type ?? 'application/json' }).end(text);
+      },
+      (error: unknown) => {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
+      },
+    );
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const fake: FakeApi = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    wsBaseUrl: `ws://127.0.0.1:${port}`,
+    uploads: new Map(),
+    jobs: new Map(),
+    connections: [],
+    signedHeaders: { 'x-amz-meta-test': 'signed-value' },
+    script: COMPLETED_SCRIPT,
+    onSocket: undefined,
+    addJob,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const ws of wss.clients) ws.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const uploadMeta = new Map<string, { filename: string; contentType: string; size: number }>();
+
+  function addJob(
+    script: JobEventInput[] = fake.script,
+    text = 'And so my fellow Americans',
+  ): FakeJob {
+    const id = randomUUID();
+    const job: Job = {
+      id,
+      status: 'queued',
+      progress: 0,
+      stage: 'queued',
+      filename: 'jfk.wav',
+      contentType: 'audio/wav',
+      sizeBytes: 1,
+      durationS: null,
+      language: 'en',
+      engine: 'sphinx',
+      model: null,
+      priority: 'default',
+      error: null,
+      processingMs: null,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      links: {
+        self: `${fake.baseUrl}/v1/jobs/${id}`,
+        transcript: `${fake.baseUrl}/v1/jobs/${id}/transcript`,
+        events: `${fake.wsBaseUrl}/v1/events?jobId=${id}`,
+      },
+    };
+    const events = [{ type: 'queued' } as JobEventInput, ...script].map((e, i) =>
+      makeEvent(id, i + 1, e),
+    );
+    const last = events.at(-1);
+    if (last?.type === 'completed') job.status = 'completed';
+    if (last?.type === 'failed') {
+      job.status = 'failed';
+      job.error = last.error;
+    }
+    const fakeJob = { job, events, text };
+    fake.jobs.set(id, fakeJob);
+    return fakeJob;
+  }
+
+  const error = (status: number, code: ErrorCode, message: string) => ({
+    status,
+    body: { error: { code, message } } satisfies ErrorBody,
+  });
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async function handle(
+    req: IncomingMessage,
+  ): Promise<{ status: number; body: unknown; type?: string }> {
+    const url = new URL(req.url ?? '/', fake.baseUrl);
+    const body = await readBody(req);
+    // Presigned PUT: authorised by the URL, not by the API key.
+    const put = /^\/bucket\/([^/]+)$/.exec(url.pathname);
+    if (put && req.method === 'PUT') {
+      const meta = uploadMeta.get(put[1] ?? '');
+      if (!meta || req.headers['content-type'] !== meta.contentType) {
+        return { status: 403, body: '<Error><Code>SignatureDoesNotMatch</Code></Error>' };
+      }
+      fake.uploads.set(put[1] ?? '', { headers: req.headers, body });
+      return { status: 200, body: '' };
+    }
+    if (req.headers.authorization !== `Bearer ${API_KEY}`) {
+      return error(401, 'unauthorized', 'missing or invalid API key');
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/uploads') {
+      const input = JSON.parse(body.toString()) as {
+        filename: string;
+        contentType: string;
+        sizeBytes: number;
+      };
+      const uploadId = randomUUID();
+      uploadMeta.set(uploadId, { ...input, size: input.sizeBytes });
+      return {
+        status: 201,
+        body: {
+          uploadId,
+          method: 'PUT',
+          url: `${fake.baseUrl}/bucket/${uploadId}?X-Amz-Signature=abc`,
+          headers: { 'content-type': input.contentType, ...fake.signedHeaders },
+          expiresAt: new Date(Date.now() + 900_000).toISOString(),
+        },
+      };
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/jobs') {
+      const input = JSON.parse(body.toString()) as { uploadId: string; language?: string };
+      if (!fake.uploads.has(input.uploadId)) {
+        return error(409, 'upload_missing', 'nothing was uploaded for this upload id yet');
+      }
+      const { job } = addJob();
+      const response: CreateJobResponse = {
+        ...job,
+        status: 'queued',
+        error: null,
+        links: { ...job.links, events: `${job.links.events}&token=${EVENTS_TOKEN}` },
+        eventsToken: EVENTS_TOKEN,
+        eventsTokenExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      };
+      return { status: 202, body: response };
+    }
+    const m = /^\/v1\/jobs\/([^/]+)(\/transcript|\/events)?$/.exec(url.pathname);
+    const found = m ? fake.jobs.get(m[1] ?? '') : undefined;
+    if (!m || !found || req.method !== 'GET') return error(404, 'not_found', 'not found');
+    if (m[2] === '/events') {
+      const after = Number(url.searchParams.get('after') ?? 0);
+      return { status: 200, body: { events: found.events.filter((e) => e.seq > after) } };
+    }
+    if (m[2] === '/transcript') {
+      if (found.job.status !== 'completed') {
+        return error(409, 'job_not_completed', `job is ${found.job.status}`);
+      }
+      if (url.searchParams.get('format') === 'txt') {
+        return { status: 200, body: `${found.text}\n`, type: 'text/plain; charset=utf-8' };
+      }
+      const transcript: TranscriptJson = {
+        jobId: found.job.id,
+        text: found.text,
+        segments: [{ start: 0, end: 2.5, text: found.text }],
+        language: 'en',
+        durationS: 11,
+        engine: 'sphinx',
+        model: null,
+        processingMs: 5000,
+      };
+      return { status: 200, body: transcript };
+    }
+    return { status: 200, body: found.job };
+  }
+
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const url = new URL(req.url ?? '/', fake.wsBaseUrl);
+      const job = fake.jobs.get(url.searchParams.get('jobId') ?? '');
+      const ctx: SocketContext = {
+        url,
+        headers: req.headers,
+        ws,
+        job,
+        after: Number(url.searchParams.get('after') ?? 0),
+        send: (event) => ws.send(JSON.stringify({ kind: 'event', event })),
+      };
+      fake.connections.push(ctx);
+      const authorised =
+        url.searchParams.get('token') === EVENTS_TOKEN ||
+        req.headers.authorization === `Bearer ${API_KEY}`;
+      if (!authorised) return ws.close(CloseCode.Unauthorized, 'unauthorized');
+      if (!job) return ws.close(CloseCode.NotFound, 'job not found');
+      if (fake.onSocket) return fake.onSocket(ctx);
+      for (const event of job.events) if (event.seq > ctx.after) ctx.send(event);
+    });
+  });
+
+  return fake;
+}

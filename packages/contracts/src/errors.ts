@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/**
+ * Stable, machine-readable error codes. Clients switch on these; messages are for humans
+ * and may change. Add codes, never rename them.
+ */
+export const ErrorCode = z.enum([
+  'bad_request',
+  'validation_failed',
+  'unauthorized',
+  'not_found',
+  'upload_not_found',
+  'upload_missing',
+  'upload_size_mismatch',
+  'upload_already_used',
+  'upload_expired',
+  'unsupported_media_type',
+  'payload_too_large',
+  'job_not_completed',
+  'conflict',
+  'rate_limited',
+  'not_ready',
+  'internal_error',
+  // Job failure codes (worker)
+  'invalid_media',
+  'no_audio_stream',
+  'empty_audio',
+  'too_long',
+  'engine_failed',
+  'object_missing',
+  'timeout',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

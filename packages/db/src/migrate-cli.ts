@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+// `pnpm migrate`: applies pending migrations to DATABASE_URL and exits.
+import { createDb, migrateToLatest } from './connection.js';
+
+const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const db = createDb(url, { max: 1 });
+try {
+  const applied = await migrateToLatest(db);
+  console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+} catch (error) {
+  console.error('migration failed:', error);
+  process.exitCode = 1;
+} finally {
+  await db.destroy();
+}

@@ -1,0 +1,161 @@
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { assertTopology, topologyNames, type TopologyNames } from './topology.js';
+
+export interface MessageContext {
+  /** True when RabbitMQ delivered this message before to a consumer that did not ack it. */
+  redelivered: boolean;
+  headers: Record<string, unknown>;
+  routingKey: string;
+  /** Acknowledge on the channel that delivered it; a no-op when that channel is gone. */
+  ack(): void;
+  /** Reject; with requeue false the message goes to the queue's dead-letter target. */
+  nack(requeue: boolean): void;
+}
+
+export type MessageHandler = (body: Buffer, ctx: MessageContext) => Promise<void>;
+
+export interface ConsumeOptions {
+  prefetch: number;
+}
+
+export interface Broker {
+  readonly names: TopologyNames;
+  /** Publishes and waits for the broker's confirm (persistent, JSON). */
+  publish(
+    exchange: string,
+    routingKey: string,
+    payload: unknown,
+    options?: { priority?: number; messageId?: string; headers?: Record<string, unknown> },
+  ): Promise<void>;
+  /** Consumes a named queue; re-subscribed after every reconnect. */
+  consume(queue: string, handler: MessageHandler, options: ConsumeOptions): Promise<void>;
+  /**
+   * Consumes every event on the events exchange through a private, auto-deleted queue.
+   * `onSubscribed` runs after each (re)subscription: events published while disconnected
+   * were not delivered, so the caller can catch up from the database.
+   */
+  consumeAllEvents(handler: MessageHandler, onSubscribed?: () => void): Promise<void>;
+  /** Stops deliveries to this process's consumers; unacked messages stay with it until settled. */
+  stopConsuming(): Promise<void>;
+  isConnected(): boolean;
+  /** Resolves once connected and the topology is declared. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  url: string;
+  prefix?: string;
+  /** How long a publish may wait for a connection and a confirm before failing. */
+  publishTimeoutMs?: number;
+  onError?: (error: Error) => void;
+}
+
+export function connectBroker(options: BrokerOptions): Broker {
+  const names = topologyNames(options.prefix);
+  const connection: AmqpConnectionManager = amqp.connect([options.url], {
+    heartbeatIntervalInSeconds: 10,
+    reconnectTimeInSeconds: 1,
+  });
+  connection.on('disconnect', ({ err }) => err && options.onError?.(err));
+  connection.on('connectFailed', ({ err }) => options.onError?.(err));
+
+  const publisher: ChannelWrapper = connection.createChannel({
+    confirm: true,
+    publishTimeout: options.publishTimeoutMs ?? 10_000,
+    setup: (channel: Channel) => assertTopology(channel, names),
+  });
+  const consumers: ChannelWrapper[] = [];
+  // Live subscriptions, so stopConsuming can cancel them; setup re-runs skip consuming once stopped.
+  const subscriptions = new Set<{ channel: Channel; tag: string }>();
+  let consuming = true;
+
+  async function subscribe(channel: Channel, queue: string, handler: MessageHandler) {
+    if (!consuming) return;
+    const { consumerTag } = await channel.consume(queue, dispatch(channel, handler), { noAck: false });
+    const subscription = { channel, tag: consumerTag };
+    subscriptions.add(subscription);
+    channel.once('close', () => subscriptions.delete(subscription));
+  }
+
+  function context(channel: Channel, msg: ConsumeMessage): MessageContext {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      try {
+        fn();
+      } catch {
+        // The delivering channel closed: the broker requeues the message by itself.
+      }
+    };
+    return {
+      redelivered: msg.fields.redelivered,
+      headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
+      routingKey: msg.fields.routingKey,
+      ack: () => settle(() => channel.ack(msg)),
+      nack: (requeue) => settle(() => channel.nack(msg, false, requeue)),
+    };
+  }
+
+  function dispatch(channel: Channel, handler: MessageHandler) {
+    return (msg: ConsumeMessage | null) => {
+      if (!msg) return; // consumer cancelled by the broker (queue deleted); setup re-runs on reconnect
+      handler(msg.content, context(channel, msg)).catch((error: unknown) => {
+        options.onError?.(error instanceof Error ? error : new Error(String(error)));
+      });
+    };
+  }
+
+  return {
+    names,
+    async publish(exchange, routingKey, payload, publishOptions = {}) {
+      await publisher.publish(exchange, routingKey, Buffer.from(JSON.stringify(payload)), {
+        persistent: true,
+        contentType: 'application/json',
+        priority: publishOptions.priority,
+        messageId: publishOptions.messageId,
+        headers: publishOptions.headers,
+      });
+    },
+    async consume(queue, handler, consumeOptions) {
+      const wrapper = connection.createChannel({
+        setup: async (channel: Channel) => {
+          await assertTopology(channel, names);
+          await channel.prefetch(consumeOptions.prefetch);
+          await subscribe(channel, queue, handler);
+        },
+      });
+      consumers.push(wrapper);
+      await wrapper.waitForConnect();
+    },
+    async consumeAllEvents(handler, onSubscribed) {
+      const wrapper = connection.createChannel({
+        setup: async (channel: Channel) => {
+          await assertTopology(channel, names);
+          const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+          await channel.bindQueue(queue, names.eventsExchange, '#');
+          await subscribe(channel, queue, handler);
+          onSubscribed?.();
+        },
+      });
+      consumers.push(wrapper);
+      await wrapper.waitForConnect();
+    },
+    async stopConsuming() {
+      consuming = false;
+      await Promise.all(
+        [...subscriptions].map(({ channel, tag }) => channel.cancel(tag).catch(() => undefined)),
+      );
+      subscriptions.clear();
+    },
+    isConnected: () => connection.isConnected(),
+    ready: () => publisher.waitForConnect(),
+    async close() {
+      for (const wrapper of consumers) await wrapper.close().catch(() => undefined);
+      await publisher.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}

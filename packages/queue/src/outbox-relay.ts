@@ -1,0 +1,88 @@
+import { claimOutbox, deleteOutbox, type Db, type OutboxRow } from '@transcribe/db';
+import type { Broker } from './broker.js';
+
+export interface OutboxRelay {
+  /** Drain now (call after committing outbox rows) instead of waiting for the next poll. */
+  kick(): void;
+  stop(): Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  db: Db;
+  broker: Broker;
+  pollMs: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+}
+
+function destination(broker: Broker, row: OutboxRow): { exchange: string; routingKey: string } {
+  return row.topic === 'jobs'
+    ? { exchange: '', routingKey: broker.names.jobsQueue }
+    : { exchange: broker.names.eventsExchange, routingKey: row.routing_key };
+}
+
+/**
+ * Publishes outbox rows with publisher confirms and deletes them in the same transaction
+ * that locked them. A crash between confirm and commit republishes the row: delivery is
+ * at-least-once, and consumers are idempotent (guarded job updates, events deduped by seq).
+ */
+export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const batchSize = options.batchSize ?? 100;
+  let current: Promise<void> | undefined;
+  let again = false;
+  let stopped = false;
+
+  async function drainOnce(): Promise<number> {
+    return options.db.transaction().execute(async (trx) => {
+      const rows = await claimOutbox(trx, batchSize);
+      // Issued in order on one confirm channel, so the broker keeps the order; we only wait together.
+      await Promise.all(
+        rows.map((row) => {
+          const { exchange, routingKey } = destination(options.broker, row);
+          return options.broker.publish(exchange, routingKey, row.payload, {
+            priority: row.priority ?? undefined,
+            messageId: String(row.id),
+          });
+        }),
+      );
+      await deleteOutbox(
+        trx,
+        rows.map((r) => r.id),
+      );
+      return rows.length;
+    });
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      do {
+        again = false;
+        if ((await drainOnce()) === batchSize) again = true;
+      } while (again && !stopped);
+    } catch (error) {
+      options.onError?.(error);
+    } finally {
+      current = undefined;
+    }
+  }
+
+  function kick(): void {
+    if (stopped) return;
+    if (current) {
+      again = true;
+      return;
+    }
+    current = drain();
+  }
+
+  const timer = setInterval(kick, options.pollMs);
+  timer.unref();
+  return {
+    kick,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

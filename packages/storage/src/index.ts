@@ -1,0 +1,1 @@
+export { createStorage, ObjectNotFoundError, type Storage, type StorageOptions, type ObjectInfo } from './storage.js';

@@ -1,0 +1,153 @@
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+export interface StorageOptions {
+  bucket: string;
+  region: string;
+  endpoint?: string;
+  /** Endpoint written into presigned URLs, when clients reach S3 at another address. */
+  publicEndpoint?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+}
+
+export interface ObjectInfo {
+  sizeBytes: number;
+  contentType: string | undefined;
+}
+
+/** Raised when an object is absent, so callers need not know the SDK's error shapes. */
+export class ObjectNotFoundError extends Error {
+  readonly code = 'object_not_found';
+  constructor(readonly key: string) {
+    super(`object not found: ${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export interface Storage {
+  readonly bucket: string;
+  /** A URL for one PUT of exactly this key, content type and length, valid for `expiresInS`. */
+  presignPut(input: {
+    key: string;
+    contentType: string;
+    contentLength: number;
+    expiresInS: number;
+  }): Promise<{ url: string; headers: Record<string, string> }>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Streams an object to a file without holding it in memory. */
+  download(key: string, file: string): Promise<void>;
+  upload(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  ensureBucket(): Promise<void>;
+  ping(): Promise<void>;
+  destroy(): void;
+}
+
+function makeClient(options: StorageOptions, endpoint: string | undefined): S3Client {
+  return new S3Client({
+    region: options.region,
+    endpoint,
+    forcePathStyle: options.forcePathStyle,
+    credentials:
+      options.accessKeyId && options.secretAccessKey
+        ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+        : undefined,
+    // Checksums in presigned PUTs would bind a body the client hasn't computed yet.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+export function createStorage(options: StorageOptions): Storage {
+  const client = makeClient(options, options.endpoint);
+  const presigner =
+    options.publicEndpoint && options.publicEndpoint !== options.endpoint
+      ? makeClient(options, options.publicEndpoint)
+      : client;
+  const Bucket = options.bucket;
+
+  return {
+    bucket: Bucket,
+    async presignPut({ key, contentType, contentLength, expiresInS }) {
+      const command = new PutObjectCommand({
+        Bucket,
+        Key: key,
+        ContentType: contentType,
+        ContentLength: contentLength,
+      });
+      const url = await getSignedUrl(presigner, command, {
+        expiresIn: expiresInS,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      });
+      return { url, headers: { 'content-type': contentType } };
+    },
+    async head(key) {
+      try {
+        const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        return { sizeBytes: out.ContentLength ?? 0, contentType: out.ContentType };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      }
+    },
+    async download(key, file) {
+      let body: Readable;
+      try {
+        const out = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+        body = out.Body as Readable;
+      } catch (error) {
+        if (isNotFound(error)) throw new ObjectNotFoundError(key);
+        throw error;
+      }
+      await pipeline(body, createWriteStream(file));
+    },
+    async upload(key, body, contentType) {
+      await new Upload({
+        client,
+        params: { Bucket, Key: key, Body: body, ContentType: contentType },
+      }).done();
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    async ensureBucket() {
+      try {
+        await client.send(new HeadBucketCommand({ Bucket }));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        await client.send(new CreateBucketCommand({ Bucket }));
+      }
+    },
+    async ping() {
+      // An object-level call: 404 proves the endpoint answers and accepts our credentials.
+      try {
+        await client.send(new HeadObjectCommand({ Bucket, Key: '.readyz' }));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    },
+    destroy() {
+      client.destroy();
+      if (presigner !== client) presigner.destroy();
+    },
+  };
+}

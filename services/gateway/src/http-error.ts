@@ -1,0 +1,16 @@
+import type { ErrorCode } from '@transcribe/contracts';
+
+/** An error with an HTTP status and a stable code; the only errors handlers throw on purpose. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const notFound = (what = 'job') => new HttpError(404, 'not_found', `${what} not found`);

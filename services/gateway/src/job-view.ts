@@ -1,0 +1,42 @@
+import type { Job } from '@transcribe/contracts';
+import type { JobRow } from '@transcribe/db';
+
+export interface LinkBases {
+  /** Base URL of the gateway as clients see it. */
+  api: string;
+  /** Base WebSocket URL of the notifier. */
+  events: string;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+/** The public shape of a job row. */
+export function toJob(row: JobRow, bases: LinkBases): Job {
+  return {
+    id: row.id,
+    status: row.status,
+    progress: row.progress,
+    stage: row.stage,
+    filename: row.filename,
+    contentType: row.content_type,
+    sizeBytes: row.size_bytes,
+    durationS: row.duration_s,
+    language: row.language,
+    engine: row.engine,
+    model: row.model,
+    priority: row.priority,
+    error:
+      row.error_code !== null
+        ? { code: row.error_code as NonNullable<Job['error']>['code'], message: row.error_message ?? '' }
+        : null,
+    processingMs: row.processing_ms,
+    createdAt: row.created_at.toISOString(),
+    startedAt: iso(row.started_at),
+    finishedAt: iso(row.finished_at),
+    links: {
+      self: `${bases.api}/v1/jobs/${row.id}`,
+      transcript: `${bases.api}/v1/jobs/${row.id}/transcript`,
+      events: `${bases.events}/v1/events?jobId=${row.id}`,
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import type { JobEvent } from '@transcribe/contracts';
+
+export type LoadEvents = (jobId: string, after: number) => Promise<JobEvent[]>;
+
+/**
+ * Delivers one job's events to one client exactly once and in seq order, whatever order
+ * they arrive in: stored events first (replay from `after`), then live ones. Any gap —
+ * a live event ahead of what was sent, a broker reconnect — is filled from Postgres,
+ * where every event is committed before it is published.
+ */
+export class JobSubscription {
+  private lastSeq: number;
+  private queue: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    readonly jobId: string,
+    after: number,
+    private readonly send: (event: JobEvent) => void,
+    private readonly load: LoadEvents,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {
+    this.lastSeq = after;
+  }
+
+  /** The highest seq delivered so far. */
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  /** Replays stored events; live ones that arrive meanwhile wait their turn. */
+  start(): Promise<void> {
+    return this.enqueue(() => this.catchUp());
+  }
+
+  live(event: JobEvent): Promise<void> {
+    return this.enqueue(async () => {
+      if (event.seq <= this.lastSeq) return; // already delivered (replay or duplicate publish)
+      if (event.seq === this.lastSeq + 1) this.deliver(event);
+      else await this.catchUp();
+    });
+  }
+
+  /** Re-reads from the last delivered seq, e.g. after missing live events. */
+  resync(): Promise<void> {
+    return this.enqueue(() => this.catchUp());
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const events = await this.load(this.jobId, this.lastSeq);
+      for (const event of events) this.deliver(event);
+      if (events.length === 0 || this.closed) return;
+    }
+  }
+
+  private deliver(event: JobEvent): void {
+    if (this.closed || event.seq !== this.lastSeq + 1) return;
+    this.lastSeq = event.seq;
+    this.send(event);
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(() => (this.closed ? undefined : task())).catch(this.onError);
+    return this.queue;
+  }
+}

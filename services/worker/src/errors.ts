@@ -1,0 +1,41 @@
+const PERMANENT_CODES = [
+  'invalid_media',
+  'no_audio_stream',
+  'empty_audio',
+  'too_long',
+  'object_missing',
+] as const;
+
+/** Stable codes for failures that no retry can fix: the input itself is the problem. */
+export type PermanentJobErrorCode = (typeof PERMANENT_CODES)[number];
+
+/**
+ * The one error type the worker never retries: the consumer fails the job with `code`
+ * and settles the message. Anything else is treated as transient.
+ */
+export class PermanentJobError extends Error {
+  override readonly name = 'PermanentJobError';
+
+  constructor(
+    readonly code: PermanentJobErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isPermanentJobError(e: unknown): e is PermanentJobError {
+  if (e instanceof PermanentJobError) return true;
+  // instanceof fails when two copies of this module are loaded (src under jest, dist in
+  // a built dependency); a retry decision must not hinge on that.
+  if (!(e instanceof Error) || e.name !== 'PermanentJobError') return false;
+  const code: unknown = (e as { code?: unknown }).code;
+  return (PERMANENT_CODES as readonly unknown[]).includes(code);
+}
+
+/** The error Node's own APIs reject with when an AbortSignal fires. */
+export function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason });
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,237 @@
+// The worker's only door to ffmpeg/ffprobe: everything else sees typed results and
+// PermanentJobError codes, never ffmpeg's stderr.
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import { abortError, PermanentJobError } from './errors.js';
+
+export interface MediaInfo {
+  durationS: number;
+  /** ffprobe's demuxer name, e.g. `wav`, `mp3`, `mov,mp4,m4a,3gp,3g2,mj2`. */
+  formatName: string;
+  audioCodec: string;
+  /** A real picture track; cover art embedded in audio files does not count. */
+  hasVideo: boolean;
+}
+
+export interface ProbeOptions {
+  /** Longer media is rejected with `too_long` before any decoding work. */
+  maxDurationS: number;
+}
+
+export interface NormalizeOptions {
+  /** Called with increasing fractions in 0..1, and with 1 once the output is complete. */
+  onProgress?: (fraction: number) => void;
+  /** Input duration (from probeMedia); without it progress is only reported at the end. */
+  durationS?: number;
+  /** Kills ffmpeg and rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+export async function probeMedia(file: string, opts: ProbeOptions): Promise<MediaInfo> {
+  // A missing local file is our own bug, not the user's: let ENOENT through as retryable.
+  const { size } = await stat(file);
+  if (size === 0) throw new PermanentJobError('invalid_media', 'The file is empty (0 bytes).');
+
+  const data = await ffprobe(file);
+  // ffmpeg's `tty` demuxer claims any file named *.txt and calls it ANSI-art video.
+  if (data.format.format_name === 'tty') {
+    throw new PermanentJobError('invalid_media', 'The file is text, not audio or video.');
+  }
+  const audio = data.streams.find((s) => s.codec_type === 'audio');
+  const hasVideo = data.streams.some(
+    (s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1,
+  );
+  if (data.streams.length === 0) {
+    // A container with nothing in it (e.g. an m4a cut to 0 s) is empty rather than mislabelled.
+    throw new PermanentJobError('empty_audio', 'The file contains no audio or video at all.');
+  }
+  if (!audio) {
+    const found = data.streams.map((s) => `${s.codec_type ?? 'unknown'} (${s.codec_name ?? '?'})`);
+    throw new PermanentJobError(
+      'no_audio_stream',
+      `The file has no audio stream (found: ${found.join(', ')}).`,
+    );
+  }
+
+  // Files written live (browser MediaRecorder webm, streamed ogg) state no duration;
+  // for those the packets are counted rather than the upload rejected.
+  const durationS =
+    positiveSeconds(audio.duration) ??
+    positiveSeconds(data.format.duration) ??
+    (await scanAudioDuration(file));
+  if (!(durationS > 0)) {
+    throw new PermanentJobError('empty_audio', 'The audio stream contains no samples.');
+  }
+  if (durationS > opts.maxDurationS) {
+    throw new PermanentJobError(
+      'too_long',
+      `The media lasts ${formatDuration(durationS)}; the maximum is ${formatDuration(opts.maxDurationS)}.`,
+    );
+  }
+  return {
+    durationS,
+    formatName: String(data.format.format_name ?? 'unknown'),
+    audioCodec: audio.codec_name ?? 'unknown',
+    hasVideo,
+  };
+}
+
+/** Decodes the first audio stream to 16 kHz mono s16le WAV, the input every engine takes. */
+export function normalizeAudio(
+  input: string,
+  output: string,
+  opts: NormalizeOptions = {},
+): Promise<void> {
+  const { onProgress, durationS, signal } = opts;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+
+  return new Promise<void>((resolve, reject) => {
+    let lastFraction = 0;
+    let aborted = false;
+    const command = ffmpeg(input)
+      .inputOptions(['-nostdin'])
+      .outputOptions(['-map', '0:a:0', '-vn', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
+      .format('wav')
+      .output(output);
+
+    // Timemarks are read from stderr rather than the 'progress' event, which would make
+    // fluent-ffmpeg run a second ffprobe of the input just to compute its own percent.
+    if (onProgress && durationS && durationS > 0) {
+      command.on('stderr', (line: string) => {
+        const seconds = timemarkSeconds(line);
+        if (seconds === undefined) return;
+        const fraction = Math.min(1, seconds / durationS);
+        if (fraction > lastFraction) {
+          lastFraction = fraction;
+          onProgress(fraction);
+        }
+      });
+    }
+
+    const onAbort = (): void => {
+      aborted = true;
+      command.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    command.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (aborted && signal) reject(abortError(signal));
+      else reject(classifyFfmpegError(err, input, output));
+    });
+    command.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      wavDataBytes(output).then((bytes) => {
+        if (bytes === 0) {
+          reject(new PermanentJobError('empty_audio', 'The audio decodes to no samples.'));
+          return;
+        }
+        if (onProgress && lastFraction < 1) onProgress(1);
+        resolve();
+      }, reject);
+    });
+    command.run();
+  });
+}
+
+function ffprobe(file: string): Promise<ffmpeg.FfprobeData> {
+  return new Promise((resolve, reject) => {
+    ffmpeg.ffprobe(file, ['-v', 'error'], (err: unknown, data: ffmpeg.FfprobeData) => {
+      if (!err) resolve(data);
+      else reject(classifyFfprobeError(err, file));
+    });
+  });
+}
+
+function classifyFfprobeError(err: unknown, file: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  // Only a clean non-zero exit means "ffprobe looked at it and refused"; a missing binary
+  // or a kill signal is an environment problem worth retrying.
+  if (!/^ffprobe exited with code \d+/.test(message)) {
+    return err instanceof Error ? err : new Error(message);
+  }
+  const detail = firstMeaningfulLine(message.split('\n').slice(1), file);
+  return new PermanentJobError(
+    'invalid_media',
+    `The file is not readable media${detail ? `: ${detail}` : ''}.`,
+  );
+}
+
+function classifyFfmpegError(err: Error, input: string, output?: string): Error {
+  const message = err.message;
+  if (!/^ffmpeg exited with code \d+/.test(message)) return err;
+  // Failures to write our own output (full disk, vanished temp dir) are transient.
+  const writeFailed = output !== undefined && message.includes(output);
+  if (writeFailed || /No space left on device|Cannot allocate memory/.test(message)) return err;
+  const lines = message.replace(/^ffmpeg exited with code \d+:?/, '').split('\n');
+  const detail = firstMeaningfulLine(lines, input);
+  return new PermanentJobError(
+    'invalid_media',
+    `The audio could not be decoded${detail ? `: ${detail}` : ''}.`,
+  );
+}
+
+/** Demuxes (no decoding) the first audio stream and returns the last timestamp seen. */
+function scanAudioDuration(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seconds = 0;
+    ffmpeg(file)
+      .inputOptions(['-nostdin'])
+      .outputOptions(['-map', '0:a:0', '-c', 'copy'])
+      .format('null')
+      .output('-')
+      .on('stderr', (line: string) => {
+        seconds = timemarkSeconds(line) ?? seconds;
+      })
+      .on('error', (err: Error) => reject(classifyFfmpegError(err, file)))
+      .on('end', () => resolve(seconds))
+      .run();
+  });
+}
+
+/** Size of the `data` chunk of a WAV file written by ffmpeg (which fills in the sizes). */
+async function wavDataBytes(file: string): Promise<number> {
+  const handle = await open(file, 'r');
+  try {
+    const header = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    let offset = 12; // past "RIFF" <size> "WAVE"
+    while (offset + 8 <= bytesRead) {
+      const id = header.toString('ascii', offset, offset + 4);
+      const size = header.readUInt32LE(offset + 4);
+      if (id === 'data') return size;
+      offset += 8 + size + (size % 2);
+    }
+    throw new Error(`ffmpeg wrote a WAV file without a data chunk: ${file}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+function timemarkSeconds(line: string): number | undefined {
+  const match = /time=\s*(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
+  if (!match) return undefined;
+  const [, sign, h, m, s] = match;
+  if (sign === '-') return 0;
+  return Number(h) * 3600 + Number(m) * 60 + Number(s);
+}
+
+function positiveSeconds(value: unknown): number | undefined {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/** The first line that says something, without ffmpeg's banner noise or our temp path. */
+function firstMeaningfulLine(lines: string[], file: string): string | undefined {
+  const line = lines.map((l) => l.trim()).find((l) => l.length > 0 && !l.startsWith('['));
+  return line?.replace(`${file}: `, '').split(file).join(basename(file));
+}
+
+function formatDuration(seconds: number): string {
+  const total = Math.round(seconds);
+  const clock = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60]
+    .map((n) => String(n).padStart(2, '0'))
+    .join(':');
+  return `${seconds.toFixed(1)} s (${clock})`;
+}

@@ -1,0 +1,95 @@
+import type { ErrorCode, Segment } from '@transcribe/contracts';
+import {
+  appendJobEvent,
+  claimJob,
+  completeJob,
+  failJob,
+  requeueJob,
+  updateJobProgress,
+  type Db,
+  type JobRow,
+} from '@transcribe/db';
+import { enqueueTranscription } from '@transcribe/queue';
+
+// Each transition changes the job row and appends its event in one transaction, so the
+// event stream never disagrees with the row. The caller kicks the outbox relay afterwards.
+
+export async function claimForProcessing(
+  db: Db,
+  jobId: string,
+  options: { leaseMs: number; takeOver: boolean },
+): Promise<JobRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const job = await claimJob(trx, jobId, options);
+    if (job) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
+        type: 'processing',
+        attempt: job.attempts,
+      });
+    }
+    return job;
+  });
+}
+
+export async function reportProgress(
+  db: Db,
+  job: JobRow,
+  input: { progress: number; stage: string; leaseMs: number },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const progress = Math.round(input.progress * 10) / 10;
+    const held = await updateJobProgress(trx, { id: job.id, attempt: job.attempts, ...input, progress });
+    if (held) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
+        type: 'progress',
+        progress,
+        stage: input.stage,
+      });
+    }
+    return held;
+  });
+}
+
+export async function markCompleted(
+  db: Db,
+  job: JobRow,
+  result: { text: string; segments: Segment[]; durationS: number | null; processingMs: number; model: string | null },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
+    if (done) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
+        type: 'completed',
+        durationS: result.durationS,
+        processingMs: result.processingMs,
+      });
+    }
+    return Boolean(done);
+  });
+}
+
+export async function markFailed(
+  db: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+    if (failed) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'failed', error });
+    }
+    return Boolean(failed);
+  });
+}
+
+/** Back to the queue for another attempt; the new message goes out through the outbox. */
+export async function requeueForRetry(db: Db, job: JobRow): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
+    if (requeued) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
+      await enqueueTranscription(trx, { id: job.id, tenantId: job.tenant_id, priority: job.priority });
+    }
+    return Boolean(requeued);
+  });
+}
