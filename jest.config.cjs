@@ -18,6 +18,8 @@ module.exports = {
     '^@transcribe/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
+  setupFiles: ['<rootDir>/jest.setup.cjs'],
   testTimeout: 120000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/jest-summary-reporter.cjs'],
 };

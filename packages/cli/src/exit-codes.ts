@@ -36,6 +36,8 @@ export function reportError(error: unknown, stderr: Output): ExitCode {
     return error.code === 'file_error' ? ExitCode.Usage : ExitCode.Api;
   }
   // A bug rather than a condition: keep the stack.
-  stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  stderr.write(
+    `error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return ExitCode.Api;
 }

@@ -48,7 +48,8 @@ export function describeJob(job: Job): string {
   if (job.durationS !== null) rows.push(['duration', `${job.durationS.toFixed(1)} s`]);
   if (job.startedAt) rows.push(['started', job.startedAt]);
   if (job.finishedAt) rows.push(['finished', job.finishedAt]);
-  if (job.processingMs !== null) rows.push(['processing', `${(job.processingMs / 1000).toFixed(1)} s`]);
+  if (job.processingMs !== null)
+    rows.push(['processing', `${(job.processingMs / 1000).toFixed(1)} s`]);
   if (job.error) rows.push(['error', `${job.error.code}: ${job.error.message}`]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
 }

@@ -1,0 +1,47 @@
+import WebSocket from 'ws';
+import { ServerFrame, TERMINAL_EVENT_TYPES, type JobEvent } from '@transcribe/contracts';
+
+export interface Collected {
+  events: JobEvent[];
+  /** Close code when the server closed the socket, undefined when we did (terminal event). */
+  closeCode?: number;
+  closeReason?: string;
+}
+
+/**
+ * Follows a job's events WebSocket until a terminal event (then closes) or until the server
+ * closes. Every frame is validated against the contract.
+ */
+export function collectEvents(
+  url: string,
+  options: { headers?: Record<string, string>; timeoutMs?: number; stopAfter?: number } = {},
+): Promise<Collected> {
+  return new Promise((resolve, reject) => {
+    const events: JobEvent[] = [];
+    const socket = new WebSocket(url, { headers: options.headers });
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error(`no terminal event within ${options.timeoutMs ?? 120_000} ms; got ${JSON.stringify(events.map((e) => e.type))}`));
+    }, options.timeoutMs ?? 120_000);
+    socket.on('message', (data) => {
+      const frame = ServerFrame.parse(JSON.parse(String(data)));
+      events.push(frame.event);
+      const done =
+        TERMINAL_EVENT_TYPES.includes(frame.event.type) ||
+        (options.stopAfter !== undefined && events.length >= options.stopAfter);
+      if (done) {
+        clearTimeout(timer);
+        socket.close(1000);
+        resolve({ events });
+      }
+    });
+    socket.on('close', (code, reason) => {
+      clearTimeout(timer);
+      resolve({ events, closeCode: code, closeReason: reason.toString() });
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
