@@ -1,6 +1,7 @@
 // @20minutes/s3rver ships no types; this covers what the testkit uses.
 declare module '@20minutes/s3rver' {
   import type { AddressInfo } from 'node:net';
+  import type { Server } from 'node:http';
   interface S3rverOptions {
     address?: string;
     port?: number;
@@ -15,6 +16,6 @@ declare module '@20minutes/s3rver' {
     constructor(options?: S3rverOptions);
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
-    httpServer?: import('node:http').Server;
+    httpServer?: Server;
   }
 }

@@ -14,7 +14,13 @@ export interface Collected {
  */
 export function collectEvents(
   url: string,
-  options: { headers?: Record<string, string>; timeoutMs?: number; stopAfter?: number } = {},
+  options: {
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+    stopAfter?: number;
+    /** Stop (and close) once an event satisfies this. */
+    until?: (event: JobEvent) => boolean;
+  } = {},
 ): Promise<Collected> {
   return new Promise((resolve, reject) => {
     const events: JobEvent[] = [];
@@ -28,7 +34,8 @@ export function collectEvents(
       events.push(frame.event);
       const done =
         TERMINAL_EVENT_TYPES.includes(frame.event.type) ||
-        (options.stopAfter !== undefined && events.length >= options.stopAfter);
+        (options.stopAfter !== undefined && events.length >= options.stopAfter) ||
+        (options.until?.(frame.event) ?? false);
       if (done) {
         clearTimeout(timer);
         socket.close(1000);

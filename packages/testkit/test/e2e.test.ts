@@ -219,3 +219,48 @@ describe('bad input', () => {
     expect(put.status).toBe(403);
   });
 });
+
+describe('faults and shutdown', () => {
+  it('completes a job exactly once when its worker is SIGKILLed mid-transcription', async () => {
+    const clip = librivoxClips()[0]!.wav;
+    // Long enough that the kill lands while pocketsphinx is running.
+    const long = await longRecording(clip, 8);
+    const upload = await uploadBytes('long.wav', 'audio/wav', await readFile(long));
+    const job = await createJob(upload.uploadId);
+
+    const [victim] = [...stack.services.keys()].filter((k) => k.startsWith('worker'));
+    const seen = await collectEvents(job.links.events, {
+      stopAfter: Number.MAX_SAFE_INTEGER,
+      until: (e) => e.type === 'progress' && e.stage === 'transcribing' && e.progress > 12,
+    });
+    expect(seen.events.at(-1)?.type).toBe('progress');
+    await stack.services.get(victim!)!.kill();
+    stack.services.delete(victim!);
+    await stack.addWorker();
+
+    const all = await collectEvents(job.links.events, { timeoutMs: 180_000 });
+    expectGapFree(all.events);
+    const types = all.events.map((e) => e.type);
+    expect(types.filter((t) => t === 'completed')).toHaveLength(1);
+    expect(types.at(-1)).toBe('completed');
+    const attempts = all.events.flatMap((e) => (e.type === 'processing' ? [e.attempt] : []));
+    expect(attempts).toEqual([1, 2]);
+    const result = await transcript(job.id);
+    expect(result.text.split(' ').length).toBeGreaterThan(20);
+  }, 240_000);
+
+  it('stops every service cleanly on SIGTERM (exit 0)', async () => {
+    for (const [name, service] of stack.services) {
+      expect([name, await service.stop()]).toEqual([name, 0]);
+    }
+  });
+});
+
+async function longRecording(clip: string, times: number): Promise<string> {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const out = join(mkdtempSync(join(tmpdir(), 'e2e-long-')), 'long.wav');
+  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-stream_loop', String(times - 1), '-i', clip, '-c', 'copy', out]);
+  return out;
+}
