@@ -41,3 +41,19 @@ export const bool = z
 export const port = z.coerce.number().int().min(0).max(65535);
 export const positiveInt = z.coerce.number().int().positive();
 export const url = z.url();
+
+/**
+ * For a service's main.ts: the parsed config, or exit 2 with every bad variable named
+ * (an orchestrator shows the message and does not mistake it for a crash to retry fast).
+ */
+export function loadConfigOrExit<S extends z.ZodObject>(service: string, schema: S): z.infer<S> {
+  try {
+    return parseEnv(schema);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`${service}: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

@@ -1,10 +1,11 @@
-export { ConfigError, parseEnv, bool, port, positiveInt, url } from './env.js';
+export { ConfigError, parseEnv, loadConfigOrExit, bool, port, positiveInt, url } from './env.js';
 export {
   common,
   s3,
   gatewaySchema,
   workerSchema,
   notifierSchema,
+  storageOptions,
   type GatewayConfig,
   type WorkerConfig,
   type NotifierConfig,

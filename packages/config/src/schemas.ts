@@ -66,3 +66,16 @@ export const notifierSchema = z.object({
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
 });
 export type NotifierConfig = z.infer<typeof notifierSchema>;
+
+/** The S3 part of a service's config, in the shape packages/storage takes. */
+export function storageOptions(config: z.infer<z.ZodObject<typeof s3>>) {
+  return {
+    bucket: config.S3_BUCKET,
+    region: config.S3_REGION,
+    endpoint: config.S3_ENDPOINT,
+    publicEndpoint: config.S3_PUBLIC_ENDPOINT,
+    accessKeyId: config.S3_ACCESS_KEY_ID,
+    secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+    forcePathStyle: config.S3_FORCE_PATH_STYLE,
+  };
+}

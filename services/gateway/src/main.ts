@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { ConfigError, gatewaySchema, parseEnv } from '@transcribe/config';
+import { loadConfigOrExit, gatewaySchema, storageOptions } from '@transcribe/config';
 import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
@@ -7,19 +7,7 @@ import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createGatewayApp } from './app.js';
 import { ensureDevApiKey } from './dev-key.js';
 
-function loadConfig() {
-  try {
-    return parseEnv(gatewaySchema);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`gateway: ${error.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-const config = loadConfig();
+const config = loadConfigOrExit('gateway', gatewaySchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL);
 const broker = connectBroker({
@@ -27,15 +15,7 @@ const broker = connectBroker({
   prefix: config.AMQP_PREFIX,
   onError: (err) => logger.warn({ err }, 'rabbitmq'),
 });
-const storage = createStorage({
-  bucket: config.S3_BUCKET,
-  region: config.S3_REGION,
-  endpoint: config.S3_ENDPOINT,
-  publicEndpoint: config.S3_PUBLIC_ENDPOINT,
-  accessKeyId: config.S3_ACCESS_KEY_ID,
-  secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-  forcePathStyle: config.S3_FORCE_PATH_STYLE,
-});
+const storage = createStorage(storageOptions(config));
 const relay = startOutboxRelay({
   db,
   broker,

@@ -1,23 +1,11 @@
 import { once } from 'node:events';
-import { ConfigError, notifierSchema, parseEnv } from '@transcribe/config';
+import { loadConfigOrExit, notifierSchema } from '@transcribe/config';
 import { createDb } from '@transcribe/db';
 import { connectBroker } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
 
-function loadConfig() {
-  try {
-    return parseEnv(notifierSchema);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`notifier: ${error.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-const config = loadConfig();
+const config = loadConfigOrExit('notifier', notifierSchema);
 const logger = createLogger('notifier', config.LOG_LEVEL);
 const db = createDb(config.DATABASE_URL);
 const broker = connectBroker({

@@ -1,4 +1,4 @@
-import { ConfigError, parseEnv, workerSchema } from '@transcribe/config';
+import { loadConfigOrExit, workerSchema, storageOptions } from '@transcribe/config';
 import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
@@ -7,19 +7,7 @@ import { createSphinxEngine } from './engines/sphinx.js';
 import { createJobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
 
-function loadConfig() {
-  try {
-    return parseEnv(workerSchema);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`worker: ${error.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
-}
-
-const config = loadConfig();
+const config = loadConfigOrExit('worker', workerSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
@@ -29,14 +17,7 @@ const broker = connectBroker({
   prefix: config.AMQP_PREFIX,
   onError: (err) => logger.warn({ err }, 'rabbitmq'),
 });
-const storage = createStorage({
-  bucket: config.S3_BUCKET,
-  region: config.S3_REGION,
-  endpoint: config.S3_ENDPOINT,
-  accessKeyId: config.S3_ACCESS_KEY_ID,
-  secretAccessKey: config.S3_SECRET_ACCESS_KEY,
-  forcePathStyle: config.S3_FORCE_PATH_STYLE,
-});
+const storage = createStorage(storageOptions(config));
 const relay = startOutboxRelay({
   db,
   broker,
