@@ -26,6 +26,9 @@ export type Segment = z.infer<typeof Segment>;
 
 export const Uuid = z.uuid();
 
+/** A resume position: the last seq a client saw (seqs are Postgres integers). */
+export const AfterSeq = z.coerce.number().int().nonnegative().max(2_147_483_647).default(0);
+
 /** Media types the service accepts for upload. */
 export const ACCEPTED_CONTENT_TYPES = [
   'audio/mpeg',
@@ -50,7 +53,12 @@ export const ACCEPTED_CONTENT_TYPES = [
 export const ContentType = z.enum(ACCEPTED_CONTENT_TYPES);
 
 export const CreateUploadRequest = z.strictObject({
-  filename: z.string().min(1).max(255),
+  // Postgres text cannot hold NUL; refuse it here rather than fail the insert.
+  filename: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
   contentType: ContentType,
   sizeBytes: z.number().int().positive(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { JobEvent } from './events.js';
+import { AfterSeq } from './jobs.js';
 
 /**
  * The events WebSocket (`GET /v1/events?jobId=…&after=…`, served by the notifier).
@@ -8,7 +9,7 @@ import { JobEvent } from './events.js';
  */
 export const EventsQuery = z.object({
   jobId: z.uuid(),
-  after: z.coerce.number().int().nonnegative().default(0),
+  after: AfterSeq,
   token: z.string().optional(),
 });
 export type EventsQuery = z.infer<typeof EventsQuery>;

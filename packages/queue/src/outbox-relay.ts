@@ -77,6 +77,7 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const timer = setInterval(kick, options.pollMs);
   timer.unref();
+  kick(); // rows left by a previous process go out now, not at the first poll
   return {
     kick,
     async stop() {

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import {
+  AfterSeq,
   CreateJobRequest,
   TranscriptFormat,
   signEventsToken,
@@ -26,7 +27,7 @@ import { HttpError, notFound } from '../http-error.js';
 import { toJob } from '../job-view.js';
 
 const JobId = z.uuid();
-const EventsQuery = z.object({ after: z.coerce.number().int().nonnegative().default(0) });
+const EventsQuery = z.object({ after: AfterSeq });
 const TranscriptQuery = z.object({ format: TranscriptFormat.default('json') });
 
 export function jobsRouter(deps: GatewayDeps): Router {
