@@ -1,12 +1,22 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ConfigError, gatewaySchema, notifierSchema, parseEnv, workerSchema } from '../src/index.js';
+import {
+  ConfigError,
+  gatewaySchema,
+  notifierSchema,
+  parseEnv,
+  workerSchema,
+} from '../src/index.js';
 
 const valid = { TOKEN_SECRET: 'x'.repeat(32), S3_BUCKET: 'uploads' };
 
 describe('parseEnv', () => {
   it('applies defaults and coerces types', () => {
-    const config = parseEnv(gatewaySchema, { ...valid, GATEWAY_PORT: '9000', S3_FORCE_PATH_STYLE: 'false' });
+    const config = parseEnv(gatewaySchema, {
+      ...valid,
+      GATEWAY_PORT: '9000',
+      S3_FORCE_PATH_STYLE: 'false',
+    });
     expect(config.GATEWAY_PORT).toBe(9000);
     expect(config.S3_FORCE_PATH_STYLE).toBe(false);
     expect(config.AMQP_PREFIX).toBe('');
@@ -31,14 +41,22 @@ describe('parseEnv', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as ConfigError).message;
-    for (const name of ['DATABASE_URL', 'WORKER_CONCURRENCY', 'TOKEN_SECRET', 'AMQP_PREFIX', 'S3_BUCKET']) {
+    for (const name of [
+      'DATABASE_URL',
+      'WORKER_CONCURRENCY',
+      'TOKEN_SECRET',
+      'AMQP_PREFIX',
+      'S3_BUCKET',
+    ]) {
       expect(message).toContain(name);
     }
     expect((error as ConfigError).problems).toHaveLength(5);
   });
 
   it('rejects out-of-range ports', () => {
-    expect(() => parseEnv(notifierSchema, { ...valid, NOTIFIER_PORT: '70000' })).toThrow(/NOTIFIER_PORT/);
+    expect(() => parseEnv(notifierSchema, { ...valid, NOTIFIER_PORT: '70000' })).toThrow(
+      /NOTIFIER_PORT/,
+    );
   });
 });
 

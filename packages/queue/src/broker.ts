@@ -73,7 +73,9 @@ export function connectBroker(options: BrokerOptions): Broker {
 
   async function subscribe(channel: Channel, queue: string, handler: MessageHandler) {
     if (!consuming) return;
-    const { consumerTag } = await channel.consume(queue, dispatch(channel, handler), { noAck: false });
+    const { consumerTag } = await channel.consume(queue, dispatch(channel, handler), {
+      noAck: false,
+    });
     const subscription = { channel, tag: consumerTag };
     subscriptions.add(subscription);
     channel.once('close', () => subscriptions.delete(subscription));

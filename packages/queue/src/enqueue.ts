@@ -2,7 +2,12 @@ import type { Priority, TranscribeMessage } from '@transcribe/contracts';
 import { insertOutbox, type Db } from '@transcribe/db';
 import { MAX_PRIORITY } from './topology.js';
 
-const PRIORITY_VALUE: Record<Priority, number> = { low: 0, default: 1, high: 2, critical: MAX_PRIORITY };
+const PRIORITY_VALUE: Record<Priority, number> = {
+  low: 0,
+  default: 1,
+  high: 2,
+  critical: MAX_PRIORITY,
+};
 
 /**
  * Queues a job's `transcribe.jobs` message through the outbox, in the caller's transaction:

@@ -1,4 +1,10 @@
-export { connectBroker, type Broker, type BrokerOptions, type MessageContext, type MessageHandler } from './broker.js';
+export {
+  connectBroker,
+  type Broker,
+  type BrokerOptions,
+  type MessageContext,
+  type MessageHandler,
+} from './broker.js';
 export { topologyNames, assertTopology, MAX_PRIORITY, type TopologyNames } from './topology.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export { enqueueTranscription } from './enqueue.js';

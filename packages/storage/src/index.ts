@@ -1,1 +1,7 @@
-export { createStorage, ObjectNotFoundError, type Storage, type StorageOptions, type ObjectInfo } from './storage.js';
+export {
+  createStorage,
+  ObjectNotFoundError,
+  type Storage,
+  type StorageOptions,
+  type ObjectInfo,
+} from './storage.js';

@@ -15,17 +15,39 @@ import { LIBRIVOX_DIR, librivoxClips } from './wer.js';
 /** With no file: the LibriVox clips of pocketsphinx-testdata joined into one ~25 s recording. */
 function defaultSample(dir: string): string {
   if (!existsSync(LIBRIVOX_DIR)) {
-    throw new Error('no file given and pocketsphinx-testdata is not installed (run scripts/setup.sh)');
+    throw new Error(
+      'no file given and pocketsphinx-testdata is not installed (run scripts/setup.sh)',
+    );
   }
   const list = join(dir, 'list.txt');
-  writeFileSync(list, librivoxClips().map((c) => `file '${c.wav}'`).join('\n'));
+  writeFileSync(
+    list,
+    librivoxClips()
+      .map((c) => `file '${c.wav}'`)
+      .join('\n'),
+  );
   const out = join(dir, 'librivox-sample.wav');
-  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', out]);
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    list,
+    '-c',
+    'copy',
+    out,
+  ]);
   return out;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'transcribe-demo-'));
-const file = process.argv[2] ? resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2]) : defaultSample(work);
+const file = process.argv[2]
+  ? resolve(process.env.INIT_CWD ?? process.cwd(), process.argv[2])
+  : defaultSample(work);
 const defaults = localStackOptionsFromEnv();
 const options = {
   ...defaults,
@@ -34,7 +56,9 @@ const options = {
   notifierPort: process.env.NOTIFIER_PORT ? defaults.notifierPort : await freePort(),
 };
 process.env.LOG_LEVEL ??= 'warn';
-console.error(`starting the stack (Postgres ${new URL(options.databaseUrl).host}, RabbitMQ, embedded S3)…`);
+console.error(
+  `starting the stack (Postgres ${new URL(options.databaseUrl).host}, RabbitMQ, embedded S3)…`,
+);
 const local = await startLocalStack(options);
 let code = 1;
 try {

@@ -21,10 +21,13 @@ function dockerAvailable(): boolean {
  * DATABASE_URL and AMQP_URL (default: the local services) and an embedded S3 server.
  * Unset: containers where a Docker engine is reachable, local otherwise.
  */
-export async function startDependencies(options: { buckets?: string[] } = {}): Promise<Dependencies> {
+export async function startDependencies(
+  options: { buckets?: string[] } = {},
+): Promise<Dependencies> {
   const wanted = process.env.TEST_DEPS ?? (dockerAvailable() ? 'containers' : 'local');
   if (wanted === 'containers') return startContainers();
-  if (wanted !== 'local') throw new Error(`TEST_DEPS must be "containers" or "local", not "${wanted}"`);
+  if (wanted !== 'local')
+    throw new Error(`TEST_DEPS must be "containers" or "local", not "${wanted}"`);
   const s3 = await startS3Server({ buckets: options.buckets });
   return {
     databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

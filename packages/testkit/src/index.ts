@@ -5,6 +5,13 @@ export { startService, type ServiceProcess, type ServiceName } from './service-p
 export { startStack, type Stack, type StackOptions } from './stack.js';
 export { freePort } from './ports.js';
 export { repoRoot } from './repo.js';
-export { wordErrorRate, normalizeWords, librivoxClips, fixturesDir, JFK_REFERENCE, LIBRIVOX_DIR } from './wer.js';
+export {
+  wordErrorRate,
+  normalizeWords,
+  librivoxClips,
+  fixturesDir,
+  JFK_REFERENCE,
+  LIBRIVOX_DIR,
+} from './wer.js';
 export { rawSphinxTranscript } from './raw-sphinx.js';
 export { collectEvents, type Collected } from './ws-collect.js';

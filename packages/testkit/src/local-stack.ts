@@ -62,7 +62,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     secretAccessKey: process.env.S3_SECRET_ACCESS_KEY ?? s3?.secretAccessKey ?? '',
   };
   if (options.s3Endpoint) {
-    const storage = createStorage({ bucket, region: 'us-east-1', endpoint, forcePathStyle: true, ...credentials });
+    const storage = createStorage({
+      bucket,
+      region: 'us-east-1',
+      endpoint,
+      forcePathStyle: true,
+      ...credentials,
+    });
     await storage.ensureBucket().finally(() => storage.destroy());
   }
 
@@ -102,7 +108,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 export function localStackOptionsFromEnv(): LocalStackOptions {
   const port = (name: string, fallback: number) => {
     const value = Number(process.env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name}: not a port`);
+    if (!Number.isInteger(value) || value < 0 || value > 65535)
+      throw new Error(`${name}: not a port`);
     return value;
   };
   return {

@@ -14,10 +14,28 @@ export async function rawSphinxTranscript(file: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'raw-sphinx-'));
   try {
     const wav = join(dir, 'audio.wav');
-    await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-vn', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le', wav]);
-    const { stdout } = await run('pocketsphinx_continuous', ['-infile', wav, '-logfn', '/dev/null'], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    await run('ffmpeg', [
+      '-nostdin',
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-vn',
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-acodec',
+      'pcm_s16le',
+      wav,
+    ]);
+    const { stdout } = await run(
+      'pocketsphinx_continuous',
+      ['-infile', wav, '-logfn', '/dev/null'],
+      {
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     // Without -time, stdout is one hypothesis line per utterance.
     return stdout
       .split('\n')

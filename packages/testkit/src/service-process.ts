@@ -61,7 +61,9 @@ export async function startService(
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`${name} exited with ${child.exitCode} before it was ready:\n${service.output()}`);
+      throw new Error(
+        `${name} exited with ${child.exitCode} before it was ready:\n${service.output()}`,
+      );
     }
     try {
       const res = await fetch(readyUrl);

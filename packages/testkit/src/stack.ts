@@ -35,7 +35,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     EVENTS_PUBLIC_URL: options.env.EVENTS_PUBLIC_URL ?? `ws://localhost:${notifierPort}`,
   };
   const services = new Map<string, ServiceProcess>();
-  const start = async (id: string, name: ServiceName, readyUrl: string, extra: Record<string, string> = {}) => {
+  const start = async (
+    id: string,
+    name: ServiceName,
+    readyUrl: string,
+    extra: Record<string, string> = {},
+  ) => {
     services.set(id, await startService(name, { ...env, ...extra }, readyUrl, options));
   };
   let workerCount = 0;

@@ -27,7 +27,11 @@ export function collectEvents(
     const socket = new WebSocket(url, { headers: options.headers });
     const timer = setTimeout(() => {
       socket.terminate();
-      reject(new Error(`no terminal event within ${options.timeoutMs ?? 120_000} ms; got ${JSON.stringify(events.map((e) => e.type))}`));
+      reject(
+        new Error(
+          `no terminal event within ${options.timeoutMs ?? 120_000} ms; got ${JSON.stringify(events.map((e) => e.type))}`,
+        ),
+      );
     }, options.timeoutMs ?? 120_000);
     socket.on('message', (data) => {
       const frame = ServerFrame.parse(JSON.parse(String(data)));

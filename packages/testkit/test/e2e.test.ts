@@ -4,7 +4,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateJobResponse, CreateUploadResponse, ErrorBody, Job, JobEventList, TranscriptJson } from '@transcribe/contracts';
+import {
+  CreateJobResponse,
+  CreateUploadResponse,
+  ErrorBody,
+  Job,
+  JobEventList,
+  TranscriptJson,
+} from '@transcribe/contracts';
 import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
   collectEvents,
@@ -40,7 +47,11 @@ function api(path: string, init: RequestInit & { key?: string } = {}) {
   const { key = KEY_A, ...rest } = init;
   return fetch(`${stack.gatewayUrl}${path}`, {
     ...rest,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...rest.headers },
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      ...rest.headers,
+    },
   });
 }
 
@@ -87,7 +98,12 @@ async function transcript(jobId: string) {
 describe.each([
   ['jfk.wav', () => join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav', () => JFK_REFERENCE],
   ['jfk.mp3', () => join(fixturesDir(), 'audio', 'jfk.mp3'), 'audio/mpeg', () => JFK_REFERENCE],
-  ['a LibriVox clip', () => librivoxClips()[0]!.wav, 'audio/wav', () => librivoxClips()[0]!.reference],
+  [
+    'a LibriVox clip',
+    () => librivoxClips()[0]!.wav,
+    'audio/wav',
+    () => librivoxClips()[0]!.reference,
+  ],
 ])('%s through the whole stack', (_name, file, contentType, reference) => {
   it('streams queued → processing → progress → completed and transcribes as well as pocketsphinx alone', async () => {
     const { job, live } = await transcribe(file(), contentType);
@@ -142,7 +158,11 @@ describe('after the fact and across tenants', () => {
   });
 
   it('answers 404 to another tenant for the job, its transcript and its events', async () => {
-    for (const path of [`/v1/jobs/${jobId}`, `/v1/jobs/${jobId}/transcript`, `/v1/jobs/${jobId}/events`]) {
+    for (const path of [
+      `/v1/jobs/${jobId}`,
+      `/v1/jobs/${jobId}/transcript`,
+      `/v1/jobs/${jobId}/events`,
+    ]) {
       const res = await api(path, { key: KEY_B });
       expect(res.status).toBe(404);
       expect(ErrorBody.parse(await res.json()).error.code).toBe('not_found');
@@ -156,7 +176,9 @@ describe('after the fact and across tenants', () => {
 
   it('refuses a tampered events token and one for another job', async () => {
     const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
-    const bad = await collectEvents(`${stack.env.EVENTS_PUBLIC_URL}/v1/events?jobId=${jobId}&token=${tampered}`);
+    const bad = await collectEvents(
+      `${stack.env.EVENTS_PUBLIC_URL}/v1/events?jobId=${jobId}&token=${tampered}`,
+    );
     expect(bad.closeCode).toBe(4401);
     const other = await collectEvents(
       `${stack.env.EVENTS_PUBLIC_URL}/v1/events?jobId=${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}&token=${token}`,
@@ -191,9 +213,15 @@ describe('bad input', () => {
   it('refuses a job for an upload that never happened, and queues nothing', async () => {
     const size = (await stat(join(fixturesDir(), 'audio', 'jfk.wav'))).size;
     const upload = await createUpload('never.wav', 'audio/wav', size);
-    const before = await env.db.selectFrom('jobs').select(env.db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const before = await env.db
+      .selectFrom('jobs')
+      .select(env.db.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
 
-    const res = await api('/v1/jobs', { method: 'POST', body: JSON.stringify({ uploadId: upload.uploadId }) });
+    const res = await api('/v1/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ uploadId: upload.uploadId }),
+    });
     expect(res.status).toBe(409);
     expect(ErrorBody.parse(await res.json()).error.code).toBe('upload_missing');
 
@@ -204,9 +232,16 @@ describe('bad input', () => {
     expect(unknown.status).toBe(404);
     expect(ErrorBody.parse(await unknown.json()).error.code).toBe('upload_not_found');
 
-    const after = await env.db.selectFrom('jobs').select(env.db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const after = await env.db
+      .selectFrom('jobs')
+      .select(env.db.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(after.n).toEqual(before.n);
-    const outbox = await env.db.selectFrom('outbox').selectAll().where('topic', '=', 'jobs').execute();
+    const outbox = await env.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('topic', '=', 'jobs')
+      .execute();
     expect(outbox).toEqual([]);
   });
 
@@ -261,6 +296,17 @@ async function longRecording(clip: string, times: number): Promise<string> {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const out = join(mkdtempSync(join(tmpdir(), 'e2e-long-')), 'long.wav');
-  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-stream_loop', String(times - 1), '-i', clip, '-c', 'copy', out]);
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-stream_loop',
+    String(times - 1),
+    '-i',
+    clip,
+    '-c',
+    'copy',
+    out,
+  ]);
   return out;
 }

@@ -26,7 +26,8 @@ export function createGatewayApp(deps: GatewayDeps): Express {
       logger: deps.logger,
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        const id =
+          typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
         res.setHeader('x-request-id', id);
         return id;
       },

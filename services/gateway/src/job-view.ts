@@ -27,7 +27,10 @@ export function toJob(row: JobRow, bases: LinkBases): Job {
     priority: row.priority,
     error:
       row.error_code !== null
-        ? { code: row.error_code as NonNullable<Job['error']>['code'], message: row.error_message ?? '' }
+        ? {
+            code: row.error_code as NonNullable<Job['error']>['code'],
+            message: row.error_message ?? '',
+          }
         : null,
     processingMs: row.processing_ms,
     createdAt: row.created_at.toISOString(),

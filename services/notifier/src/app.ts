@@ -50,7 +50,9 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (req.url === '/metrics') {
       void deps.registry
         .metrics()
-        .then((body) => res.writeHead(200, { 'content-type': deps.registry.contentType }).end(body));
+        .then((body) =>
+          res.writeHead(200, { 'content-type': deps.registry.contentType }).end(body),
+        );
       return;
     }
     json(404, { error: { code: 'not_found', message: 'not found' } });

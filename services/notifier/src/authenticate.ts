@@ -25,8 +25,10 @@ export async function admit(req: IncomingMessage, db: Db, tokenSecret: string): 
   let tenantId: string | undefined;
   if (token) {
     const claims = verifyEventsToken(token, tokenSecret);
-    if (!claims) return { ok: false, code: CloseCode.Unauthorized, reason: 'invalid or expired token' };
-    if (claims.jobId !== jobId) return { ok: false, code: CloseCode.NotFound, reason: 'job not found' };
+    if (!claims)
+      return { ok: false, code: CloseCode.Unauthorized, reason: 'invalid or expired token' };
+    if (claims.jobId !== jobId)
+      return { ok: false, code: CloseCode.NotFound, reason: 'job not found' };
     tenantId = claims.sub;
   } else {
     const key = bearer(req);

@@ -34,6 +34,7 @@ export class Hub {
   private readonly byJob = new Map<string, Set<Client>>();
   private readonly clients = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
 
   constructor(private readonly options: HubOptions) {
     options.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -57,6 +58,7 @@ export class Hub {
 
   /** Closes every client with 1001 so they reconnect to another replica. */
   close(): void {
+    this.closed = true;
     clearInterval(this.heartbeat);
     for (const client of this.clients) client.socket.close(1001, 'server shutting down');
     this.wss.close();
@@ -86,6 +88,11 @@ export class Hub {
       return;
     }
     if (socket.readyState !== socket.OPEN) return;
+    // Admitted while shutting down: close() has already run and would never see this client.
+    if (this.closed) {
+      socket.close(1001, 'server shutting down');
+      return;
+    }
     const { jobId, after } = admission;
     const log = this.options.logger.child({ jobId, tenantId: admission.tenantId });
     const client: Client = {

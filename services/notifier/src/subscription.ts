@@ -1,5 +1,7 @@
 import type { JobEvent } from '@transcribe/contracts';
 
+const RETRY_MS = 1000;
+
 export type LoadEvents = (jobId: string, after: number) => Promise<JobEvent[]>;
 
 /**
@@ -65,7 +67,15 @@ export class JobSubscription {
   }
 
   private enqueue(task: () => Promise<void>): Promise<void> {
-    this.queue = this.queue.then(() => (this.closed ? undefined : task())).catch(this.onError);
+    this.queue = this.queue
+      .then(() => (this.closed ? undefined : task()))
+      .catch((error: unknown) => {
+        this.onError(error);
+        // A failed read may have swallowed the event that revealed a gap (maybe the
+        // terminal one): read again shortly rather than wait for an event that won't come.
+        const retry = setTimeout(() => void this.resync(), RETRY_MS);
+        retry.unref();
+      });
     return this.queue;
   }
 }

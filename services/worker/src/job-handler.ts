@@ -95,7 +95,9 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     } catch (error) {
       if (isPermanentJobError(error)) {
         log.warn({ code: error.code, reason: error.message }, 'failed: bad input');
-        await settle(job, () => markFailed(deps.db, job, { code: error.code, message: error.message }));
+        await settle(job, () =>
+          markFailed(deps.db, job, { code: error.code, message: error.message }),
+        );
         deps.metrics.jobs.inc({ outcome: 'failed' });
       } else if (job.attempts < deps.maxAttempts) {
         log.warn({ err: error, attempt: job.attempts }, 'transient failure; will retry');
@@ -105,7 +107,10 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         log.error({ err: error }, 'failed after the last attempt');
         const reason = error instanceof Error ? error.message : String(error);
         await settle(job, () =>
-          markFailed(deps.db, job, { code: 'engine_failed', message: `transcription failed: ${reason}` }),
+          markFailed(deps.db, job, {
+            code: 'engine_failed',
+            message: `transcription failed: ${reason}`,
+          }),
         );
         deps.metrics.jobs.inc({ outcome: 'failed' });
       }

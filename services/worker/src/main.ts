@@ -56,7 +56,10 @@ await broker.consume(
   { prefetch: config.WORKER_CONCURRENCY },
 );
 const metricsServer = await serveMetrics(registry, config.METRICS_PORT, () => broker.isConnected());
-logger.info({ concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue }, 'worker consuming');
+logger.info(
+  { concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue },
+  'worker consuming',
+);
 
 const GRACE_MS = 60_000;
 async function shutdown(signal: string) {

@@ -22,10 +22,14 @@ export async function claimForProcessing(
   return db.transaction().execute(async (trx) => {
     const job = await claimJob(trx, jobId, options);
     if (job) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
-        type: 'processing',
-        attempt: job.attempts,
-      });
+      await appendJobEvent(
+        trx,
+        { id: job.id, tenantId: job.tenant_id },
+        {
+          type: 'processing',
+          attempt: job.attempts,
+        },
+      );
     }
     return job;
   });
@@ -38,13 +42,22 @@ export async function reportProgress(
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const progress = Math.round(input.progress * 10) / 10;
-    const held = await updateJobProgress(trx, { id: job.id, attempt: job.attempts, ...input, progress });
+    const held = await updateJobProgress(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      ...input,
+      progress,
+    });
     if (held) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
-        type: 'progress',
-        progress,
-        stage: input.stage,
-      });
+      await appendJobEvent(
+        trx,
+        { id: job.id, tenantId: job.tenant_id },
+        {
+          type: 'progress',
+          progress,
+          stage: input.stage,
+        },
+      );
     }
     return held;
   });
@@ -53,16 +66,26 @@ export async function reportProgress(
 export async function markCompleted(
   db: Db,
   job: JobRow,
-  result: { text: string; segments: Segment[]; durationS: number | null; processingMs: number; model: string | null },
+  result: {
+    text: string;
+    segments: Segment[];
+    durationS: number | null;
+    processingMs: number;
+    model: string | null;
+  },
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
     if (done) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, {
-        type: 'completed',
-        durationS: result.durationS,
-        processingMs: result.processingMs,
-      });
+      await appendJobEvent(
+        trx,
+        { id: job.id, tenantId: job.tenant_id },
+        {
+          type: 'completed',
+          durationS: result.durationS,
+          processingMs: result.processingMs,
+        },
+      );
     }
     return Boolean(done);
   });
@@ -88,7 +111,11 @@ export async function requeueForRetry(db: Db, job: JobRow): Promise<boolean> {
     const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
     if (requeued) {
       await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
-      await enqueueTranscription(trx, { id: job.id, tenantId: job.tenant_id, priority: job.priority });
+      await enqueueTranscription(trx, {
+        id: job.id,
+        tenantId: job.tenant_id,
+        priority: job.priority,
+      });
     }
     return Boolean(requeued);
   });

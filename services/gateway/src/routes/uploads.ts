@@ -9,7 +9,10 @@ import { HttpError } from '../http-error.js';
 /** Object keys are ours, never the client's: `<tenant>/<upload>/<sanitised name>`. */
 export function objectKey(tenantId: string, uploadId: string, filename: string): string {
   const base = filename.split(/[\\/]/).pop() ?? '';
-  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-100);
+  const safe = base
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .slice(-100);
   return `${tenantId}/${uploadId}/${safe || 'upload'}`;
 }
 
