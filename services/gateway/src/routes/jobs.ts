@@ -81,20 +81,8 @@ export function jobsRouter(deps: GatewayDeps): Router {
         filename: upload.filename,
         content_type: upload.content_type,
         size_bytes: upload.size_bytes,
-        duration_s: null,
         language: input.language,
         engine: input.engine ?? deps.settings.defaultEngine,
-        model: null,
-        error_code: null,
-        error_message: null,
-        text: null,
-        segments: null,
-        processing_ms: null,
-        idempotency_key: null,
-        webhook_url: null,
-        lease_expires_at: null,
-        started_at: null,
-        finished_at: null,
       });
       await appendJobEvent(trx, { id: row.id, tenantId }, { type: 'queued' });
       await enqueueTranscription(trx, { id: row.id, tenantId, priority: row.priority });
