@@ -55,10 +55,11 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function drain(): Promise<void> {
     try {
+      // Kicks that came before stop() are honoured; a backlog is left to other relays.
       do {
         again = false;
-        if ((await drainOnce()) === batchSize) again = true;
-      } while (again && !stopped);
+        if ((await drainOnce()) === batchSize && !stopped) again = true;
+      } while (again);
     } catch (error) {
       options.onError?.(error);
     } finally {
