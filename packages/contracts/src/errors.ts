@@ -29,6 +29,8 @@ export const ErrorCode = z.enum([
   'engine_failed',
   'object_missing',
   'timeout',
+  'engine_unavailable',
+  'engine_rejected',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -4,6 +4,8 @@ const PERMANENT_CODES = [
   'empty_audio',
   'too_long',
   'object_missing',
+  'engine_unavailable',
+  'engine_rejected',
 ] as const;
 
 /** Stable codes for failures that no retry can fix: the input itself is the problem. */

@@ -75,7 +75,12 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     try {
       const progress = progressReporter(job, log);
       const result = await runPipeline(
-        { objectKey: job.object_key, language: job.language, model: job.model },
+        {
+          objectKey: job.object_key,
+          engine: job.engine,
+          language: job.language,
+          model: job.model,
+        },
         deps.pipeline,
         progress.report,
       ).finally(() => progress.flush());

@@ -3,6 +3,7 @@ import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, serveMetrics } from '@transcribe/telemetry';
+import { createEngineSelector } from './engines/selector.js';
 import { createSphinxEngine } from './engines/sphinx.js';
 import { createJobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
@@ -24,18 +25,16 @@ const relay = startOutboxRelay({
   pollMs: config.OUTBOX_POLL_MS,
   onError: (err) => logger.warn({ err }, 'outbox relay'),
 });
-const engine = createSphinxEngine({
-  hmm: config.SPHINX_HMM,
-  lm: config.SPHINX_LM,
-  dict: config.SPHINX_DICT,
-});
+const engines = createEngineSelector([
+  createSphinxEngine({ hmm: config.SPHINX_HMM, lm: config.SPHINX_LM, dict: config.SPHINX_DICT }),
+]);
 
 const handler = createJobHandler({
   db,
   relay,
   logger,
   metrics,
-  pipeline: { storage, engine, tmpDir: config.TMP_DIR, maxDurationS: config.MAX_DURATION_S },
+  pipeline: { storage, engines, tmpDir: config.TMP_DIR, maxDurationS: config.MAX_DURATION_S },
   maxAttempts: config.MAX_ATTEMPTS,
   leaseMs: 5 * 60_000,
   progressIntervalMs: 500,

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Segment } from '@transcribe/contracts';
 import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
-import type { Engine } from './engines/engine.js';
+import type { EngineSelector } from './engines/selector.js';
 import { PermanentJobError } from './errors.js';
 import { normalizeAudio, probeMedia } from './media.js';
 
 export interface PipelineInput {
   objectKey: string;
+  /** Engine name from the job; empty means the worker's default. */
+  engine: string;
   language: string;
   model: string | null;
 }
@@ -22,7 +24,7 @@ export interface PipelineResult {
 
 export interface PipelineDeps {
   storage: Pick<Storage, 'download'>;
-  engine: Engine;
+  engines: EngineSelector;
   tmpDir?: string;
   maxDurationS: number;
 }
@@ -53,6 +55,8 @@ export async function runPipeline(
   report: ProgressReporter,
   signal?: AbortSignal,
 ): Promise<PipelineResult> {
+  // Before any download: a job for an engine this worker lacks fails at once.
+  const engine = deps.engines.get(input.engine);
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'job-'));
   try {
     report(at('downloading', 0), 'downloading');
@@ -79,7 +83,7 @@ export async function runPipeline(
     await rm(source, { force: true });
 
     report(at('transcribing', 0), 'transcribing');
-    const result = await deps.engine.transcribe(
+    const result = await engine.transcribe(
       wav,
       { language: input.language, model: input.model, signal },
       (processedS) => report(at('transcribing', processedS / media.durationS), 'transcribing'),

@@ -11,6 +11,7 @@ import {
   wordErrorRate,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
+import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { runPipeline, type Stage } from '../src/pipeline.js';
 
@@ -29,7 +30,7 @@ afterAll(async () => {
 function deps() {
   return {
     storage: env.storage,
-    engine: createSphinxEngine(),
+    engines: createEngineSelector([createSphinxEngine()]),
     tmpDir: scratch,
     maxDurationS: 3600,
   };
@@ -43,7 +44,7 @@ it('transcribes an object, reports stages in order and leaves no temp files', as
   );
   const seen: [number, Stage][] = [];
   const result = await runPipeline(
-    { objectKey: 't/jfk.mp3', language: 'en', model: null },
+    { engine: 'sphinx', objectKey: 't/jfk.mp3', language: 'en', model: null },
     deps(),
     (p, s) => seen.push([p, s]),
   );
@@ -59,14 +60,22 @@ it('transcribes an object, reports stages in order and leaves no temp files', as
 it('fails bad media with invalid_media and leaves no temp files', async () => {
   await env.storage.upload('t/noise.wav', randomBytes(32 * 1024), 'audio/wav');
   await expect(
-    runPipeline({ objectKey: 't/noise.wav', language: 'en', model: null }, deps(), () => undefined),
+    runPipeline(
+      { engine: 'sphinx', objectKey: 't/noise.wav', language: 'en', model: null },
+      deps(),
+      () => undefined,
+    ),
   ).rejects.toMatchObject({ name: 'PermanentJobError', code: 'invalid_media' });
   expect(await readdir(scratch)).toEqual([]);
 });
 
 it('turns a missing object into object_missing and leaves no temp files', async () => {
   await expect(
-    runPipeline({ objectKey: 't/gone.wav', language: 'en', model: null }, deps(), () => undefined),
+    runPipeline(
+      { engine: 'sphinx', objectKey: 't/gone.wav', language: 'en', model: null },
+      deps(),
+      () => undefined,
+    ),
   ).rejects.toMatchObject({ name: 'PermanentJobError', code: 'object_missing' });
   expect(await readdir(scratch)).toEqual([]);
 });
