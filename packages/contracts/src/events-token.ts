@@ -5,12 +5,14 @@ import { z } from 'zod';
  * Short-lived credential for the events WebSocket, returned with each job: browsers cannot
  * set an Authorization header on a WebSocket. Format: base64url(JSON claims) "." base64url
  * (HMAC-SHA256 of the first part). The gateway signs, the notifier verifies, with
- * TOKEN_SECRET. It grants reading one job's events and nothing else.
+ * TOKEN_SECRET. It grants reading one job's events (or, issued without a job, all of the
+ * tenant's) and nothing else.
  */
 export const EventsTokenClaims = z.object({
   /** tenant id */
   sub: z.uuid(),
-  jobId: z.uuid(),
+  /** The job it grants; a token without one grants the tenant-wide stream. */
+  jobId: z.uuid().optional(),
   /** expiry, seconds since the epoch */
   exp: z.number().int(),
 });

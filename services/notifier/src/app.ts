@@ -1,18 +1,31 @@
 import { createServer, type Server } from 'node:http';
 import { sql } from 'kysely';
-import { JobEvent } from '@transcribe/contracts';
-import { listJobEvents, type Db } from '@transcribe/db';
+import { JobEvent, type EventFrame } from '@transcribe/contracts';
+import { currentTenantCursor, listJobEvents, listTenantEvents, type Db } from '@transcribe/db';
 import type { MessageHandler } from '@transcribe/queue';
 import { Counter, Gauge, type Logger, type Registry } from '@transcribe/telemetry';
-import { admit } from './authenticate.js';
+import { admit, type EventsRequest } from './authenticate.js';
+import { EtaEstimator } from './eta.js';
 import { Hub } from './hub.js';
+import { jobLinks } from './links.js';
+import { serveSse } from './sse.js';
+
+export interface NotifierSettings {
+  tokenSecret: string;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  /** Default 1000. */
+  maxConnectionsPerTenant?: number;
+  /** The gateway's public base URL, for links in completed events. Default http://localhost:8080. */
+  publicApiUrl?: string;
+}
 
 export interface NotifierDeps {
   db: Db;
   logger: Logger;
   registry: Registry;
   isBrokerConnected: () => boolean;
-  settings: { tokenSecret: string; heartbeatMs: number; maxBufferedBytes: number };
+  settings: NotifierSettings;
 }
 
 export interface Notifier {
@@ -22,11 +35,14 @@ export interface Notifier {
   onBrokerEvent: MessageHandler;
 }
 
-/** The notifier's HTTP server (health, metrics) with the events WebSocket on `/v1/events`. */
+export const EVENTS_PATH = '/v1/events';
+export const SSE_PATH = '/v1/events/sse';
+
+/** The notifier's HTTP server: health, metrics, the events WebSocket and its SSE sibling. */
 export function createNotifier(deps: NotifierDeps): Notifier {
   const connections = new Gauge({
     name: 'notifier_connections',
-    help: 'Open WebSocket connections',
+    help: 'Open event streams (WebSocket and SSE)',
     registers: [deps.registry],
   });
   const sent = new Counter({
@@ -34,12 +50,21 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     help: 'Events sent to clients',
     registers: [deps.registry],
   });
+  const publicApiUrl = deps.settings.publicApiUrl ?? 'http://localhost:8080';
+  const eta = new EtaEstimator();
+  const admitRequest = (request: EventsRequest) =>
+    admit(request, deps.db, deps.settings.tokenSecret);
 
   const server = createServer((req, res) => {
     const json = (status: number, body: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.url === '/healthz') return json(200, { status: 'ok' });
-    if (req.url === '/readyz') {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === SSE_PATH) {
+      void serveSse(req, res, { hub, admit: admitRequest, logger: deps.logger });
+      return;
+    }
+    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/readyz') {
       void sql`select 1`
         .execute(deps.db)
         .then(() => deps.isBrokerConnected())
@@ -47,7 +72,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         .then((ok) => json(ok ? 200 : 503, { status: ok ? 'ok' : 'not_ready' }));
       return;
     }
-    if (req.url === '/metrics') {
+    if (path === '/metrics') {
       void deps.registry
         .metrics()
         .then((body) =>
@@ -60,12 +85,24 @@ export function createNotifier(deps: NotifierDeps): Notifier {
 
   const hub = new Hub({
     server,
-    path: '/v1/events',
-    admit: (req) => admit(req, deps.db, deps.settings.tokenSecret),
+    path: EVENTS_PATH,
+    admit: admitRequest,
     load: (jobId, after) => listJobEvents(deps.db, jobId, after),
+    loadTenant: (tenantId, after) => listTenantEvents(deps.db, tenantId, after),
+    currentCursor: () => currentTenantCursor(deps.db),
+    decorate: (event): Partial<EventFrame> => {
+      const etaS = eta.observe(event);
+      if (etaS !== undefined) return { etaS };
+      if (event.type === 'completed') {
+        const links = jobLinks(publicApiUrl, event.jobId);
+        return { links: { job: links.job, transcript: links.transcript } };
+      }
+      return {};
+    },
     logger: deps.logger,
     heartbeatMs: deps.settings.heartbeatMs,
     maxBufferedBytes: deps.settings.maxBufferedBytes,
+    maxConnectionsPerTenant: deps.settings.maxConnectionsPerTenant ?? 1000,
     onConnectionsChange: (n) => connections.set(n),
     onEventSent: () => sent.inc(),
   });
@@ -81,7 +118,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   return { server, hub, onBrokerEvent };
 }
 
-function safeJson(body: Buffer): unknown {
+export function safeJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString());
   } catch {

@@ -1,42 +1,122 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode, EventsQuery, verifyEventsToken } from '@transcribe/contracts';
-import { findJob, findTenantIdByApiKey, type Db } from '@transcribe/db';
+import {
+  CloseCode,
+  EVENTS_SUBPROTOCOL,
+  EventsQuery,
+  KEY_SUBPROTOCOL_PREFIX,
+  TenantEventsQuery,
+  TOKEN_SUBPROTOCOL_PREFIX,
+  verifyEventsToken,
+} from '@transcribe/contracts';
+import { findJob, findTenantIdByApiKey, type Db, type TenantCursor } from '@transcribe/db';
+import { parseCursor } from './cursor.js';
+
+/** What a client follows: one job from a seq, or all of its tenant's jobs from a cursor. */
+export type Stream =
+  { kind: 'job'; jobId: string; after: number } | { kind: 'tenant'; after?: TenantCursor };
 
 export type Admission =
-  | { ok: true; tenantId: string; jobId: string; after: number }
-  | { ok: false; code: number; reason: string };
+  { ok: true; tenantId: string; stream: Stream } | { ok: false; code: number; reason: string };
 
-function bearer(req: IncomingMessage): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+export interface Credentials {
+  apiKey?: string;
+  token?: string;
 }
 
-/**
- * Decides whether a WebSocket request may follow a job: an events token for exactly that
- * job, or an API key of the job's tenant. Unknown and foreign jobs look the same (4404).
- */
-export async function admit(req: IncomingMessage, db: Db, tokenSecret: string): Promise<Admission> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const query = EventsQuery.safeParse(Object.fromEntries(url.searchParams));
-  if (!query.success) {
-    return { ok: false, code: CloseCode.BadRequest, reason: 'expected ?jobId=<uuid>&after=<seq>' };
-  }
-  const { jobId, after, token } = query.data;
+/** Everything a request may carry, from the WebSocket upgrade or the SSE GET alike. */
+export interface EventsRequest {
+  query: Record<string, string>;
+  credentials: Credentials;
+  /** SSE's Last-Event-ID, which takes the place of `after` on a reconnect. */
+  lastEventId?: string;
+}
 
-  let tenantId: string | undefined;
-  if (token) {
-    const claims = verifyEventsToken(token, tokenSecret);
-    if (!claims)
-      return { ok: false, code: CloseCode.Unauthorized, reason: 'invalid or expired token' };
-    if (claims.jobId !== jobId)
-      return { ok: false, code: CloseCode.NotFound, reason: 'job not found' };
-    tenantId = claims.sub;
-  } else {
-    const key = bearer(req);
-    if (!key) return { ok: false, code: CloseCode.Unauthorized, reason: 'missing credentials' };
-    tenantId = await findTenantIdByApiKey(db, key);
-    if (!tenantId) return { ok: false, code: CloseCode.Unauthorized, reason: 'invalid API key' };
+/** Credentials in `Sec-WebSocket-Protocol` (`token.<t>` / `key.<k>`), for browsers. */
+export function subprotocolCredentials(protocols: Iterable<string>): Credentials {
+  const found: Credentials = {};
+  for (const protocol of protocols) {
+    if (protocol.startsWith(TOKEN_SUBPROTOCOL_PREFIX))
+      found.token = protocol.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+    else if (protocol.startsWith(KEY_SUBPROTOCOL_PREFIX))
+      found.apiKey = protocol.slice(KEY_SUBPROTOCOL_PREFIX.length);
   }
-  const job = await findJob(db, tenantId, jobId);
-  if (!job) return { ok: false, code: CloseCode.NotFound, reason: 'job not found' };
-  return { ok: true, tenantId, jobId, after };
+  return found;
+}
+
+/** The subprotocol the server answers with: never one that carries a credential. */
+export function selectSubprotocol(protocols: Set<string>): string | false {
+  return protocols.has(EVENTS_SUBPROTOCOL) ? EVENTS_SUBPROTOCOL : false;
+}
+
+export function readEventsRequest(req: IncomingMessage): EventsRequest {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query = Object.fromEntries(url.searchParams);
+  const header = req.headers['sec-websocket-protocol'];
+  const fromProtocols = subprotocolCredentials(
+    header ? header.split(',').map((p) => p.trim()) : [],
+  );
+  const apiKey = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const lastEventId = req.headers['last-event-id'];
+  return {
+    query,
+    credentials: {
+      apiKey: apiKey ?? fromProtocols.apiKey,
+      token: query.token ?? fromProtocols.token,
+    },
+    lastEventId: typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined,
+  };
+}
+
+const deny = (code: number, reason: string): Admission => ({ ok: false, code, reason });
+
+/**
+ * Decides whether a request may follow a stream: an events token for exactly that job (or a
+ * tenant-wide token for the tenant stream), or an API key of the tenant. Unknown and
+ * foreign jobs look the same (4404).
+ */
+export async function admit(
+  request: EventsRequest,
+  db: Db,
+  tokenSecret: string,
+): Promise<Admission> {
+  const { query, credentials, lastEventId } = request;
+  const after = lastEventId ?? query.after;
+
+  let stream: Stream;
+  if (query.jobId !== undefined) {
+    const parsed = EventsQuery.safeParse({ ...query, after });
+    if (!parsed.success) return deny(CloseCode.BadRequest, 'expected ?jobId=<uuid>&after=<seq>');
+    stream = { kind: 'job', jobId: parsed.data.jobId, after: parsed.data.after };
+  } else {
+    const parsed = TenantEventsQuery.safeParse({ ...query, after });
+    if (!parsed.success)
+      return deny(CloseCode.BadRequest, 'expected ?after=<cursor> (or ?jobId=<uuid>)');
+    stream = {
+      kind: 'tenant',
+      after: parsed.data.after === undefined ? undefined : parseCursor(parsed.data.after),
+    };
+  }
+
+  let tenantId: string;
+  if (credentials.token !== undefined) {
+    const claims = verifyEventsToken(credentials.token, tokenSecret);
+    if (!claims) return deny(CloseCode.Unauthorized, 'invalid or expired token');
+    // A job token grants that job only; a tenant token (no jobId) grants every job of it.
+    if (claims.jobId !== undefined) {
+      if (stream.kind === 'tenant')
+        return deny(CloseCode.Unauthorized, 'this token grants one job: add ?jobId=');
+      if (claims.jobId !== stream.jobId) return deny(CloseCode.NotFound, 'job not found');
+    }
+    tenantId = claims.sub;
+  } else if (credentials.apiKey !== undefined) {
+    const found = await findTenantIdByApiKey(db, credentials.apiKey);
+    if (!found) return deny(CloseCode.Unauthorized, 'invalid API key');
+    tenantId = found;
+  } else {
+    return deny(CloseCode.Unauthorized, 'missing credentials');
+  }
+
+  if (stream.kind === 'job' && !(await findJob(db, tenantId, stream.jobId)))
+    return deny(CloseCode.NotFound, 'job not found');
+  return { ok: true, tenantId, stream };
 }

@@ -1,67 +1,201 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type JobEvent, type ServerFrame } from '@transcribe/contracts';
+import { CloseCode, type EventFrame, type JobEvent, type ReadyFrame } from '@transcribe/contracts';
+import type { TenantCursor } from '@transcribe/db';
 import type { Logger } from '@transcribe/telemetry';
-import type { Admission } from './authenticate.js';
+import {
+  readEventsRequest,
+  selectSubprotocol,
+  type Admission,
+  type EventsRequest,
+} from './authenticate.js';
+import { formatCursor } from './cursor.js';
 import { JobSubscription, type LoadEvents } from './subscription.js';
+import { TenantSubscription, type LoadTenantEvents } from './tenant-subscription.js';
 
 export interface HubOptions {
   server: Server;
   path: string;
-  admit: (req: IncomingMessage) => Promise<Admission>;
+  admit: (request: EventsRequest) => Promise<Admission>;
   load: LoadEvents;
+  loadTenant: LoadTenantEvents;
+  /** Where a tenant stream without `after` starts: now. */
+  currentCursor: () => Promise<TenantCursor>;
+  /** Extra fields of an event frame (ETA, links). */
+  decorate?: (event: JobEvent) => Partial<EventFrame>;
   logger: Logger;
   heartbeatMs: number;
   /** A client with more unsent bytes than this is cut off (4408) instead of growing memory. */
   maxBufferedBytes: number;
+  /** Open streams per tenant on this notifier, WebSocket and SSE together (4429 beyond). */
+  maxConnectionsPerTenant: number;
   onConnectionsChange?: (count: number) => void;
   onEventSent?: () => void;
 }
 
+/** How frames reach one client: a WebSocket or an SSE response. */
+export interface Transport {
+  /** Sends a serialized frame; `id` is the SSE event id (seq or cursor). */
+  send(data: string, id: string, type: string): void;
+  /** Bytes queued but not yet handed to the kernel. */
+  buffered(): number;
+  /** Ends the stream with an application close code and reason. */
+  close(code: number, reason: string): void;
+  isOpen(): boolean;
+  /** Heartbeat: false when the previous one went unanswered (the client is then dropped). */
+  heartbeat(): boolean;
+  terminate(): void;
+}
+
 interface Client {
-  socket: WebSocket;
-  subscription: JobSubscription;
-  alive: boolean;
+  tenantId: string;
+  transport: Transport;
+  job?: JobSubscription;
+  tenant?: TenantSubscription;
 }
 
 /**
- * The WebSocket side of the notifier: admits clients, keeps their subscriptions, fans live
- * events out, pings them, and cuts the ones that are dead or too slow.
+ * The notifier's subscribers: admits them (WebSocket here, SSE through `attach`), keeps
+ * their subscriptions, fans live events out, sends heartbeats, and cuts the clients that
+ * are dead or too slow.
  */
 export class Hub {
-  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  private readonly wss: WebSocketServer;
   private readonly byJob = new Map<string, Set<Client>>();
-  private readonly clients = new Set<Client>();
-  private readonly heartbeat: NodeJS.Timeout;
+  private readonly byTenant = new Map<string, Set<Client>>();
+  private readonly perTenant = new Map<string, number>();
+  private readonly clients = new Map<Transport, Client>();
+  private readonly heartbeatTimer: NodeJS.Timeout;
+  /** One serialization per event object, whatever the number of subscribers. */
+  private readonly serialized = new WeakMap<JobEvent, string>();
   private closed = false;
 
   constructor(private readonly options: HubOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: 4096,
+      handleProtocols: (protocols) => selectSubprotocol(protocols),
+    });
     options.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
-    this.heartbeat = setInterval(() => this.ping(), options.heartbeatMs);
-    this.heartbeat.unref();
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), options.heartbeatMs);
+    this.heartbeatTimer.unref();
   }
 
   get size(): number {
     return this.clients.size;
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** A live event from the broker. */
   dispatch(event: JobEvent): void {
-    for (const client of this.byJob.get(event.jobId) ?? []) void client.subscription.live(event);
+    for (const client of this.byJob.get(event.jobId) ?? []) void client.job!.live(event);
+    for (const client of this.byTenant.get(event.tenantId) ?? []) void client.tenant!.wake();
   }
 
   /** Live events may have been missed (broker reconnect): every subscription re-reads. */
   resyncAll(): void {
-    for (const client of this.clients) void client.subscription.resync();
+    for (const client of this.clients.values()) {
+      void client.job?.resync();
+      void client.tenant?.wake();
+    }
   }
 
   /** Closes every client with 1001 so they reconnect to another replica. */
   close(): void {
     this.closed = true;
-    clearInterval(this.heartbeat);
-    for (const client of this.clients) client.socket.close(1001, 'server shutting down');
+    clearInterval(this.heartbeatTimer);
+    for (const client of [...this.clients.values()]) {
+      client.transport.close(1001, 'server shutting down');
+      this.remove(client);
+    }
     this.wss.close();
+  }
+
+  /**
+   * Starts serving an admitted client over `transport`; false (and nothing attached) when
+   * the tenant is at its connection limit or the hub is closing — the caller answers.
+   */
+  attach(
+    admission: Extract<Admission, { ok: true }>,
+    transport: Transport,
+  ): { ok: true } | { ok: false; code: number; reason: string } {
+    if (this.closed) return { ok: false, code: 1001, reason: 'server shutting down' };
+    const { tenantId, stream } = admission;
+    const open = this.perTenant.get(tenantId) ?? 0;
+    if (open >= this.options.maxConnectionsPerTenant) {
+      return {
+        ok: false,
+        code: CloseCode.TooManyConnections,
+        reason: `at most ${this.options.maxConnectionsPerTenant} event streams per tenant`,
+      };
+    }
+    const log = this.options.logger.child({
+      tenantId,
+      ...(stream.kind === 'job' ? { jobId: stream.jobId } : {}),
+    });
+    const onError = (err: unknown) => log.warn({ err }, 'subscription error');
+    const client: Client = { tenantId, transport };
+    this.clients.set(transport, client);
+    this.perTenant.set(tenantId, open + 1);
+    if (stream.kind === 'job') {
+      client.job = new JobSubscription(
+        stream.jobId,
+        stream.after,
+        (event) => this.send(client, event),
+        this.options.load,
+        onError,
+      );
+      addTo(this.byJob, stream.jobId, client);
+      void client.job.start();
+    } else {
+      void this.startTenantStream(client, stream.after, onError);
+    }
+    this.options.onConnectionsChange?.(this.clients.size);
+    return { ok: true };
+  }
+
+  /** Forgets a client (its transport closed or failed). Idempotent. */
+  detach(transport: Transport): void {
+    const client = this.clients.get(transport);
+    if (client) this.remove(client);
+  }
+
+  private async startTenantStream(
+    client: Client,
+    after: TenantCursor | undefined,
+    onError: (err: unknown) => void,
+  ): Promise<void> {
+    let start = after;
+    if (!start) {
+      try {
+        start = await this.options.currentCursor();
+      } catch (err) {
+        onError(err);
+        client.transport.close(1011, 'internal error');
+        this.remove(client);
+        return;
+      }
+      if (this.clients.get(client.transport) !== client) return;
+      const ready: ReadyFrame = {
+        kind: 'ready',
+        tenantId: client.tenantId,
+        cursor: formatCursor(start),
+      };
+      client.transport.send(JSON.stringify(ready), ready.cursor, 'ready');
+    }
+    client.tenant = new TenantSubscription(
+      client.tenantId,
+      start,
+      (event, cursor) => this.send(client, event, cursor),
+      this.options.loadTenant,
+      onError,
+    );
+    addTo(this.byTenant, client.tenantId, client);
+    await client.tenant.start();
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -77,7 +211,7 @@ export class Hub {
   private async accept(socket: WebSocket, req: IncomingMessage): Promise<void> {
     let admission: Admission;
     try {
-      admission = await this.options.admit(req);
+      admission = await this.options.admit(readEventsRequest(req));
     } catch (error) {
       this.options.logger.error({ err: error }, 'admission failed');
       socket.close(1011, 'internal error');
@@ -88,70 +222,101 @@ export class Hub {
       return;
     }
     if (socket.readyState !== socket.OPEN) return;
-    // Admitted while shutting down: close() has already run and would never see this client.
-    if (this.closed) {
-      socket.close(1001, 'server shutting down');
+    const transport = webSocketTransport(socket);
+    // Admitted while shutting down, close() has already run: attach refuses with 1001.
+    const attached = this.attach(admission, transport);
+    if (!attached.ok) {
+      socket.close(attached.code, attached.reason);
       return;
     }
-    const { jobId, after } = admission;
-    const log = this.options.logger.child({ jobId, tenantId: admission.tenantId });
-    const client: Client = {
-      socket,
-      alive: true,
-      subscription: new JobSubscription(
-        jobId,
-        after,
-        (event) => this.send(client, event),
-        this.options.load,
-        (err) => log.warn({ err }, 'subscription error'),
-      ),
-    };
-    this.add(client);
-    socket.on('pong', () => (client.alive = true));
-    socket.on('close', () => this.remove(client));
-    socket.on('error', () => this.remove(client));
-    void client.subscription.start();
+    socket.on('close', () => this.detach(transport));
+    socket.on('error', () => this.detach(transport));
   }
 
-  private send(client: Client, event: JobEvent): void {
-    const { socket } = client;
-    if (socket.readyState !== socket.OPEN) return;
-    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
-      socket.close(CloseCode.TooSlow, 'client too slow; resume with after=<last seq>');
+  private send(client: Client, event: JobEvent, cursor?: TenantCursor): void {
+    const { transport } = client;
+    if (!transport.isOpen()) return;
+    if (transport.buffered() > this.options.maxBufferedBytes) {
+      transport.close(CloseCode.TooSlow, 'client too slow; resume with after=<last seq or cursor>');
       this.remove(client);
       return;
     }
-    const frame: ServerFrame = { kind: 'event', event };
-    socket.send(JSON.stringify(frame));
+    let data: string;
+    let id: string;
+    if (cursor) {
+      id = formatCursor(cursor);
+      const frame: EventFrame = {
+        kind: 'event',
+        event,
+        cursor: id,
+        ...this.options.decorate?.(event),
+      };
+      data = JSON.stringify(frame);
+    } else {
+      id = String(event.seq);
+      data = this.serialized.get(event) ?? '';
+      if (!data) {
+        const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
+        data = JSON.stringify(frame);
+        this.serialized.set(event, data);
+      }
+    }
+    transport.send(data, id, event.type);
     this.options.onEventSent?.();
   }
 
-  private add(client: Client): void {
-    this.clients.add(client);
-    const set = this.byJob.get(client.subscription.jobId) ?? new Set<Client>();
-    set.add(client);
-    this.byJob.set(client.subscription.jobId, set);
-    this.options.onConnectionsChange?.(this.clients.size);
-  }
-
   private remove(client: Client): void {
-    if (!this.clients.delete(client)) return;
-    client.subscription.close();
-    const set = this.byJob.get(client.subscription.jobId);
-    set?.delete(client);
-    if (set?.size === 0) this.byJob.delete(client.subscription.jobId);
+    if (!this.clients.delete(client.transport)) return;
+    const left = (this.perTenant.get(client.tenantId) ?? 1) - 1;
+    if (left > 0) this.perTenant.set(client.tenantId, left);
+    else this.perTenant.delete(client.tenantId);
+    if (client.job) {
+      client.job.close();
+      removeFrom(this.byJob, client.job.jobId, client);
+    }
+    if (client.tenant) {
+      client.tenant.close();
+      removeFrom(this.byTenant, client.tenantId, client);
+    }
     this.options.onConnectionsChange?.(this.clients.size);
   }
 
-  private ping(): void {
-    for (const client of this.clients) {
-      if (!client.alive) {
-        client.socket.terminate();
+  private heartbeat(): void {
+    for (const client of [...this.clients.values()]) {
+      if (!client.transport.heartbeat()) {
+        client.transport.terminate();
         this.remove(client);
-        continue;
       }
-      client.alive = false;
-      client.socket.ping();
     }
   }
+}
+
+function addTo(map: Map<string, Set<Client>>, key: string, client: Client): void {
+  const set = map.get(key) ?? new Set<Client>();
+  set.add(client);
+  map.set(key, set);
+}
+
+function removeFrom(map: Map<string, Set<Client>>, key: string, client: Client): void {
+  const set = map.get(key);
+  set?.delete(client);
+  if (set?.size === 0) map.delete(key);
+}
+
+function webSocketTransport(socket: WebSocket): Transport {
+  let alive = true;
+  socket.on('pong', () => (alive = true));
+  return {
+    send: (data) => socket.send(data),
+    buffered: () => socket.bufferedAmount,
+    close: (code, reason) => socket.close(code, reason),
+    isOpen: () => socket.readyState === socket.OPEN,
+    heartbeat() {
+      if (!alive) return false;
+      alive = false;
+      socket.ping();
+      return true;
+    },
+    terminate: () => socket.terminate(),
+  };
 }
