@@ -15,3 +15,8 @@ export {
 } from './wer.js';
 export { rawSphinxTranscript } from './raw-sphinx.js';
 export { collectEvents, type Collected } from './ws-collect.js';
+export {
+  startOpenAICompatibleServer,
+  type OpenAICompatibleServer,
+  type OpenAIFault,
+} from './openai-compatible-server.js';

@@ -235,3 +235,46 @@ function formatDuration(seconds: number): string {
     .join(':');
   return `${seconds.toFixed(1)} s (${clock})`;
 }
+
+export interface CompressOptions {
+  /** MP3 bitrate; 32 kbps mono keeps speech intelligible at 1/8 of 16 kHz PCM's size. */
+  bitrateKbps: number;
+  /** Only this part of the input (seconds); the whole file when omitted. */
+  span?: { startS: number; endS: number };
+  signal?: AbortSignal;
+}
+
+/**
+ * Re-encodes (part of) a normalised WAV as mono 16 kHz MP3, for engines behind a request
+ * size limit (the OpenAI API takes at most 25 MB per file). Streams disk to disk.
+ */
+export function compressAudio(wav: string, output: string, opts: CompressOptions): Promise<void> {
+  const { bitrateKbps, span, signal } = opts;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    let aborted = false;
+    const seek = span
+      ? ['-ss', span.startS.toFixed(3), '-t', (span.endS - span.startS).toFixed(3)]
+      : [];
+    const command = ffmpeg(wav)
+      .inputOptions(['-nostdin', ...seek])
+      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libmp3lame'])
+      .outputOptions(['-b:a', `${bitrateKbps}k`])
+      .format('mp3')
+      .output(output);
+    const onAbort = (): void => {
+      aborted = true;
+      command.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    command.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav, output));
+    });
+    command.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    command.run();
+  });
+}

@@ -1,0 +1,295 @@
+// Any OpenAI-compatible `/v1/audio/transcriptions` (OpenAI itself, speaches, LocalAI,
+// vLLM…) through the official `openai` package.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
+import { compressAudio } from '../media.js';
+import { abortError, PermanentJobError } from '../errors.js';
+import type { Engine, EngineResult, EngineSegment } from './engine.js';
+import {
+  apiLanguage,
+  preferredFormat,
+  TranscriptionJson,
+  TranscriptionVerbose,
+  type ResponseFormat,
+} from './openai-wire.js';
+import { readWavInfo } from './wav.js';
+
+/** OpenAI refuses files over 25 MB; stay under it with room for rounding (25 000 000 or 25 MiB). */
+export const OPENAI_MAX_FILE_BYTES = 24_000_000;
+
+export interface OpenAIEngineOptions {
+  /** e.g. `http://speaches:8000/v1`; OpenAI's own API when omitted. */
+  baseURL?: string;
+  /** Self-hosted servers often need none; a placeholder is sent then. */
+  apiKey?: string;
+  /** Model for jobs that name none, e.g. `whisper-1`, `gpt-4o-transcribe`. */
+  model: string;
+  /** Retries of one request after 429, 408/409, 5xx or a dropped connection. */
+  maxRetries: number;
+  /** Largest file sent in one request; bigger audio is compressed, then split. */
+  maxFileBytes?: number;
+  /** MP3 bitrate used when the WAV is too big. */
+  compressBitrateKbps?: number;
+  /**
+   * A Retry-After longer than this is not waited out inside the job: the request fails
+   * as transient and the job is retried later through the worker's delay queue.
+   */
+  maxRetryDelayMs?: number;
+  /** Per request. */
+  timeoutMs?: number;
+  tmpDir?: string;
+  /** Told about every retry (for logs). */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+export interface RetryInfo {
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  delayMs: number;
+  status: number | undefined;
+  message: string;
+}
+
+interface Piece {
+  file: string;
+  startS: number;
+  endS: number;
+}
+
+export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
+  const client = new OpenAI({
+    baseURL: opts.baseURL,
+    apiKey: opts.apiKey ?? 'unused',
+    // Retries are ours (below): the SDK's own wait ignores the AbortSignal and has no
+    // upper bound on Retry-After (openai 6.x core/client.ts retryRequest).
+    maxRetries: 0,
+    timeout: opts.timeoutMs ?? 10 * 60_000,
+  });
+  const maxFileBytes = opts.maxFileBytes ?? OPENAI_MAX_FILE_BYTES;
+  const bitrateKbps = opts.compressBitrateKbps ?? 32;
+  // Models found to refuse verbose_json, so later requests ask for json at once.
+  const jsonOnly = new Set<string>();
+
+  async function request(piece: Piece, model: string, language: string, signal?: AbortSignal) {
+    let format: ResponseFormat = jsonOnly.has(model) ? 'json' : preferredFormat(model);
+    const send = (fmt: ResponseFormat) =>
+      withRetries(() => sendOnce(client, piece.file, model, fmt, language, signal), opts, signal);
+    try {
+      return await send(format).then((raw) => parseResponse(raw, format));
+    } catch (error) {
+      if (format === 'verbose_json' && refusesVerbose(error)) {
+        jsonOnly.add(model);
+        format = 'json';
+        return send(format).then((raw) => parseResponse(raw, format));
+      }
+      throw error;
+    }
+  }
+
+  return {
+    name: 'openai',
+    async transcribe(wavFile, options, onProgress): Promise<EngineResult> {
+      const { signal } = options;
+      if (signal?.aborted) throw abortError(signal);
+      const model = options.model || opts.model;
+      const { durationS } = await readWavInfo(wavFile);
+      const { size } = await stat(wavFile);
+      const dir = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'openai-'));
+      try {
+        const texts: string[] = [];
+        const segments: EngineSegment[] = [];
+        const pieces = plan(wavFile, { size, durationS, dir, maxFileBytes, bitrateKbps, signal });
+        for await (const piece of pieces) {
+          const part = await request(piece, model, options.language, signal).catch(
+            (error: unknown) => {
+              throw classify(error, signal);
+            },
+          );
+          if (part.text.trim()) texts.push(part.text.trim());
+          // json answers have no timings: one segment spans the piece.
+          const parts = part.segments ?? [
+            { start: 0, end: piece.endS - piece.startS, text: part.text },
+          ];
+          for (const s of parts) {
+            const text = s.text.trim();
+            if (!text) continue;
+            const start = Math.max(0, piece.startS + s.start);
+            segments.push({
+              start,
+              end: Math.max(start, Math.min(piece.endS, piece.startS + s.end)),
+              text,
+            });
+          }
+          onProgress(piece.endS);
+        }
+        return { text: texts.join(' '), segments, model };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * The files to send: the WAV itself when it fits, else one MP3 of it, else MP3 pieces
+ * of at most `maxFileBytes`, made one at a time so only one sits on disk.
+ */
+async function* plan(
+  wav: string,
+  o: {
+    size: number;
+    durationS: number;
+    dir: string;
+    maxFileBytes: number;
+    bitrateKbps: number;
+    signal?: AbortSignal;
+  },
+): AsyncGenerator<Piece> {
+  if (o.size <= o.maxFileBytes) {
+    yield { file: wav, startS: 0, endS: o.durationS };
+    return;
+  }
+  const bytesPerS = (o.bitrateKbps * 1000) / 8;
+  // MP3 frames and the header cost a little over the nominal rate; 10% covers it.
+  const pieceS = Math.max(1, Math.floor((o.maxFileBytes / bytesPerS) * 0.9));
+  if (o.durationS <= pieceS) {
+    const file = join(o.dir, 'audio.mp3');
+    await compressAudio(wav, file, { bitrateKbps: o.bitrateKbps, signal: o.signal });
+    if ((await stat(file)).size <= o.maxFileBytes) {
+      yield { file, startS: 0, endS: o.durationS };
+      return;
+    }
+  }
+  for (let startS = 0, i = 0; startS < o.durationS; startS += pieceS, i++) {
+    const endS = Math.min(o.durationS, startS + pieceS);
+    const file = join(o.dir, `piece-${i}.mp3`);
+    await compressAudio(wav, file, {
+      bitrateKbps: o.bitrateKbps,
+      span: { startS, endS },
+      signal: o.signal,
+    });
+    yield { file, startS, endS };
+    await rm(file, { force: true });
+  }
+}
+
+async function sendOnce(
+  client: OpenAI,
+  file: string,
+  model: string,
+  format: ResponseFormat,
+  language: string,
+  signal?: AbortSignal,
+): Promise<unknown> {
+  const lang = apiLanguage(language);
+  // The server tells the format by the file name's extension; temp names may lack one.
+  const name = file.endsWith('.mp3') ? 'audio.mp3' : 'audio.wav';
+  const upload = await toFile(createReadStream(file), name);
+  return client.audio.transcriptions.create(
+    {
+      file: upload,
+      model,
+      response_format: format,
+      ...(lang ? { language: lang } : {}),
+      ...(format === 'verbose_json' ? { timestamp_granularities: ['segment' as const] } : {}),
+    },
+    { signal },
+  );
+}
+
+function parseResponse(raw: unknown, format: ResponseFormat) {
+  const schema = format === 'verbose_json' ? TranscriptionVerbose : TranscriptionJson;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const got = JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
+    throw new Error(`the transcription server answered an unexpected ${format} body: ${got}`);
+  }
+  return parsed.data as TranscriptionVerbose;
+}
+
+async function withRetries<T>(
+  call: () => Promise<T>,
+  opts: Pick<OpenAIEngineOptions, 'maxRetries' | 'maxRetryDelayMs' | 'onRetry'>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const maxDelayMs = opts.maxRetryDelayMs ?? 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (signal?.aborted || error instanceof APIUserAbortError || !isRetryable(error)) throw error;
+      const status = error instanceof APIError ? error.status : undefined;
+      if (attempt > opts.maxRetries) {
+        throw new Error(
+          `transcription server still failing after ${attempt} attempts: ${error.message}`,
+          {
+            cause: error,
+          },
+        );
+      }
+      const delayMs = retryAfterMs(error) ?? backoffMs(attempt);
+      if (delayMs > maxDelayMs) {
+        throw new Error(
+          `transcription server asked to wait ${Math.round(delayMs / 1000)} s (over ${maxDelayMs / 1000} s); the job will be retried later`,
+          { cause: error },
+        );
+      }
+      opts.onRetry?.({ attempt, delayMs, status, message: error.message });
+      try {
+        await sleep(delayMs, undefined, { signal });
+      } catch {
+        throw abortError(signal ?? AbortSignal.abort());
+      }
+    }
+  }
+}
+
+function isRetryable(error: unknown): error is APIError {
+  if (error instanceof APIConnectionError) return true;
+  if (!(error instanceof APIError) || error.status === undefined) return false;
+  return (
+    error.status === 408 || error.status === 409 || error.status === 429 || error.status >= 500
+  );
+}
+
+/** `retry-after-ms` (OpenAI's), else `Retry-After` in seconds or as an HTTP date. */
+function retryAfterMs(error: APIError): number | undefined {
+  const ms = Number.parseFloat(error.headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const header = error.headers?.get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number.parseFloat(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** 0.5 s doubling to 8 s, minus up to 25% jitter (the SDK's own schedule). */
+function backoffMs(attempt: number): number {
+  return Math.min(500 * 2 ** (attempt - 1), 8000) * (1 - Math.random() * 0.25);
+}
+
+function refusesVerbose(error: unknown): boolean {
+  return (
+    error instanceof APIError &&
+    error.status === 400 &&
+    (error.param === 'response_format' || /response_format|verbose_json/.test(error.message))
+  );
+}
+
+/** Aborts stay aborts; a 4xx the server will give again is the job's permanent failure. */
+function classify(error: unknown, signal?: AbortSignal): unknown {
+  if (signal?.aborted) return abortError(signal);
+  if (error instanceof APIUserAbortError) return abortError(signal ?? AbortSignal.abort());
+  if (error instanceof APIError && error.status !== undefined && !isRetryable(error)) {
+    return new PermanentJobError(
+      'engine_rejected',
+      `the transcription server refused the request (HTTP ${error.status}${error.code ? `, ${error.code}` : ''}): ${error.message}`,
+    );
+  }
+  return error;
+}

@@ -1,0 +1,252 @@
+// The `openai` engine against a local server that speaks OpenAI's transcription wire
+// format and recognises the uploaded audio for real (ffmpeg + pocketsphinx): formats,
+// retries honouring Retry-After, permanent refusals and cancellation.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  librivoxClips,
+  rawSphinxTranscript,
+  startOpenAICompatibleServer,
+  wordErrorRate,
+  type OpenAICompatibleServer,
+} from '../../../packages/testkit/src/index.js';
+import { createOpenAIEngine, type RetryInfo } from '../src/engines/openai.js';
+import { readWavInfo } from '../src/engines/wav.js';
+
+const run = promisify(execFile);
+const KEY = 'sk-test-local-key';
+const clips = librivoxClips();
+/** "he was not an ill disposed young man": 3 s, cheap for tests about the protocol. */
+const shortClip = clips.find((c) => c.wav.endsWith('0880.wav')) ?? clips[0]!;
+
+let server: OpenAICompatibleServer;
+let scratch: string;
+let tmp: string;
+let longWav: string;
+let longDurationS: number;
+const longReference = clips.map((c) => c.reference).join(' ');
+
+beforeAll(async () => {
+  server = await startOpenAICompatibleServer({
+    apiKey: KEY,
+    jsonOnlyModels: ['gpt-4o-transcribe', 'local-json-only'],
+  });
+  scratch = await mkdtemp(join(tmpdir(), 'openai-engine-test-'));
+  tmp = await mkdtemp(join(tmpdir(), 'openai-engine-tmp-'));
+  // All LibriVox clips in one 16 kHz mono WAV (~25 s), the form media.ts hands engines.
+  longWav = join(scratch, 'librivox.wav');
+  const inputs = clips.flatMap((c) => ['-i', c.wav]);
+  const filter = `${clips.map((_, i) => `[${i}:a]`).join('')}concat=n=${clips.length}:v=0:a=1`;
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    ...inputs,
+    '-filter_complex',
+    filter,
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-acodec',
+    'pcm_s16le',
+    longWav,
+  ]);
+  longDurationS = (await readWavInfo(longWav)).durationS;
+});
+afterAll(async () => {
+  await server.close();
+  await rm(scratch, { recursive: true, force: true });
+  await rm(tmp, { recursive: true, force: true });
+});
+beforeEach(() => {
+  server.requests.length = 0;
+});
+afterEach(async () => {
+  // Whatever happened, the engine left no temp files behind.
+  expect(await readdir(tmp)).toEqual([]);
+});
+
+function engine(overrides: Partial<Parameters<typeof createOpenAIEngine>[0]> = {}) {
+  return createOpenAIEngine({
+    baseURL: server.baseURL,
+    apiKey: KEY,
+    model: 'whisper-1',
+    maxRetries: 3,
+    tmpDir: tmp,
+    ...overrides,
+  });
+}
+
+it('transcribes through verbose_json with segments, adding no errors to the recogniser', async () => {
+  const progress: number[] = [];
+  const [result, direct] = await Promise.all([
+    engine().transcribe(longWav, { language: 'en-US' }, (s) => progress.push(s)),
+    rawSphinxTranscript(longWav),
+  ]);
+  const viaOpenAI = wordErrorRate(longReference, result.text);
+  const baseline = wordErrorRate(longReference, direct);
+  console.log(
+    `WER librivox: via openai engine ${viaOpenAI.toFixed(3)}, pocketsphinx directly ${baseline.toFixed(3)}`,
+  );
+  expect(viaOpenAI).toBeLessThanOrEqual(baseline + 0.05);
+  expect(viaOpenAI).toBeLessThan(0.8);
+  expect(result.model).toBe('whisper-1');
+
+  // Real timings: several segments, in order, inside the audio, text matching the whole.
+  expect(result.segments.length).toBeGreaterThan(1);
+  for (const [i, s] of result.segments.entries()) {
+    expect(s.end).toBeGreaterThanOrEqual(s.start);
+    expect(s.end).toBeLessThanOrEqual(longDurationS);
+    expect(s.text).toBe(s.text.trim());
+    if (i > 0) expect(s.start).toBeGreaterThanOrEqual(result.segments[i - 1]!.start);
+  }
+  expect(result.segments.map((s) => s.text).join(' ')).toBe(result.text);
+  expect(progress.at(-1)).toBeCloseTo(longDurationS, 1);
+
+  expect(server.requests).toHaveLength(1);
+  expect(server.requests[0]).toMatchObject({
+    status: 200,
+    model: 'whisper-1',
+    language: 'en',
+    responseFormat: 'verbose_json',
+    timestampGranularities: ['segment'],
+    fileName: 'audio.wav',
+    authorization: `Bearer ${KEY}`,
+  });
+});
+
+it('asks gpt-4o-transcribe for json and gives one segment spanning the audio', async () => {
+  const result = await engine().transcribe(
+    shortClip.wav,
+    { language: 'auto', model: 'gpt-4o-transcribe' },
+    () => undefined,
+  );
+  expect(wordErrorRate(shortClip.reference, result.text)).toBeLessThan(0.8);
+  expect(result.model).toBe('gpt-4o-transcribe');
+  expect(result.segments).toEqual([{ start: 0, end: expect.closeTo(2.99, 1), text: result.text }]);
+  expect(server.requests).toHaveLength(1);
+  expect(server.requests[0]).toMatchObject({ responseFormat: 'json', model: 'gpt-4o-transcribe' });
+  expect(server.requests[0]?.language).toBeUndefined();
+});
+
+it('falls back to json, once per model, when a model refuses verbose_json', async () => {
+  const e = engine({ model: 'local-json-only' });
+  const first = await e.transcribe(shortClip.wav, { language: 'en' }, () => undefined);
+  expect(first.segments).toHaveLength(1);
+  expect(server.requests.map((r) => [r.status, r.responseFormat])).toEqual([
+    [400, 'verbose_json'],
+    [200, 'json'],
+  ]);
+  await e.transcribe(shortClip.wav, { language: 'en' }, () => undefined);
+  expect(server.requests.map((r) => r.responseFormat)).toEqual(['verbose_json', 'json', 'json']);
+});
+
+it('waits out a 429 for as long as Retry-After says, then succeeds', async () => {
+  server.fail({ status: 429, retryAfterS: 2 });
+  const retries: RetryInfo[] = [];
+  const result = await engine({ onRetry: (r) => retries.push(r) }).transcribe(
+    shortClip.wav,
+    { language: 'en' },
+    () => undefined,
+  );
+  expect(wordErrorRate(shortClip.reference, result.text)).toBeLessThan(0.8);
+  expect(server.requests.map((r) => r.status)).toEqual([429, 200]);
+  const [limited, retried] = server.requests;
+  expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(1950);
+  expect(retries).toEqual([expect.objectContaining({ attempt: 1, delayMs: 2000, status: 429 })]);
+});
+
+it('retries 503 and 500 with backoff', async () => {
+  server.fail({ status: 503 }, { status: 500 });
+  const result = await engine().transcribe(shortClip.wav, { language: 'en' }, () => undefined);
+  expect(result.text.length).toBeGreaterThan(0);
+  expect(server.requests.map((r) => r.status)).toEqual([503, 500, 200]);
+});
+
+it('gives up after maxRetries with a transient (retryable) error', async () => {
+  server.fail({ status: 503 }, { status: 503 }, { status: 503 });
+  const failure = engine({ maxRetries: 2 }).transcribe(
+    shortClip.wav,
+    { language: 'en' },
+    () => undefined,
+  );
+  await expect(failure).rejects.toThrow(/still failing after 3 attempts/);
+  await expect(failure).rejects.not.toMatchObject({ name: 'PermanentJobError' });
+  expect(server.requests.map((r) => r.status)).toEqual([503, 503, 503]);
+});
+
+it('does not wait inside the job for a Retry-After longer than allowed', async () => {
+  server.fail({ status: 429, retryAfterS: 3600 });
+  const started = Date.now();
+  await expect(
+    engine({ maxRetryDelayMs: 30_000 }).transcribe(
+      shortClip.wav,
+      { language: 'en' },
+      () => undefined,
+    ),
+  ).rejects.toThrow(/asked to wait 3600 s/);
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+it('turns a bad key (401) into a permanent engine_rejected failure without retrying', async () => {
+  await expect(
+    engine({ apiKey: 'sk-wrong' }).transcribe(shortClip.wav, { language: 'en' }, () => undefined),
+  ).rejects.toMatchObject({
+    name: 'PermanentJobError',
+    code: 'engine_rejected',
+    message: expect.stringMatching(/401.*Incorrect API key/),
+  });
+  expect(server.requests.map((r) => r.status)).toEqual([401]);
+});
+
+it('turns an unknown model (404) into engine_rejected', async () => {
+  await expect(
+    engine().transcribe(shortClip.wav, { language: 'en', model: 'no-such-model' }, () => undefined),
+  ).rejects.toMatchObject({
+    code: 'engine_rejected',
+    message: expect.stringMatching(/model_not_found/),
+  });
+});
+
+it('cancels a request in flight when the signal fires', async () => {
+  server.fail({ delayMs: 20_000 });
+  const controller = new AbortController();
+  const started = Date.now();
+  const pending = engine().transcribe(
+    shortClip.wav,
+    { language: 'en', signal: controller.signal },
+    () => undefined,
+  );
+  await waitFor(() => server.requests.length === 1);
+  controller.abort();
+  await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+it('cancels during a Retry-After wait', async () => {
+  server.fail({ status: 429, retryAfterS: 30 });
+  const controller = new AbortController();
+  const started = Date.now();
+  const pending = engine().transcribe(
+    shortClip.wav,
+    { language: 'en', signal: controller.signal },
+    () => undefined,
+  );
+  await waitFor(() => server.requests[0]?.status === 429);
+  controller.abort();
+  await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(server.requests).toHaveLength(1);
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
