@@ -1,7 +1,8 @@
-import type { CreateUploadResponse, JobEvent } from '@transcribe/contracts';
+import type { JobEvent, PutUploadResponse } from '@transcribe/contracts';
 import { contentTypeFor, type UploadContentType } from './content-type.js';
 import { followEvents, type EventsTarget, type FollowEventsOptions } from './events.js';
 import { createRest, type RequestOptions, type RestApi, type RestOptions } from './rest.js';
+import { ClientError } from './errors.js';
 import { inspectFile, putFile } from './upload.js';
 
 export { ApiError, ClientError, type ApiErrorCode, type ClientErrorCode } from './errors.js';
@@ -47,7 +48,7 @@ export interface TranscribeClient extends RestApi {
   uploadFile(path: string, opts?: UploadFileOptions): Promise<UploadedFile>;
   /** PUTs a file to an upload created with `createUpload`. */
   putUpload(
-    upload: Pick<CreateUploadResponse, 'url' | 'headers'>,
+    upload: Pick<PutUploadResponse, 'url' | 'headers'>,
     path: string,
     opts?: Pick<UploadFileOptions, 'onProgress' | 'signal'>,
   ): Promise<void>;
@@ -79,9 +80,12 @@ export function createClient(options: ClientOptions): TranscribeClient {
         (guessed === 'application/octet-stream' ? contentTypeFor(path) : guessed);
       const reqOpts: RequestOptions = opts.signal ? { signal: opts.signal } : {};
       const upload = await rest.createUpload(
-        { filename, contentType, sizeBytes: file.sizeBytes },
+        { filename, contentType, sizeBytes: file.sizeBytes, method: 'PUT' },
         reqOpts,
       );
+      if (upload.method !== 'PUT') {
+        throw new ClientError('invalid_response', `asked for a PUT upload, got ${upload.method}`);
+      }
       await putFile(upload, path, file.sizeBytes, opts);
       return { uploadId: upload.uploadId, filename, contentType, sizeBytes: file.sizeBytes };
     },

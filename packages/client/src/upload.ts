@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { basename } from 'node:path';
 import { Transform, pipeline } from 'node:stream';
-import type { CreateUploadResponse } from '@transcribe/contracts';
+import type { PutUploadResponse } from '@transcribe/contracts';
 import { ApiError, ClientError } from './errors.js';
 
 export interface PutFileOptions {
@@ -33,7 +33,7 @@ export async function inspectFile(path: string): Promise<{ sizeBytes: number; fi
  * stream body chunked, which presigned S3 PUTs refuse.
  */
 export function putFile(
-  target: Pick<CreateUploadResponse, 'url' | 'headers'>,
+  target: Pick<PutUploadResponse, 'url' | 'headers'>,
   path: string,
   sizeBytes: number,
   opts: PutFileOptions = {},

@@ -40,6 +40,7 @@ export const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 export const port = z.coerce.number().int().min(0).max(65535);
 export const positiveInt = z.coerce.number().int().positive();
+export const nonNegativeInt = z.coerce.number().int().nonnegative();
 export const url = z.url();
 
 /**

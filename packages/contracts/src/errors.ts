@@ -19,6 +19,9 @@ export const ErrorCode = z.enum([
   'job_not_completed',
   'conflict',
   'rate_limited',
+  'idempotency_conflict',
+  'invalid_job_state',
+  'upload_parts_invalid',
   'not_ready',
   'internal_error',
   // Job failure codes (worker)

@@ -8,7 +8,7 @@ export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', '
 export const Priority = z.enum(['low', 'default', 'high', 'critical']);
 export type Priority = z.infer<typeof Priority>;
 
-export const EngineName = z.enum(['sphinx']);
+export const EngineName = z.enum(['sphinx', 'openai', 'whisper-cpp']);
 export type EngineName = z.infer<typeof EngineName>;
 
 /** BCP-47-ish language tag, e.g. `en` or `en-US`; `auto` lets the engine decide. */
@@ -52,34 +52,157 @@ export const ACCEPTED_CONTENT_TYPES = [
 ] as const;
 export const ContentType = z.enum(ACCEPTED_CONTENT_TYPES);
 
+/** Largest object one presigned PUT or POST can carry (S3's single-request limit). */
+export const SINGLE_REQUEST_MAX_BYTES = 5 * 1024 ** 3;
+export const MULTIPART_MIN_PART_BYTES = 5 * 1024 ** 2;
+export const MULTIPART_MAX_PARTS = 10_000;
+
+// Postgres text cannot hold NUL; refuse it here rather than fail the insert.
+export const Filename = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+
+export const UploadMethod = z.enum(['PUT', 'POST', 'multipart']);
+export type UploadMethod = z.infer<typeof UploadMethod>;
+
 export const CreateUploadRequest = z.strictObject({
-  // Postgres text cannot hold NUL; refuse it here rather than fail the insert.
-  filename: z
-    .string()
-    .min(1)
-    .max(255)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
+  filename: Filename,
   contentType: ContentType,
   sizeBytes: z.number().int().positive(),
+  /**
+   * PUT (default): one presigned PUT. POST: a browser form upload with a signed policy.
+   * multipart: presigned parts, for files over 5 GiB or flaky links.
+   */
+  method: UploadMethod.default('PUT'),
+  /** multipart only: bytes per part (the last may be smaller); default 64 MiB. */
+  partSizeBytes: z
+    .number()
+    .int()
+    .min(MULTIPART_MIN_PART_BYTES)
+    .max(SINGLE_REQUEST_MAX_BYTES)
+    .optional(),
 });
-export type CreateUploadRequest = z.infer<typeof CreateUploadRequest>;
+export type CreateUploadRequest = z.input<typeof CreateUploadRequest>;
 
-export const CreateUploadResponse = z.object({
-  uploadId: Uuid,
+const uploadBase = { uploadId: Uuid, expiresAt: z.iso.datetime() };
+
+export const PutUploadResponse = z.object({
+  ...uploadBase,
   method: z.literal('PUT'),
   url: z.url(),
   /** Headers the client must send with the PUT, exactly as given (they are signed). */
   headers: z.record(z.string(), z.string()),
-  expiresAt: z.iso.datetime(),
 });
+export type PutUploadResponse = z.infer<typeof PutUploadResponse>;
+
+export const PostUploadResponse = z.object({
+  ...uploadBase,
+  method: z.literal('POST'),
+  url: z.url(),
+  /** Form fields to send before the file field (named `file`), exactly as given. */
+  fields: z.record(z.string(), z.string()),
+});
+
+export const MultipartUploadResponse = z.object({
+  ...uploadBase,
+  method: z.literal('multipart'),
+  partSizeBytes: z.number().int().positive(),
+  partCount: z.number().int().positive(),
+  links: z.object({ parts: z.string(), complete: z.string(), abort: z.string() }),
+});
+
+export const CreateUploadResponse = z.discriminatedUnion('method', [
+  PutUploadResponse,
+  PostUploadResponse,
+  MultipartUploadResponse,
+]);
 export type CreateUploadResponse = z.infer<typeof CreateUploadResponse>;
 
-export const CreateJobRequest = z.strictObject({
+/** base64 of a SHA-256 digest (44 characters), as S3's x-amz-checksum-sha256 wants it. */
+export const ChecksumSha256 = z.base64().length(44);
+
+/** Presigned URLs for some parts; each part's SHA-256 is signed in, so S3 checks the bytes. */
+export const UploadPartsRequest = z.strictObject({
+  parts: z
+    .array(
+      z.strictObject({
+        partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS),
+        checksumSha256: ChecksumSha256,
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+export type UploadPartsRequest = z.infer<typeof UploadPartsRequest>;
+
+export const UploadPartsResponse = z.object({
+  parts: z.array(
+    z.object({
+      partNumber: z.number().int(),
+      url: z.url(),
+      /** Headers to send with the part's PUT, exactly as given (they are signed). */
+      headers: z.record(z.string(), z.string()),
+    }),
+  ),
+  expiresAt: z.iso.datetime(),
+});
+export type UploadPartsResponse = z.infer<typeof UploadPartsResponse>;
+
+export const CompleteUploadRequest = z.strictObject({
+  parts: z
+    .array(
+      z.strictObject({
+        partNumber: z.number().int().min(1).max(MULTIPART_MAX_PARTS),
+        /** The ETag header S3 answered the part's PUT with. */
+        etag: z.string().min(1).max(200),
+        checksumSha256: ChecksumSha256,
+      }),
+    )
+    .min(1)
+    .max(MULTIPART_MAX_PARTS),
+});
+export type CompleteUploadRequest = z.infer<typeof CompleteUploadRequest>;
+
+export const Upload = z.object({
   uploadId: Uuid,
+  method: z.enum(['PUT', 'POST', 'multipart', 'form']),
+  status: z.enum(['pending', 'used']),
+  filename: z.string(),
+  contentType: z.string(),
+  sizeBytes: z.number().int(),
+  expiresAt: z.iso.datetime(),
+});
+export type Upload = z.infer<typeof Upload>;
+
+/** Engine-specific model name, e.g. whisper-1 or Systran/faster-whisper-small; never a path. */
+export const ModelName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only')
+  .refine((s) => !s.split('/').includes('..'), 'must not contain ".."');
+
+/** Free-form labels kept with the job and echoed back (and in webhooks). */
+export const Metadata = z
+  .record(z.string().min(1).max(64), z.string().max(1024))
+  .refine((m) => Object.keys(m).length <= 32, 'at most 32 keys');
+
+export const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** Options of a job, shared by JSON creation and the form upload. */
+export const JobOptions = z.strictObject({
   language: Language.default('en'),
   engine: EngineName.optional(),
+  model: ModelName.optional(),
   priority: Priority.default('default'),
+  /** Receives a signed POST when the job completes or fails. */
+  webhookUrl: WebhookUrl.optional(),
+  metadata: Metadata.optional(),
 });
+
+export const CreateJobRequest = JobOptions.extend({ uploadId: Uuid });
 export type CreateJobRequest = z.input<typeof CreateJobRequest>;
 
 export const JobError = z.object({ code: ErrorCode, message: z.string() });
@@ -97,6 +220,9 @@ export const Job = z.object({
   engine: z.string(),
   model: z.string().nullable(),
   priority: Priority,
+  metadata: Metadata.nullable(),
+  webhookUrl: z.string().nullable(),
+  attempts: z.number().int().nonnegative(),
   error: JobError.nullable(),
   processingMs: z.number().int().nullable(),
   createdAt: z.iso.datetime(),
@@ -117,7 +243,27 @@ export const CreateJobResponse = Job.extend({
 });
 export type CreateJobResponse = z.infer<typeof CreateJobResponse>;
 
-export const TranscriptFormat = z.enum(['txt', 'json']);
+export const JobList = z.object({
+  data: z.array(Job),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type JobList = z.infer<typeof JobList>;
+
+export const ListJobsQuery = z.object({
+  status: z
+    .union([JobStatus, z.string().regex(/^[a-z]+(,[a-z]+)*$/)])
+    .transform((s) => s.split(','))
+    .pipe(z.array(JobStatus))
+    .optional(),
+  createdAfter: z.iso.datetime({ offset: true }).optional(),
+  createdBefore: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+export type ListJobsQuery = z.input<typeof ListJobsQuery>;
+
+export const TranscriptFormat = z.enum(['txt', 'json', 'srt', 'vtt']);
 export type TranscriptFormat = z.infer<typeof TranscriptFormat>;
 
 export const TranscriptJson = z.object({
@@ -129,5 +275,7 @@ export const TranscriptJson = z.object({
   engine: z.string(),
   model: z.string().nullable(),
   processingMs: z.number().int().nullable(),
+  /** False while the job runs: the chunks transcribed so far (`?partial=true`). */
+  complete: z.boolean(),
 });
 export type TranscriptJson = z.infer<typeof TranscriptJson>;

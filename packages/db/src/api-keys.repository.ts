@@ -41,3 +41,40 @@ export async function findTenantIdByApiKey(db: Db, key: string): Promise<string 
     .executeTakeFirst();
   return row?.tenant_id;
 }
+
+export interface ApiKeyListing {
+  id: string;
+  tenant: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Keys with their tenant's name; never the key or its hash. */
+export async function listApiKeys(db: Db, tenantName?: string): Promise<ApiKeyListing[]> {
+  let query = db
+    .selectFrom('api_keys')
+    .innerJoin('tenants', 'tenants.id', 'api_keys.tenant_id')
+    .select([
+      'api_keys.id as id',
+      'tenants.name as tenant',
+      'api_keys.name as name',
+      'api_keys.prefix as prefix',
+      'api_keys.created_at as createdAt',
+      'api_keys.revoked_at as revokedAt',
+    ]);
+  if (tenantName) query = query.where('tenants.name', '=', tenantName);
+  return query.orderBy('tenants.name').orderBy('api_keys.created_at').execute();
+}
+
+/** Revokes a key by id; false when there is no such unrevoked key. */
+export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Segment } from '@transcribe/contracts';
 import type { Db } from './connection.js';
+import { appendJobEvent } from './job-events.repository.js';
 import type { JobRow, NewJob } from './schema.js';
 
 // Every state change is a guarded update (`WHERE status …`): a redelivered message or a
@@ -154,4 +155,203 @@ export async function requeueJob(
     .where('attempts', '=', input.attempt)
     .returningAll()
     .executeTakeFirst();
+}
+
+// --- Worker: cancellation, leases and the reaper -------------------------------------
+
+/**
+ * Cancels a queued or processing job of this tenant, with its `canceled` event, in one
+ * transaction. A queued job's message, when it arrives, finds nothing to claim; the
+ * worker holding a processing job loses its guarded updates (next chunk or heartbeat),
+ * stops its engine and cleans up. Undefined when the job is unknown or already finished.
+ */
+export async function cancelJob(
+  db: Db,
+  tenantId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  const run = async (trx: Db) => {
+    const canceled = await trx
+      .updateTable('jobs')
+      .set({
+        status: 'canceled',
+        stage: 'canceled',
+        lease_expires_at: null,
+        finished_at: sql`now()`,
+        updated_at: sql`now()`,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', jobId)
+      .where('status', 'in', ['queued', 'processing'])
+      .returning('id')
+      .executeTakeFirst();
+    if (!canceled) return undefined;
+    await appendJobEvent(trx, { id: jobId, tenantId }, { type: 'canceled' });
+    return findJobById(trx, jobId);
+  };
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+/** Extends the lease of the holder of `attempt`; false when the job is no longer its own. */
+export async function renewLease(
+  db: Db,
+  input: { id: string; attempt: number; leaseMs: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval` })
+    .where('id', '=', input.id)
+    .where('status', '=', 'processing')
+    .where('attempts', '=', input.attempt)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/**
+ * Processing jobs whose lease ran out (their worker died or hung), locked for the
+ * caller's transaction; SKIP LOCKED lets every worker's reaper run at once.
+ */
+export async function lockExpiredLeases(trx: Db, limit: number): Promise<JobRow[]> {
+  return trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('status', '=', 'processing')
+    .where('lease_expires_at', '<', sql<Date>`now()`)
+    .orderBy('lease_expires_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/**
+ * Queued jobs untouched for `olderThanMs` with no message waiting in the outbox: their
+ * message may be lost (a broker node gone). Locked for the caller's transaction.
+ */
+export async function lockStaleQueuedJobs(
+  trx: Db,
+  olderThanMs: number,
+  limit: number,
+): Promise<JobRow[]> {
+  return trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('status', '=', 'queued')
+    .where('updated_at', '<', sql<Date>`now() - ${`${olderThanMs} milliseconds`}::interval`)
+    .where(
+      sql<boolean>`NOT EXISTS (SELECT 1 FROM outbox WHERE topic = 'jobs' AND payload->>'jobId' = jobs.id::text)`,
+    )
+    .orderBy('updated_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** Marks a queued job as just republished, so the reaper leaves it alone for a while. */
+export async function touchQueuedJob(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'queued')
+    .execute();
+}
+
+export interface JobListFilter {
+  tenantId: string;
+  statuses?: readonly string[];
+  createdAfter?: Date;
+  createdBefore?: Date;
+  /** Keyset position: rows with a smaller id (ids are UUIDv7, ordered by creation time). */
+  beforeId?: string;
+  limit: number;
+}
+
+/**
+ * A tenant's jobs, newest first, by keyset pagination on the id: created_at has microsecond
+ * precision that a cursor in JSON would round away, and a UUIDv7 is as good an order.
+ */
+export async function listJobs(db: Db, filter: JobListFilter): Promise<JobRow[]> {
+  let query = db.selectFrom('jobs').selectAll().where('tenant_id', '=', filter.tenantId);
+  if (filter.statuses?.length) {
+    query = query.where('status', 'in', filter.statuses as JobRow['status'][]);
+  }
+  if (filter.createdAfter) query = query.where('created_at', '>=', filter.createdAfter);
+  if (filter.createdBefore) query = query.where('created_at', '<', filter.createdBefore);
+  if (filter.beforeId) query = query.where('id', '<', filter.beforeId);
+  return query.orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+export async function findJobByIdempotencyKey(
+  db: Db,
+  tenantId: string,
+  key: string,
+): Promise<JobRow | undefined> {
+  return db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('idempotency_key', '=', key)
+    .executeTakeFirst();
+}
+
+/**
+ * failed or canceled → queued for a manual retry. Attempts keep counting (they guard
+ * against a late writer from an earlier attempt); the budget restarts from `retry_base`.
+ */
+export async function retryJob(db: Db, tenantId: string, id: string): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'queued',
+      stage: 'queued',
+      progress: 0,
+      error_code: null,
+      error_message: null,
+      retry_base: eb.ref('attempts'),
+      finished_at: null,
+      lease_expires_at: null,
+      updated_at: sql`now()`,
+    }))
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .where('status', 'in', ['failed', 'canceled'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Removes a job and (by cascade) its events; returns the row that was deleted. */
+export async function deleteJob(db: Db, tenantId: string, id: string): Promise<JobRow | undefined> {
+  return db
+    .deleteFrom('jobs')
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Finished jobs older than `before`, locked (SKIP LOCKED) for one retention sweeper. */
+export async function lockExpiredJobs(trx: Db, before: Date, limit: number): Promise<JobRow[]> {
+  return trx
+    .selectFrom('jobs')
+    .selectAll()
+    .where('finished_at', '<', before)
+    .where('status', 'in', ['completed', 'failed', 'canceled'])
+    .orderBy('finished_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
+}
+
+/** How many of a tenant's jobs are processing now. */
+export async function countProcessingJobs(db: Db, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'processing')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -8,6 +8,8 @@ type Json<T> = ColumnType<T, string, string>;
 export interface TenantsTable {
   id: string;
   name: string;
+  /** Jobs of this tenant processing at once; null means the deployment's default. */
+  max_concurrent_jobs: Generated<number | null>;
   created_at: CreatedAt;
 }
 
@@ -24,6 +26,8 @@ export interface ApiKeysTable {
 }
 
 export type UploadStatus = 'pending' | 'used';
+/** PUT and POST: presigned single requests; multipart: presigned parts; form: through the gateway. */
+export type UploadMethod = 'PUT' | 'POST' | 'multipart' | 'form';
 
 export interface UploadsTable {
   id: string;
@@ -33,6 +37,10 @@ export interface UploadsTable {
   content_type: string;
   size_bytes: number;
   status: Generated<UploadStatus>;
+  method: Generated<UploadMethod>;
+  /** S3's id of an unfinished multipart upload; null once completed or for other methods. */
+  multipart_id: string | null;
+  part_size_bytes: number | null;
   created_at: CreatedAt;
   expires_at: Date;
 }
@@ -61,6 +69,11 @@ export interface JobsTable {
   processing_ms: number | null;
   idempotency_key: string | null;
   webhook_url: string | null;
+  metadata: Json<Record<string, string>> | null;
+  /** sha256 of the creation request, to tell a replay of an Idempotency-Key from a conflict. */
+  request_hash: string | null;
+  /** `attempts` when the job was last retried by hand: attempts are counted from here. */
+  retry_base: Generated<number>;
   /** Highest seq handed out in job_events for this job; bumped under the row lock. */
   last_event_seq: Generated<number>;
   /** While processing: the worker must finish or renew before this, or the job is reclaimed. */
@@ -77,6 +90,9 @@ export interface JobEventsTable {
   type: string;
   payload: Json<unknown>;
   created_at: CreatedAt;
+  /** Writing transaction (xid8, read as text) and a sequence id: the tenant-stream order (0004). */
+  tx: Generated<string>;
+  id: Generated<number>;
 }
 
 export type OutboxTopic = 'jobs' | 'events';
@@ -87,6 +103,75 @@ export interface OutboxTable {
   routing_key: string;
   payload: Json<unknown>;
   priority: number | null;
+  /** Per-message TTL in ms (a retry waiting in a delay queue). */
+  expiration_ms: number | null;
+  headers: Json<Record<string, string | number>> | null;
+  created_at: CreatedAt;
+}
+
+/** One chunk of a job's audio; `finished_at` set once its result is stored. */
+export interface JobChunksTable {
+  job_id: string;
+  index: number;
+  start_s: number;
+  end_s: number;
+  text: string | null;
+  /** Absolute times (already offset by start_s). */
+  segments: Json<Segment[]> | null;
+  model: string | null;
+  /** The job attempt that stored the result. */
+  attempt: number | null;
+  processing_ms: number | null;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
+/** rate-limiter-flexible's Postgres store. */
+export interface RateLimitsTable {
+  key: string;
+  points: number;
+  expire: number | null;
+}
+
+export interface TenantWebhooksTable {
+  tenant_id: string;
+  /** Default webhook URL for jobs created without one. */
+  url: string | null;
+  /** HMAC key of the tenant's webhook signatures. Never log it. */
+  secret: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  /** Stable across attempts and redeliveries: receivers drop duplicates by it. */
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  event: string;
+  url: string;
+  payload: Json<unknown>;
+  status: Generated<WebhookDeliveryStatus>;
+  attempts: Generated<number>;
+  attempts_left: number;
+  max_attempts: number;
+  next_attempt_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  id: Generated<number>;
+  delivery_id: string;
+  attempt: number;
+  url: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
   created_at: CreatedAt;
 }
 
@@ -97,6 +182,11 @@ export interface Database {
   jobs: JobsTable;
   job_events: JobEventsTable;
   outbox: OutboxTable;
+  tenant_webhooks: TenantWebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  job_chunks: JobChunksTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type JobRow = Selectable<JobsTable>;
@@ -104,3 +194,4 @@ export type NewJob = Insertable<JobsTable>;
 export type UploadRow = Selectable<UploadsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type JobChunkRow = Selectable<JobChunksTable>;

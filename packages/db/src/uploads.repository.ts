@@ -1,9 +1,9 @@
+import { sql, type Insertable } from 'kysely';
 import type { Db } from './connection.js';
 import type { UploadRow, UploadsTable } from './schema.js';
-import type { Insertable } from 'kysely';
 
-export async function insertUpload(db: Db, upload: Insertable<UploadsTable>): Promise<void> {
-  await db.insertInto('uploads').values(upload).execute();
+export async function insertUpload(db: Db, upload: Insertable<UploadsTable>): Promise<UploadRow> {
+  return db.insertInto('uploads').values(upload).returningAll().executeTakeFirstOrThrow();
 }
 
 export async function findUpload(
@@ -28,4 +28,44 @@ export async function markUploadUsed(db: Db, id: string): Promise<boolean> {
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
+}
+
+/** A multipart upload was completed: the object exists and S3's upload id is spent. */
+export async function markMultipartCompleted(
+  db: Db,
+  id: string,
+  multipartId: string,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('uploads')
+    .set({ multipart_id: null })
+    .where('id', '=', id)
+    .where('multipart_id', '=', multipartId)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+export async function deleteUpload(db: Db, id: string): Promise<UploadRow | undefined> {
+  return db.deleteFrom('uploads').where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/**
+ * Uploads never turned into a job whose URL expired more than `graceMs` ago, locked so that
+ * several sweepers (one per gateway replica) share the work instead of repeating it.
+ */
+export async function lockExpiredUploads(
+  trx: Db,
+  graceMs: number,
+  limit: number,
+): Promise<UploadRow[]> {
+  return trx
+    .selectFrom('uploads')
+    .selectAll()
+    .where('status', '=', 'pending')
+    .where('expires_at', '<', sql<Date>`now() - ${`${graceMs} milliseconds`}::interval`)
+    .orderBy('expires_at')
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .execute();
 }

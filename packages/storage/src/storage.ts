@@ -2,7 +2,13 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  UploadPartCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -11,6 +17,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 export interface StorageOptions {
@@ -47,11 +54,43 @@ export interface Storage {
     contentLength: number;
     expiresInS: number;
   }): Promise<{ url: string; headers: Record<string, string> }>;
+  /**
+   * A browser form upload: the policy binds the key, the content type and a size range.
+   * Some S3 servers do not enforce policies: check the object with `head` afterwards.
+   */
+  presignPost(input: {
+    key: string;
+    contentType: string;
+    minBytes: number;
+    maxBytes: number;
+    expiresInS: number;
+  }): Promise<{ url: string; fields: Record<string, string> }>;
+  /** Starts a multipart upload whose parts carry SHA-256 checksums; returns S3's upload id. */
+  createMultipart(key: string, contentType: string): Promise<string>;
+  /** A URL for one part's PUT, with its SHA-256 signed in so S3 rejects other bytes. */
+  presignPart(input: {
+    key: string;
+    multipartId: string;
+    partNumber: number;
+    checksumSha256: string;
+    expiresInS: number;
+  }): Promise<{ url: string; headers: Record<string, string> }>;
+  completeMultipart(
+    key: string,
+    multipartId: string,
+    parts: { partNumber: number; etag: string; checksumSha256: string }[],
+  ): Promise<void>;
+  /** Aborts a multipart upload; already gone counts as done. */
+  abortMultipart(key: string, multipartId: string): Promise<void>;
   head(key: string): Promise<ObjectInfo | undefined>;
+  /** The first `bytes` bytes of an object (fewer if it is shorter). */
+  readStart(key: string, bytes: number): Promise<Buffer>;
   /** Streams an object to a file without holding it in memory. */
   download(key: string, file: string): Promise<void>;
   upload(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Deletes every object under a prefix; returns how many there were. */
+  deletePrefix(prefix: string): Promise<number>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
   destroy(): void;
@@ -100,6 +139,89 @@ export function createStorage(options: StorageOptions): Storage {
       });
       return { url, headers: { 'content-type': contentType } };
     },
+    async presignPost({ key, contentType, minBytes, maxBytes, expiresInS }) {
+      const { url, fields } = await createPresignedPost(presigner, {
+        Bucket,
+        Key: key,
+        Fields: { 'Content-Type': contentType },
+        Conditions: [
+          ['eq', '$Content-Type', contentType],
+          ['content-length-range', minBytes, maxBytes],
+        ],
+        Expires: expiresInS,
+      });
+      return { url, fields };
+    },
+    async createMultipart(key, contentType) {
+      const out = await client.send(
+        new CreateMultipartUploadCommand({
+          Bucket,
+          Key: key,
+          ContentType: contentType,
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      );
+      if (!out.UploadId) throw new Error('S3 returned no multipart upload id');
+      return out.UploadId;
+    },
+    async presignPart({ key, multipartId, partNumber, checksumSha256, expiresInS }) {
+      const command = new UploadPartCommand({
+        Bucket,
+        Key: key,
+        UploadId: multipartId,
+        PartNumber: partNumber,
+        ChecksumSHA256: checksumSha256,
+      });
+      const url = await getSignedUrl(presigner, command, {
+        expiresIn: expiresInS,
+        signableHeaders: new Set(['x-amz-checksum-sha256']),
+      });
+      return {
+        url,
+        headers: {
+          'x-amz-checksum-sha256': checksumSha256,
+          'x-amz-sdk-checksum-algorithm': 'SHA256',
+        },
+      };
+    },
+    async completeMultipart(key, multipartId, parts) {
+      await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key: key,
+          UploadId: multipartId,
+          MultipartUpload: {
+            Parts: [...parts]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map((p) => ({
+                PartNumber: p.partNumber,
+                ETag: p.etag,
+                ChecksumSHA256: p.checksumSha256,
+              })),
+          },
+        }),
+      );
+    },
+    async abortMultipart(key, multipartId) {
+      try {
+        await client.send(
+          new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: multipartId }),
+        );
+      } catch (error) {
+        if (!isNotFound(error) && (error as { name?: string }).name !== 'NoSuchUpload') throw error;
+      }
+    },
+    async readStart(key, bytes) {
+      try {
+        const out = await client.send(
+          new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+        );
+        return Buffer.from(await out.Body!.transformToByteArray());
+      } catch (error) {
+        if (isNotFound(error)) throw new ObjectNotFoundError(key);
+        throw error;
+      }
+    },
     async head(key) {
       try {
         const out = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
@@ -128,6 +250,24 @@ export function createStorage(options: StorageOptions): Storage {
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
+    },
+    async deletePrefix(prefix) {
+      let deleted = 0;
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+        if (keys.length > 0) {
+          await client.send(
+            new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }),
+          );
+        }
+        deleted += keys.length;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return deleted;
     },
     async ensureBucket() {
       try {

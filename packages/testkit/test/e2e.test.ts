@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   CreateJobResponse,
-  CreateUploadResponse,
+  PutUploadResponse,
   ErrorBody,
   Job,
   JobEventList,
@@ -64,7 +64,7 @@ async function createUpload(filename: string, contentType: string, sizeBytes: nu
     body: JSON.stringify({ filename, contentType, sizeBytes }),
   });
   expect(res.status).toBe(201);
-  return CreateUploadResponse.parse(await res.json());
+  return PutUploadResponse.parse(await res.json());
 }
 
 async function uploadBytes(filename: string, contentType: string, bytes: Buffer) {

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import cors from 'cors';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { Histogram } from '@transcribe/telemetry';
 import { requireApiKey } from './auth.js';
 import type { GatewayDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { createJobMetrics } from './metrics.js';
+import { docsRouter } from './routes/docs.js';
+import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { uploadsRouter } from './routes/uploads.js';
@@ -43,17 +48,45 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     });
     next();
   });
-  app.use((_req, res, next) => {
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('x-frame-options', 'DENY');
-    res.setHeader('referrer-policy', 'no-referrer');
-    next();
-  });
+  // Defaults plus a CSP loose enough for the API reference page's own inline bootstrap.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          'script-src': ["'self'"],
+          'style-src': ["'self'", "'unsafe-inline'"],
+          'img-src': ["'self'", 'data:'],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+      frameguard: { action: 'deny' },
+    }),
+  );
+  const origins = deps.settings.corsOrigins;
+  if (origins?.length) {
+    app.use(
+      cors({
+        origin: origins.includes('*') ? '*' : [...origins],
+        allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+        exposedHeaders: [
+          'location',
+          'x-request-id',
+          'retry-after',
+          'idempotent-replayed',
+          'transcript-complete',
+        ],
+        maxAge: 600,
+      }),
+    );
+  }
+  const jobMetrics = createJobMetrics(deps.registry, deps.db);
 
   app.use(healthRouter(deps));
+  app.use(docsRouter());
   app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db));
   app.use(uploadsRouter(deps));
-  app.use(jobsRouter(deps));
+  app.use(formUploadRouter(deps, jobMetrics));
+  app.use(jobsRouter(deps, jobMetrics));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

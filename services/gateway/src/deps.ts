@@ -4,6 +4,21 @@ import type { Storage } from '@transcribe/storage';
 import type { Logger, Registry } from '@transcribe/telemetry';
 import type { EngineName } from '@transcribe/contracts';
 import type { LinkBases } from './job-view.js';
+import type { RateLimits } from './rate-limit.js';
+
+export interface GatewaySettings {
+  tokenSecret: string;
+  maxUploadBytes: number;
+  /** Limit of `POST /v1/jobs/upload`, streamed through the gateway. */
+  maxFormUploadBytes: number;
+  uploadUrlTtlS: number;
+  multipartTtlS: number;
+  eventsTokenTtlS: number;
+  /** Engines jobs may name; the first is the default. */
+  engines: readonly EngineName[];
+  /** Origins allowed by CORS; undefined: no CORS headers. */
+  corsOrigins?: readonly string[];
+}
 
 /** Everything the gateway's HTTP app needs; main.ts builds the real ones, tests too. */
 export interface GatewayDeps {
@@ -14,11 +29,7 @@ export interface GatewayDeps {
   logger: Logger;
   registry: Registry;
   links: LinkBases;
-  settings: {
-    tokenSecret: string;
-    maxUploadBytes: number;
-    uploadUrlTtlS: number;
-    eventsTokenTtlS: number;
-    defaultEngine: EngineName;
-  };
+  /** Per-tenant request budgets; undefined turns rate limiting off. */
+  rateLimits?: RateLimits;
+  settings: GatewaySettings;
 }

@@ -25,6 +25,9 @@ export function toJob(row: JobRow, bases: LinkBases): Job {
     engine: row.engine,
     model: row.model,
     priority: row.priority,
+    metadata: row.metadata,
+    webhookUrl: row.webhook_url,
+    attempts: row.attempts,
     error:
       row.error_code !== null
         ? {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import pg from 'pg';
 import { loadConfigOrExit, gatewaySchema, storageOptions } from '@transcribe/config';
 import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
@@ -6,6 +7,8 @@ import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createGatewayApp } from './app.js';
 import { ensureDevApiKey } from './dev-key.js';
+import { createRateLimits } from './rate-limit.js';
+import { startSweeper } from './sweeper.js';
 
 const config = loadConfigOrExit('gateway', gatewaySchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
@@ -23,6 +26,16 @@ const relay = startOutboxRelay({
   onError: (err) => logger.warn({ err }, 'outbox relay'),
 });
 if (config.DEV_API_KEY) await ensureDevApiKey(db, config.DEV_API_KEY);
+// Rate-limit counters live in Postgres (shared by replicas) on a small pool of their own.
+const rateLimitPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+rateLimitPool.on('error', (err) => logger.warn({ err }, 'rate limit pool'));
+const sweeper = startSweeper({
+  db,
+  storage,
+  logger,
+  retentionDays: config.RETENTION_DAYS,
+  intervalMs: config.SWEEP_INTERVAL_S * 1000,
+});
 
 const app = createGatewayApp({
   db,
@@ -35,12 +48,19 @@ const app = createGatewayApp({
     api: config.PUBLIC_URL ?? `http://localhost:${config.GATEWAY_PORT}`,
     events: config.EVENTS_PUBLIC_URL,
   },
+  rateLimits: createRateLimits(rateLimitPool, {
+    jobs: config.RATE_LIMIT_JOBS_PER_MIN,
+    uploads: config.RATE_LIMIT_UPLOADS_PER_MIN,
+  }),
   settings: {
     tokenSecret: config.TOKEN_SECRET,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
+    maxFormUploadBytes: config.MAX_FORM_UPLOAD_BYTES,
     uploadUrlTtlS: config.UPLOAD_URL_TTL_S,
+    multipartTtlS: config.MULTIPART_TTL_S,
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
-    defaultEngine: 'sphinx',
+    engines: config.ENGINES,
+    corsOrigins: config.CORS_ORIGINS,
   },
 });
 const server = app.listen(config.GATEWAY_PORT);
@@ -51,8 +71,10 @@ async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
   server.close();
   server.closeIdleConnections();
+  await sweeper.stop();
   await relay.stop();
   await broker.close();
+  await rateLimitPool.end();
   await db.destroy();
   storage.destroy();
   process.exit(0);

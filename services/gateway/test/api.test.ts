@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   CreateJobResponse,
-  CreateUploadResponse,
+  PutUploadResponse,
   ErrorBody,
   Job,
   JobEventList,
@@ -79,9 +79,11 @@ beforeAll(async () => {
     settings: {
       tokenSecret: env.env.TOKEN_SECRET!,
       maxUploadBytes: MAX_UPLOAD_BYTES,
+      maxFormUploadBytes: MAX_UPLOAD_BYTES,
       uploadUrlTtlS: 300,
+      multipartTtlS: 3600,
       eventsTokenTtlS: 600,
-      defaultEngine: 'sphinx',
+      engines: ['sphinx'],
     },
   };
   base = await listen(deps);
@@ -169,10 +171,10 @@ async function createUpload(
     at,
   );
   expect(res.status).toBe(201);
-  return CreateUploadResponse.parse(res.json);
+  return PutUploadResponse.parse(res.json);
 }
 
-async function put(upload: CreateUploadResponse, bytes: Buffer, headers = upload.headers) {
+async function put(upload: PutUploadResponse, bytes: Buffer, headers = upload.headers) {
   const res = await fetch(upload.url, { method: upload.method, headers, body: bytes });
   await res.arrayBuffer();
   return res.status;

@@ -1,36 +1,57 @@
 import { Router, type Request } from 'express';
-import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import {
   AfterSeq,
   CreateJobRequest,
+  ListJobsQuery,
   TranscriptFormat,
-  signEventsToken,
-  type CreateJobResponse,
   type JobEventList,
-  type TranscriptJson,
+  type JobList,
   type Segment,
+  type TranscriptJson,
 } from '@transcribe/contracts';
 import {
-  appendJobEvent,
+  cancelJob,
+  deleteJob,
   findJob,
   findUpload,
-  insertJob,
+  listJobChunks,
   listJobEvents,
-  markUploadUsed,
+  listJobs,
+  retryJob,
+  appendJobEvent,
   type JobRow,
 } from '@transcribe/db';
 import { enqueueTranscription } from '@transcribe/queue';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError, notFound } from '../http-error.js';
+import {
+  assertEngineEnabled,
+  assertUploadClaimable,
+  creationResponse,
+  queueJob,
+  replayIdempotent,
+  requestHash,
+  verifyUploadedObject,
+  type Idempotency,
+} from '../job-creation.js';
+import { purgeJob } from '../cleanup.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import { toJob } from '../job-view.js';
+import type { JobMetrics } from '../metrics.js';
+import { rateLimit } from '../rate-limit.js';
+import { toSrt, toVtt } from '../subtitles.js';
 
 const JobId = z.uuid();
 const EventsQuery = z.object({ after: AfterSeq });
-const TranscriptQuery = z.object({ format: TranscriptFormat.default('json') });
+const TranscriptQuery = z.object({
+  format: TranscriptFormat.default('json'),
+  partial: z.enum(['true', 'false', '1', '0']).optional(),
+});
+const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, '1–255 printable ASCII characters');
 
-export function jobsRouter(deps: GatewayDeps): Router {
+export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
   const router = Router();
 
   /** The caller's job, or 404 for unknown ids, malformed ids and other tenants' ids alike. */
@@ -41,69 +62,137 @@ export function jobsRouter(deps: GatewayDeps): Router {
     return job;
   }
 
-  router.post('/v1/jobs', async (req, res) => {
+  router.post('/v1/jobs', rateLimit(deps.rateLimits, 'jobs', deps.logger), async (req, res) => {
     const tenantId = tenantOf(req);
     const input = CreateJobRequest.parse(req.body);
+    const keyHeader = req.get('idempotency-key');
+    let idempotency: Idempotency | undefined;
+    if (keyHeader !== undefined) {
+      const key = IdempotencyKey.safeParse(keyHeader);
+      if (!key.success) {
+        throw new HttpError(
+          400,
+          'validation_failed',
+          'Idempotency-Key: 1–255 printable ASCII characters',
+        );
+      }
+      idempotency = { key: key.data, hash: requestHash(input) };
+      const existing = await replayIdempotent(deps, tenantId, idempotency);
+      if (existing) {
+        res.setHeader('idempotent-replayed', 'true');
+        res
+          .status(202)
+          .location(toJob(existing, deps.links).links.self)
+          .json(creationResponse(deps, existing));
+        return;
+      }
+    }
+    assertEngineEnabled(deps, input.engine);
     const upload = await findUpload(deps.db, tenantId, input.uploadId);
     if (!upload) throw new HttpError(404, 'upload_not_found', 'upload not found');
-    if (upload.status === 'used') {
-      throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
-    }
-    // The S3 server may not enforce the presigned length: the gateway checks what landed.
-    const object = await deps.storage.head(upload.object_key);
-    if (!object) {
-      throw new HttpError(
-        409,
-        'upload_missing',
-        'nothing was uploaded for this upload id yet: PUT the file to the presigned URL first',
-      );
-    }
-    if (object.sizeBytes !== upload.size_bytes) {
-      throw new HttpError(
-        422,
-        'upload_size_mismatch',
-        `uploaded ${object.sizeBytes} bytes but declared ${upload.size_bytes}`,
-      );
-    }
+    assertUploadClaimable(upload);
+    await verifyUploadedObject(deps, upload);
+    const { uploadId: _uploadId, ...options } = input;
+    const job = await queueJob(deps, { tenantId, upload, options, idempotency });
+    metrics.created.inc({ priority: job.priority, engine: job.engine });
+    res.status(202).location(toJob(job, deps.links).links.self).json(creationResponse(deps, job));
+  });
 
-    const job = await deps.db.transaction().execute(async (trx) => {
-      if (!(await markUploadUsed(trx, upload.id))) {
-        throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
-      }
-      const row = await insertJob(trx, {
-        id: uuidv7(),
-        tenant_id: tenantId,
-        upload_id: upload.id,
-        status: 'queued',
-        stage: 'queued',
-        priority: input.priority,
-        object_key: upload.object_key,
-        filename: upload.filename,
-        content_type: upload.content_type,
-        size_bytes: upload.size_bytes,
-        language: input.language,
-        engine: input.engine ?? deps.settings.defaultEngine,
-      });
-      await appendJobEvent(trx, { id: row.id, tenantId }, { type: 'queued' });
-      await enqueueTranscription(trx, { id: row.id, tenantId, priority: row.priority });
-      return row;
+  router.get('/v1/jobs', async (req, res) => {
+    const query = ListJobsQuery.parse(req.query);
+    const rows = await listJobs(deps.db, {
+      tenantId: tenantOf(req),
+      statuses: query.status,
+      createdAfter: query.createdAfter ? new Date(query.createdAfter) : undefined,
+      createdBefore: query.createdBefore ? new Date(query.createdBefore) : undefined,
+      beforeId: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit + 1,
     });
-    deps.relay.kick();
-
-    const exp = Math.floor(Date.now() / 1000) + deps.settings.eventsTokenTtlS;
-    const token = signEventsToken({ sub: tenantId, jobId: job.id, exp }, deps.settings.tokenSecret);
-    const view = toJob(job, deps.links);
-    const body: CreateJobResponse = {
-      ...view,
-      links: { ...view.links, events: `${view.links.events}&token=${encodeURIComponent(token)}` },
-      eventsToken: token,
-      eventsTokenExpiresAt: new Date(exp * 1000).toISOString(),
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const body: JobList = {
+      data: page.map((row) => toJob(row, deps.links)),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
     };
-    res.status(202).location(view.links.self).json(body);
+    res.json(body);
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
     res.json(toJob(await loadJob(req), deps.links));
+  });
+
+  router.post('/v1/jobs/:id/cancel', async (req, res) => {
+    const job = await loadJob(req);
+    if (job.status === 'canceled') {
+      res.json(toJob(job, deps.links));
+      return;
+    }
+    const canceled = await cancelJob(deps.db, job.tenant_id, job.id);
+    if (!canceled) {
+      const now = await findJob(deps.db, job.tenant_id, job.id);
+      if (now?.status === 'canceled') {
+        res.json(toJob(now, deps.links));
+        return;
+      }
+      throw new HttpError(
+        409,
+        'invalid_job_state',
+        `a ${now?.status ?? 'deleted'} job cannot be canceled`,
+        {
+          status: now?.status ?? null,
+        },
+      );
+    }
+    deps.relay.kick();
+    res.json(toJob(canceled, deps.links));
+  });
+
+  router.post(
+    '/v1/jobs/:id/retry',
+    rateLimit(deps.rateLimits, 'jobs', deps.logger),
+    async (req, res) => {
+      const job = await loadJob(req);
+      const retried = await deps.db.transaction().execute(async (trx) => {
+        const row = await retryJob(trx, job.tenant_id, job.id);
+        if (!row) return undefined;
+        await appendJobEvent(trx, { id: row.id, tenantId: row.tenant_id }, { type: 'queued' });
+        await enqueueTranscription(trx, {
+          id: row.id,
+          tenantId: row.tenant_id,
+          priority: row.priority,
+        });
+        return row;
+      });
+      if (!retried) {
+        throw new HttpError(
+          409,
+          'invalid_job_state',
+          `only failed or canceled jobs can be retried; this one is ${job.status}`,
+          {
+            status: job.status,
+          },
+        );
+      }
+      deps.relay.kick();
+      res.status(202).json(toJob(retried, deps.links));
+    },
+  );
+
+  router.delete('/v1/jobs/:id', async (req, res) => {
+    const id = JobId.safeParse(req.params.id);
+    const tenantId = tenantOf(req);
+    const job = id.success ? await findJob(deps.db, tenantId, id.data) : undefined;
+    if (job) {
+      // A running job is canceled first, so its worker stops instead of writing to nothing.
+      if (job.status === 'queued' || job.status === 'processing') {
+        await cancelJob(deps.db, tenantId, job.id);
+        deps.relay.kick();
+      }
+      await purgeJob(deps.db, deps.storage, job);
+      req.log.info({ jobId: job.id }, 'job deleted');
+    }
+    // Deleting what is not there (any more, or never for this tenant) is done already.
+    res.status(204).end();
   });
 
   router.get('/v1/jobs/:id/events', async (req, res) => {
@@ -114,26 +203,49 @@ export function jobsRouter(deps: GatewayDeps): Router {
   });
 
   router.get('/v1/jobs/:id/transcript', async (req, res) => {
-    const { format } = TranscriptQuery.parse(req.query);
+    const { format, partial } = TranscriptQuery.parse(req.query);
     const job = await loadJob(req);
-    if (job.status !== 'completed' || job.text === null) {
-      throw new HttpError(409, 'job_not_completed', `job is ${job.status}`, {
-        status: job.status,
-      });
+    const wantsPartial = partial === 'true' || partial === '1';
+    let text: string;
+    let segments: Segment[];
+    let complete = true;
+    if (job.status === 'completed' && job.text !== null) {
+      text = job.text;
+      segments = (job.segments ?? []) as Segment[];
+    } else if (wantsPartial && (job.status === 'processing' || job.status === 'queued')) {
+      const done = (await listJobChunks(deps.db, job.id)).filter((c) => c.done);
+      text = done
+        .map((c) => c.text ?? '')
+        .filter(Boolean)
+        .join(' ');
+      segments = done.flatMap((c) => c.segments);
+      complete = false;
+    } else {
+      throw new HttpError(409, 'job_not_completed', `job is ${job.status}`, { status: job.status });
     }
+    res.setHeader('transcript-complete', String(complete));
     if (format === 'txt') {
-      res.type('text/plain; charset=utf-8').send(`${job.text}\n`);
+      res.type('text/plain; charset=utf-8').send(text ? `${text}\n` : '');
+      return;
+    }
+    if (format === 'srt') {
+      res.type('application/x-subrip; charset=utf-8').send(toSrt(segments));
+      return;
+    }
+    if (format === 'vtt') {
+      res.type('text/vtt; charset=utf-8').send(toVtt(segments));
       return;
     }
     const body: TranscriptJson = {
       jobId: job.id,
-      text: job.text,
-      segments: (job.segments ?? []) as Segment[],
+      text,
+      segments,
       language: job.language,
       durationS: job.duration_s,
       engine: job.engine,
       model: job.model,
       processingMs: job.processing_ms,
+      complete,
     };
     res.json(body);
   });

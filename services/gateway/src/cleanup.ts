@@ -1,0 +1,23 @@
+import { deleteUpload, type Db, type JobRow, type UploadRow } from '@transcribe/db';
+import type { Storage } from '@transcribe/storage';
+
+// Objects go before rows: if a step fails, the row is still there to find the object by,
+// and the next attempt (a repeated DELETE, the next sweep) finishes the work.
+
+/** A job's uploaded object, its chunk files, its row (events, chunks cascade) and upload row. */
+export async function purgeJob(db: Db, storage: Storage, job: JobRow): Promise<void> {
+  await storage.delete(job.object_key);
+  await storage.deletePrefix(`jobs/${job.id}/`);
+  const run = async (trx: Db) => {
+    await trx.deleteFrom('jobs').where('id', '=', job.id).execute();
+    if (job.upload_id) await deleteUpload(trx, job.upload_id);
+  };
+  await (db.isTransaction ? run(db) : db.transaction().execute(run));
+}
+
+/** An unused upload's object (or unfinished multipart upload) and its row. */
+export async function discardUpload(db: Db, storage: Storage, upload: UploadRow): Promise<void> {
+  if (upload.multipart_id) await storage.abortMultipart(upload.object_key, upload.multipart_id);
+  await storage.delete(upload.object_key);
+  await deleteUpload(db, upload.id);
+}

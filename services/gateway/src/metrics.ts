@@ -1,0 +1,35 @@
+import { sql } from 'kysely';
+import type { Db } from '@transcribe/db';
+import { Counter, Gauge, type Registry } from '@transcribe/telemetry';
+
+export interface JobMetrics {
+  created: Counter<'priority' | 'engine'>;
+}
+
+/**
+ * Jobs created (counted here) and jobs by status and priority (read from Postgres at scrape
+ * time, so every replica reports the same truth, not its own share).
+ */
+export function createJobMetrics(registry: Registry, db: Db): JobMetrics {
+  const created = new Counter({
+    name: 'transcribe_jobs_created_total',
+    help: 'Jobs created through this gateway, by priority and engine',
+    labelNames: ['priority', 'engine'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'transcribe_jobs',
+    help: 'Jobs in Postgres by status and priority (all tenants)',
+    labelNames: ['status', 'priority'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await sql<{ status: string; priority: string; n: string }>`
+        SELECT status, priority, count(*) AS n FROM jobs GROUP BY status, priority`.execute(db);
+      for (const row of rows.rows) {
+        this.set({ status: row.status, priority: row.priority }, Number(row.n));
+      }
+    },
+  });
+  return { created };
+}

@@ -1,0 +1,283 @@
+import { z } from 'zod';
+import {
+  createDocument,
+  type oas31,
+  type ZodOpenApiOperationObject,
+  type ZodOpenApiPathsObject,
+} from 'zod-openapi';
+import {
+  AfterSeq,
+  CompleteUploadRequest,
+  CreateJobRequest,
+  CreateJobResponse,
+  CreateUploadRequest,
+  CreateUploadResponse,
+  ErrorBody,
+  Job,
+  JobEventList,
+  JobList,
+  JobOptions,
+  ListJobsQuery,
+  TranscriptFormat,
+  TranscriptJson,
+  Upload,
+  UploadPartsRequest,
+  UploadPartsResponse,
+} from '@transcribe/contracts';
+
+// The document is generated from the same zod schemas the routes parse with, so the
+// reference cannot drift from what the gateway accepts and answers.
+
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+const error = (description: string) => ({ description, content: json(ErrorBody) });
+const idParam = (what: string) => ({
+  path: z.object({ id: z.uuid().meta({ description: `${what} id` }) }),
+});
+
+const common = {
+  '400': error('validation_failed or bad_request: the request is malformed'),
+  '401': error('unauthorized: missing, invalid or revoked API key'),
+};
+const notFound = { '404': error("not_found: unknown id, or another tenant's") };
+const rateLimited = {
+  '429': error("rate_limited: the tenant's budget is spent; see the Retry-After header"),
+};
+
+function op(
+  summary: string,
+  operation: Omit<ZodOpenApiOperationObject, 'summary'>,
+): ZodOpenApiOperationObject {
+  return {
+    summary,
+    security: [{ apiKey: [] }],
+    ...operation,
+    responses: { ...common, ...operation.responses },
+  };
+}
+
+const FormJobRequest = z.object({
+  file: z.string().meta({
+    format: 'binary',
+    description: 'the recording (mp3, wav, flac, m4a, aac, ogg, opus, webm, mp4, mov)',
+  }),
+  language: z.string().optional(),
+  engine: z.string().optional(),
+  model: z.string().optional(),
+  priority: z.string().optional(),
+  webhookUrl: z.string().optional(),
+  metadata: z.string().optional().meta({ description: 'a JSON object of string values' }),
+});
+
+export const paths: ZodOpenApiPathsObject = {
+  '/v1/uploads': {
+    post: op('Start an upload: a presigned PUT, a presigned POST form, or a multipart upload', {
+      requestBody: { content: json(CreateUploadRequest) },
+      responses: {
+        '201': {
+          description: 'where and how to send the bytes',
+          content: json(CreateUploadResponse),
+        },
+        '413': error('payload_too_large: sizeBytes is over MAX_UPLOAD_BYTES'),
+        ...rateLimited,
+      },
+    }),
+  },
+  '/v1/uploads/{id}': {
+    get: op('An upload', {
+      requestParams: idParam('upload'),
+      responses: {
+        '200': { description: 'the upload', content: json(Upload) },
+        '404': error('upload_not_found'),
+      },
+    }),
+    delete: op('Discard an unused upload (aborts a multipart upload); idempotent', {
+      requestParams: idParam('upload'),
+      responses: {
+        '204': { description: 'gone' },
+        '409': error('upload_already_used: delete the job'),
+      },
+    }),
+  },
+  '/v1/uploads/{id}/parts': {
+    post: op("Presigned URLs for parts of a multipart upload (each part's SHA-256 is signed in)", {
+      requestParams: idParam('upload'),
+      requestBody: { content: json(UploadPartsRequest) },
+      responses: {
+        '200': { description: 'one URL per part', content: json(UploadPartsResponse) },
+        '404': error('upload_not_found'),
+        '409': error('not a multipart upload, or already completed'),
+        '410': error('upload_expired'),
+      },
+    }),
+  },
+  '/v1/uploads/{id}/complete': {
+    post: op('Complete a multipart upload', {
+      requestParams: idParam('upload'),
+      requestBody: { content: json(CompleteUploadRequest) },
+      responses: {
+        '200': { description: 'the upload, ready for a job', content: json(Upload) },
+        '404': error('upload_not_found'),
+        '409': error('not a multipart upload, or already completed'),
+        '410': error('upload_expired'),
+      },
+    }),
+  },
+  '/v1/jobs': {
+    post: op('Create a job from a finished upload', {
+      requestParams: {
+        header: z.object({
+          'idempotency-key': z.string().optional().meta({
+            description: 'same key and body: the same job again; same key, other body: 409',
+          }),
+        }),
+      },
+      requestBody: { content: json(CreateJobRequest) },
+      responses: {
+        '202': { description: 'queued', content: json(CreateJobResponse) },
+        '404': error('upload_not_found'),
+        '409': error('upload_missing, upload_already_used or idempotency_conflict'),
+        '410': error('upload_expired'),
+        '415': error('unsupported_media_type: the object is not audio or video; it was deleted'),
+        '422': error('upload_size_mismatch (the object was deleted) or engine_unavailable'),
+        ...rateLimited,
+      },
+    }),
+    get: op('List jobs, newest first', {
+      requestParams: { query: ListJobsQuery },
+      responses: { '200': { description: 'a page of jobs', content: json(JobList) } },
+    }),
+  },
+  '/v1/jobs/upload': {
+    post: op(
+      'Upload a file through the gateway and create its job (for clients that cannot use presigned URLs)',
+      {
+        requestBody: { content: { 'multipart/form-data': { schema: FormJobRequest } } },
+        responses: {
+          '202': { description: 'queued', content: json(CreateJobResponse) },
+          '413': error('payload_too_large: over MAX_FORM_UPLOAD_BYTES'),
+          '415': error('unsupported_media_type'),
+          '422': error('engine_unavailable'),
+          ...rateLimited,
+        },
+      },
+    ),
+  },
+  '/v1/jobs/{id}': {
+    get: op('A job', {
+      requestParams: idParam('job'),
+      responses: { '200': { description: 'the job', content: json(Job) }, ...notFound },
+    }),
+    delete: op('Delete a job, its events, its uploaded object and its transcript; idempotent', {
+      requestParams: idParam('job'),
+      responses: { '204': { description: 'gone' } },
+    }),
+  },
+  '/v1/jobs/{id}/cancel': {
+    post: op('Cancel a queued or processing job (a processing job stops at its next chunk)', {
+      requestParams: idParam('job'),
+      responses: {
+        '200': { description: 'canceled', content: json(Job) },
+        ...notFound,
+        '409': error('invalid_job_state: already completed or failed'),
+      },
+    }),
+  },
+  '/v1/jobs/{id}/retry': {
+    post: op('Queue a failed or canceled job again', {
+      requestParams: idParam('job'),
+      responses: {
+        '202': { description: 'queued again', content: json(Job) },
+        ...notFound,
+        '409': error('invalid_job_state: not failed or canceled'),
+        ...rateLimited,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/events': {
+    get: op('Stored events after a seq (REST replay of the WebSocket stream)', {
+      requestParams: { ...idParam('job'), query: z.object({ after: AfterSeq }) },
+      responses: {
+        '200': { description: 'events, oldest first', content: json(JobEventList) },
+        ...notFound,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/transcript': {
+    get: op('The transcript as json, txt, srt or vtt', {
+      requestParams: {
+        ...idParam('job'),
+        query: z.object({
+          format: TranscriptFormat.default('json'),
+          partial: z.enum(['true', 'false']).optional().meta({
+            description: 'while the job runs: the chunks finished so far',
+          }),
+        }),
+      },
+      responses: {
+        '200': {
+          description: 'the transcript',
+          content: {
+            ...json(TranscriptJson),
+            'text/plain': { schema: z.string() },
+            'application/x-subrip': { schema: z.string() },
+            'text/vtt': { schema: z.string() },
+          },
+        },
+        ...notFound,
+        '409': error("job_not_completed: details.status is the job's status"),
+      },
+    }),
+  },
+};
+
+const health = z.object({
+  status: z.enum(['ok', 'not_ready']),
+  checks: z.record(z.string(), z.string()).optional(),
+});
+
+export function openApiDocument(extraPaths: ZodOpenApiPathsObject = {}): oas31.OpenAPIObject {
+  return createDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'transcribe',
+      version: '1.0.0',
+      description:
+        'A self-hostable transcription service. Every error is `{"error": {"code", "message", "details?"}}` with a stable code.',
+    },
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'an API key: `transcribe keys create`',
+        },
+      },
+      schemas: { JobOptions },
+    },
+    paths: {
+      ...paths,
+      ...extraPaths,
+      '/healthz': {
+        get: {
+          summary: 'Liveness',
+          responses: { '200': { description: 'up', content: json(health) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Readiness of Postgres, RabbitMQ and S3',
+          responses: {
+            '200': { description: 'ready', content: json(health) },
+            '503': { description: 'not ready', content: json(health) },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'text exposition format' } },
+        },
+      },
+    },
+  });
+}

@@ -1,0 +1,201 @@
+import { PassThrough } from 'node:stream';
+import { Router, type Request, type RequestHandler } from 'express';
+import multer, { MulterError, type StorageEngine } from 'multer';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { ACCEPTED_CONTENT_TYPES, Filename, JobOptions } from '@transcribe/contracts';
+import { deleteUpload, insertUpload, type UploadRow } from '@transcribe/db';
+import { tenantOf } from '../auth.js';
+import type { GatewayDeps } from '../deps.js';
+import { HttpError } from '../http-error.js';
+import {
+  assertEngineEnabled,
+  creationResponse,
+  queueJob,
+  verifyUploadedObject,
+} from '../job-creation.js';
+import type { JobMetrics } from '../metrics.js';
+import { rateLimit } from '../rate-limit.js';
+import { objectKey } from './uploads.js';
+
+/** The formats this endpoint takes, by extension (browsers often send octet-stream). */
+export const FORM_EXTENSIONS = [
+  'mp3',
+  'wav',
+  'flac',
+  'm4a',
+  'aac',
+  'ogg',
+  'opus',
+  'webm',
+  'mp4',
+  'mov',
+];
+
+interface StoredFile {
+  uploadId: string;
+  key: string;
+  sizeBytes: number;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    namespace Multer {
+      interface File {
+        /** Set by the S3 storage engine below. */
+        uploadId?: string;
+      }
+    }
+  }
+}
+
+/**
+ * A multer storage engine that streams the file part straight into S3 (lib-storage's
+ * bounded multipart upload): never whole in memory, never on the gateway's disk.
+ */
+function s3StorageEngine(deps: GatewayDeps): StorageEngine {
+  return {
+    _handleFile(req, file, callback) {
+      const uploadId = uuidv7();
+      const key = objectKey(tenantOf(req), uploadId, file.originalname || 'upload');
+      let sizeBytes = 0;
+      const counted = new PassThrough();
+      counted.on('data', (chunk: Buffer) => (sizeBytes += chunk.length));
+      file.stream.on('error', (error) => counted.destroy(error));
+      file.stream.pipe(counted);
+      deps.storage.upload(key, counted, file.mimetype || 'application/octet-stream').then(
+        () =>
+          callback(null, {
+            path: key,
+            size: sizeBytes,
+            uploadId,
+          } satisfies Partial<Express.Multer.File>),
+        (error: unknown) => callback(error),
+      );
+    },
+    _removeFile(_req, file, callback) {
+      deps.storage.delete(file.path).then(
+        () => callback(null),
+        (error: unknown) => callback(error as Error),
+      );
+    },
+  };
+}
+
+const formatOf = (name: string) => name.toLowerCase().split('.').pop() ?? '';
+
+function multerErrors(handler: RequestHandler, maxBytes: number): RequestHandler {
+  return (req, res, next) =>
+    handler(req, res, (error?: unknown) => {
+      if (error instanceof MulterError) {
+        if (error.code === 'LIMIT_FILE_SIZE') {
+          return next(
+            new HttpError(
+              413,
+              'payload_too_large',
+              `the file exceeds the limit of ${maxBytes} bytes`,
+            ),
+          );
+        }
+        return next(
+          new HttpError(
+            400,
+            'bad_request',
+            `${error.message}${error.field ? ` (field "${error.field}")` : ''}`,
+          ),
+        );
+      }
+      next(error);
+    });
+}
+
+/** Job options arrive as form fields; metadata as a JSON string. */
+const FormFields = z.record(z.string(), z.string()).transform((fields, ctx) => {
+  const { metadata, ...rest } = fields;
+  if (metadata === undefined) return rest;
+  try {
+    return { ...rest, metadata: JSON.parse(metadata) as unknown };
+  } catch {
+    ctx.addIssue({ code: 'custom', path: ['metadata'], message: 'must be a JSON object' });
+    return z.NEVER;
+  }
+});
+
+/**
+ * `POST /v1/jobs/upload`: multipart/form-data with a `file` part and the job's options, for
+ * clients that cannot upload to S3 themselves. Whatever goes wrong after the bytes landed,
+ * the object and its upload row are removed: a refused request leaves nothing behind.
+ */
+export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
+  const router = Router();
+  const maxBytes = deps.settings.maxFormUploadBytes;
+  const upload = multer({
+    storage: s3StorageEngine(deps),
+    limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 25 },
+    fileFilter(_req, file, accept) {
+      const byType = (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(file.mimetype);
+      const byName = FORM_EXTENSIONS.includes(formatOf(file.originalname));
+      if (byType || byName) return accept(null, true);
+      accept(
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          `"${file.originalname}" (${file.mimetype}) is not an accepted format: ${FORM_EXTENSIONS.join(', ')}`,
+        ),
+      );
+    },
+  });
+
+  router.post(
+    '/v1/jobs/upload',
+    rateLimit(deps.rateLimits, 'jobs', deps.logger),
+    multerErrors(upload.single('file'), maxBytes),
+    async (req: Request, res) => {
+      const tenantId = tenantOf(req);
+      const file = req.file;
+      if (!file?.uploadId) {
+        throw new HttpError(
+          400,
+          'validation_failed',
+          'file: a multipart/form-data part named "file" is required',
+        );
+      }
+      const stored: StoredFile = { uploadId: file.uploadId, key: file.path, sizeBytes: file.size };
+      let row: UploadRow | undefined;
+      try {
+        const options = JobOptions.parse(
+          FormFields.parse({ ...(req.body as Record<string, string>) }),
+        );
+        assertEngineEnabled(deps, options.engine);
+        const filename = Filename.safeParse(file.originalname).success
+          ? file.originalname
+          : 'upload';
+        const contentType = (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(file.mimetype)
+          ? file.mimetype
+          : 'application/octet-stream';
+        row = await insertUpload(deps.db, {
+          id: stored.uploadId,
+          tenant_id: tenantId,
+          object_key: stored.key,
+          filename,
+          content_type: contentType,
+          size_bytes: Math.max(1, stored.sizeBytes),
+          method: 'form',
+          expires_at: new Date(Date.now() + deps.settings.uploadUrlTtlS * 1000),
+        });
+        if (stored.sizeBytes === 0) throw new HttpError(400, 'validation_failed', 'file: is empty');
+        await verifyUploadedObject(deps, row);
+        const job = await queueJob(deps, { tenantId, upload: row, options });
+        metrics.created.inc({ priority: job.priority, engine: job.engine });
+        const body = creationResponse(deps, job);
+        res.status(202).location(body.links.self).json(body);
+      } catch (error) {
+        await deps.storage.delete(stored.key).catch(() => undefined);
+        if (row) await deleteUpload(deps.db, row.id).catch(() => undefined);
+        throw error;
+      }
+    },
+  );
+  return router;
+}

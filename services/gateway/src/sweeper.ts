@@ -1,0 +1,74 @@
+import { lockExpiredJobs, lockExpiredUploads, type Db } from '@transcribe/db';
+import type { Storage } from '@transcribe/storage';
+import type { Logger } from '@transcribe/telemetry';
+import { discardUpload, purgeJob } from './cleanup.js';
+import { UPLOAD_CLAIM_GRACE_MS } from './job-creation.js';
+
+export interface SweeperDeps {
+  db: Db;
+  storage: Storage;
+  logger: Logger;
+  /** Finished jobs older than this are purged; 0 keeps them forever. */
+  retentionDays: number;
+  intervalMs: number;
+  batchSize?: number;
+}
+
+export interface SweepResult {
+  uploads: number;
+  jobs: number;
+}
+
+/**
+ * One pass: unused uploads past their claim window (unfinished multipart uploads are
+ * aborted), then finished jobs past retention. Rows are locked with SKIP LOCKED, so every
+ * gateway replica may sweep at once without doing the same work twice.
+ */
+export async function sweepOnce(deps: SweeperDeps, now = new Date()): Promise<SweepResult> {
+  const batch = deps.batchSize ?? 100;
+  const result: SweepResult = { uploads: 0, jobs: 0 };
+  for (;;) {
+    const n = await deps.db.transaction().execute(async (trx) => {
+      const uploads = await lockExpiredUploads(trx, UPLOAD_CLAIM_GRACE_MS, batch);
+      for (const upload of uploads) await discardUpload(trx, deps.storage, upload);
+      return uploads.length;
+    });
+    result.uploads += n;
+    if (n < batch) break;
+  }
+  if (deps.retentionDays > 0) {
+    const before = new Date(now.getTime() - deps.retentionDays * 86_400_000);
+    for (;;) {
+      const n = await deps.db.transaction().execute(async (trx) => {
+        const jobs = await lockExpiredJobs(trx, before, batch);
+        for (const job of jobs) await purgeJob(trx, deps.storage, job);
+        return jobs.length;
+      });
+      result.jobs += n;
+      if (n < batch) break;
+    }
+  }
+  return result;
+}
+
+/** Sweeps every `intervalMs` until stopped; a failed pass is logged and retried next time. */
+export function startSweeper(deps: SweeperDeps): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = sweepOnce(deps).then(
+      (r) => {
+        if (r.uploads || r.jobs) deps.logger.info(r, 'swept expired uploads and jobs');
+      },
+      (err: unknown) => deps.logger.warn({ err }, 'sweep failed'),
+    );
+  };
+  const timer = setInterval(tick, deps.intervalMs);
+  timer.unref();
+  tick();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
