@@ -8,6 +8,7 @@ import { admit, type EventsRequest } from './authenticate.js';
 import { EtaEstimator } from './eta.js';
 import { Hub } from './hub.js';
 import { jobLinks } from './links.js';
+import { safeJson } from './json.js';
 import { serveSse } from './sse.js';
 
 export interface NotifierSettings {
@@ -116,12 +117,4 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   };
 
   return { server, hub, onBrokerEvent };
-}
-
-export function safeJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString());
-  } catch {
-    return undefined;
-  }
 }

@@ -4,9 +4,13 @@ import { createDb } from '@transcribe/db';
 import { connectBroker } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { webhookIntake } from './webhooks/intake.js';
+import { consumeWebhookQueue } from './webhooks/queue.js';
 
 const config = loadConfigOrExit('notifier', notifierSchema);
 const logger = createLogger('notifier', config.LOG_LEVEL);
+const registry = createRegistry('notifier');
 const db = createDb(config.DATABASE_URL);
 const broker = connectBroker({
   url: config.AMQP_URL,
@@ -16,13 +20,43 @@ const broker = connectBroker({
 const notifier = createNotifier({
   db,
   logger,
-  registry: createRegistry('notifier'),
+  registry,
   isBrokerConnected: () => broker.isConnected(),
   settings: {
     tokenSecret: config.TOKEN_SECRET,
     heartbeatMs: config.WS_HEARTBEAT_MS,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
+    publicApiUrl: config.PUBLIC_API_URL,
   },
+});
+const dispatcher = startWebhookDispatcher({
+  db,
+  logger: logger.child({ component: 'webhooks' }),
+  registry,
+  settings: {
+    pollMs: config.WEBHOOK_POLL_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    backoffBaseMs: config.WEBHOOK_BACKOFF_BASE_MS,
+    backoffMaxMs: config.WEBHOOK_BACKOFF_MAX_MS,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+  },
+});
+if (config.WEBHOOK_ALLOW_PRIVATE)
+  logger.warn('WEBHOOK_ALLOW_PRIVATE: webhooks may reach private addresses');
+const webhookQueue = await consumeWebhookQueue({
+  url: config.AMQP_URL,
+  prefix: config.AMQP_PREFIX,
+  prefetch: 32,
+  handler: webhookIntake({
+    db,
+    logger,
+    publicApiUrl: config.PUBLIC_API_URL,
+    maxAttempts: config.WEBHOOK_MAX_ATTEMPTS,
+    onQueued: () => dispatcher.kick(),
+  }),
+  onError: (err) => logger.warn({ err }, 'rabbitmq (webhooks)'),
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
 notifier.server.listen(config.NOTIFIER_PORT);
@@ -31,8 +65,11 @@ logger.info({ port: config.NOTIFIER_PORT }, 'notifier listening');
 
 async function shutdown(signal: string) {
   logger.info({ signal }, 'shutting down');
+  // 1001 first: clients reconnect to another replica while this one finishes its work.
   notifier.hub.close();
   notifier.server.close();
+  await webhookQueue.close();
+  await dispatcher.stop();
   await broker.close();
   await db.destroy();
   process.exit(0);

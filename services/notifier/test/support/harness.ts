@@ -40,6 +40,10 @@ export interface RunningNotifier {
   httpUrl: string;
   /** The events WebSocket URL for a job. */
   eventsUrl(jobId: string, query?: { after?: number; token?: string }): string;
+  /** The tenant-wide events WebSocket URL. */
+  tenantUrl(query?: { after?: string; token?: string }): string;
+  /** The SSE URL: one job with `jobId`, else the tenant stream. */
+  sseUrl(query?: { jobId?: string; after?: string | number; token?: string }): string;
   stop(): Promise<void>;
 }
 
@@ -125,6 +129,20 @@ export class Harness {
         if (query.token !== undefined) params.set('token', query.token);
         return `ws://127.0.0.1:${port}/v1/events?${params}`;
       },
+      tenantUrl(query = {}) {
+        const params = new URLSearchParams(
+          Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined),
+        );
+        return `ws://127.0.0.1:${port}/v1/events?${params}`;
+      },
+      sseUrl(query = {}) {
+        const params = new URLSearchParams(
+          Object.entries(query)
+            .filter(([, v]) => v !== undefined)
+            .map(([k, v]) => [k, String(v)]),
+        );
+        return `http://127.0.0.1:${port}/v1/events/sse?${params}`;
+      },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -163,6 +181,14 @@ export class Harness {
     return { id, tenantId: tenant.id };
   }
 
+  /** A tenant-wide events token (no job). */
+  tenantToken(tenant: Tenant, ttlS = 60): string {
+    return signEventsToken(
+      { sub: tenant.id, exp: Math.floor(Date.now() / 1000) + ttlS },
+      this.tokenSecret,
+    );
+  }
+
   tokenFor(job: Job, ttlS = 60): string {
     return signEventsToken(
       { sub: job.tenantId, jobId: job.id, exp: Math.floor(Date.now() / 1000) + ttlS },
@@ -190,8 +216,8 @@ export class Harness {
   }
 
   /** A client socket that the harness terminates at the end if the test did not. */
-  socket(url: string, options: WebSocket.ClientOptions = {}): WebSocket {
-    const socket = new WebSocket(url, options);
+  socket(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): WebSocket {
+    const socket = new WebSocket(url, protocols, options);
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);

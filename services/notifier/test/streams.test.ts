@@ -1,0 +1,409 @@
+// Protocol v1 on real Postgres and RabbitMQ: subprotocol credentials, tenant-wide streams
+// and their cursors, the per-tenant connection limit, Server-Sent Events, frame extras,
+// and a broker connection closed from the broker's side.
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { Socket } from 'node:net';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import {
+  CloseCode,
+  EVENTS_SUBPROTOCOL,
+  ServerFrame,
+  TenantServerFrame,
+  type JobEvent,
+  type TenantServerFrame as Frame,
+} from '@transcribe/contracts';
+import { createTestEnv, type TestEnv } from '../../../packages/testkit/src/index.js';
+import {
+  Harness,
+  range,
+  sleep,
+  waitFor,
+  type Job,
+  type RunningNotifier,
+  type Tenant,
+} from './support/harness.js';
+
+let env: TestEnv;
+let h: Harness;
+let notifier: RunningNotifier;
+let tenantA: Tenant;
+let tenantB: Tenant;
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  h = new Harness(env);
+  await h.start();
+  notifier = await h.startNotifier({ publicApiUrl: 'https://api.example.test/' });
+  [tenantA, tenantB] = await Promise.all([h.createTenant(), h.createTenant()]);
+});
+
+afterAll(async () => {
+  await h?.stop();
+  await env?.close();
+});
+
+const bearer = (tenant: Tenant) => ({ authorization: `Bearer ${tenant.apiKey}` });
+
+interface Frames {
+  socket: WebSocket;
+  frames: Frame[];
+  events: () => JobEvent[];
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/** Opens a socket and records every frame, validated against the tenant-stream contract. */
+function frames(url: string, options: WebSocket.ClientOptions & { protocols?: string[] } = {}) {
+  const { protocols, ...clientOptions } = options;
+  const ws = h.socket(url, clientOptions, protocols);
+  const got: Frame[] = [];
+  ws.on('message', (data) => got.push(TenantServerFrame.parse(JSON.parse(String(data)))));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  );
+  const result: Frames = {
+    socket: ws,
+    frames: got,
+    events: () => got.flatMap((f) => (f.kind === 'event' ? [f.event] : [])),
+    closed,
+  };
+  return result;
+}
+
+const key = (e: JobEvent) => `${e.jobId}:${e.seq}`;
+
+describe('subprotocol credentials (browsers)', () => {
+  let job: Job;
+  beforeAll(async () => {
+    job = await h.createJob(tenantA);
+    await h.append(job, { type: 'queued' });
+    await h.complete(job);
+  });
+
+  it('accepts an events token in Sec-WebSocket-Protocol and selects transcribe.v1', async () => {
+    const url = notifier.eventsUrl(job.id);
+    const f = frames(url, { protocols: [EVENTS_SUBPROTOCOL, `token.${h.tokenFor(job)}`] });
+    await once(f.socket, 'open');
+    expect(f.socket.protocol).toBe(EVENTS_SUBPROTOCOL);
+    await waitFor(() => f.frames.length === 2, 10_000, 'replay');
+    expect(f.events().map((e) => [e.seq, e.type])).toEqual([
+      [1, 'queued'],
+      [2, 'completed'],
+    ]);
+    f.socket.close();
+  });
+
+  it('accepts an API key in Sec-WebSocket-Protocol', async () => {
+    const f = frames(notifier.eventsUrl(job.id), {
+      protocols: [EVENTS_SUBPROTOCOL, `key.${tenantA.apiKey}`],
+    });
+    await waitFor(() => f.frames.length === 2, 10_000, 'replay');
+    f.socket.close();
+  });
+
+  it('closes with 4401 for a bad token in the subprotocol and 4404 for a foreign job', async () => {
+    const bad = frames(notifier.eventsUrl(job.id), {
+      protocols: [EVENTS_SUBPROTOCOL, 'token.abc.def'],
+    });
+    expect((await bad.closed).code).toBe(CloseCode.Unauthorized);
+    const foreign = frames(notifier.eventsUrl(job.id), {
+      protocols: [EVENTS_SUBPROTOCOL, `key.${tenantB.apiKey}`],
+    });
+    expect((await foreign.closed).code).toBe(CloseCode.NotFound);
+    expect([...bad.frames, ...foreign.frames]).toEqual([]);
+  });
+});
+
+describe('tenant-wide streams', () => {
+  it('delivers every event of two jobs, and a resume from a cursor gets the rest exactly once', async () => {
+    const tenant = await h.createTenant();
+    const [one, two] = await Promise.all([h.createJob(tenant), h.createJob(tenant)]);
+    const other = await h.createJob(tenantB);
+    await h.append(one, { type: 'queued' }); // before the stream starts: not part of it
+
+    const first = frames(notifier.tenantUrl(), { headers: bearer(tenant) });
+    await waitFor(() => first.frames[0]?.kind === 'ready', 10_000, 'ready frame');
+
+    const producing = (async () => {
+      for (let i = 1; i <= 15; i++) {
+        await h.progress(one, i * 5);
+        await h.progress(two, i * 5);
+        await h.progress(other, i * 5);
+        await sleep(3);
+      }
+      await h.complete(one);
+      await h.complete(two);
+    })();
+    // Drop the connection mid-way, like a client that lost its network.
+    await waitFor(() => first.events().length >= 9, 15_000, 'first events');
+    first.socket.terminate();
+    const seen = first.frames.slice(1);
+    const last = seen.at(-1)!;
+    expect(last.kind).toBe('event');
+    await producing;
+
+    const second = frames(notifier.tenantUrl({ after: last.cursor! }), { headers: bearer(tenant) });
+    const total = 2 * 16;
+    await waitFor(
+      () => seen.length + second.events().length >= total,
+      15_000,
+      'every event of both jobs',
+    );
+    await sleep(100); // nothing more may come
+    second.socket.close();
+
+    const all = [...seen.flatMap((f) => (f.kind === 'event' ? [f.event] : [])), ...second.events()];
+    expect(all.every((e) => e.tenantId === tenant.id)).toBe(true);
+    expect(new Set(all.map(key)).size).toBe(all.length); // no duplicates
+    for (const job of [one, two]) {
+      const seqs = all.filter((e) => e.jobId === job.id).map((e) => e.seq);
+      const from = job === one ? 2 : 1; // one's queued event came before the stream
+      expect(seqs).toEqual(range(from, from + 15));
+    }
+    // Cursors increase strictly along the stream.
+    const cursors = [...seen, ...second.frames].flatMap((f) =>
+      f.kind === 'event' ? [f.cursor!] : [],
+    );
+    const asPairs = cursors.map((c) => c.split('-').map(BigInt) as [bigint, bigint]);
+    for (let i = 1; i < asPairs.length; i++) {
+      const [t0, i0] = asPairs[i - 1]!;
+      const [t1, i1] = asPairs[i]!;
+      expect(t1 > t0 || (t1 === t0 && i1 > i0)).toBe(true);
+    }
+  }, 40_000);
+
+  it('accepts a tenant-wide token, refuses a one-job token for it, and 4400 for a bad cursor', async () => {
+    const tenant = await h.createTenant();
+    const job = await h.createJob(tenant);
+    const f = frames(notifier.tenantUrl({ token: h.tenantToken(tenant) }));
+    await waitFor(() => f.frames.length === 1, 10_000, 'ready');
+    await h.progress(job, 10);
+    await waitFor(() => f.events().length === 1, 10_000, 'live event');
+    expect(f.events()[0]).toMatchObject({ jobId: job.id, type: 'progress', seq: 1 });
+    f.socket.close();
+
+    const narrow = frames(notifier.tenantUrl({ token: h.tokenFor(job) }));
+    expect((await narrow.closed).code).toBe(CloseCode.Unauthorized);
+    const bad = frames(notifier.tenantUrl({ after: 'yesterday' }), { headers: bearer(tenant) });
+    expect((await bad.closed).code).toBe(CloseCode.BadRequest);
+    // A tenant token still reaches one job of that tenant, not another tenant's.
+    const theirs = await h.createJob(tenantB);
+    const foreign = frames(notifier.eventsUrl(theirs.id, { token: h.tenantToken(tenant) }));
+    expect((await foreign.closed).code).toBe(CloseCode.NotFound);
+  });
+});
+
+describe('frame extras', () => {
+  it('progress frames carry an ETA from the progress rate; completed frames carry links', async () => {
+    const job = await h.createJob(tenantA);
+    await h.progress(job, 10);
+    await sleep(50);
+    await h.progress(job, 20);
+    await h.complete(job);
+    const f = frames(notifier.eventsUrl(job.id), { headers: bearer(tenantA) });
+    await waitFor(() => f.frames.length === 3, 10_000, 'replay');
+    f.socket.close();
+    const [p1, p2, done] = f.frames.map((fr) => ServerFrame.parse(fr));
+    expect(p1!.etaS).toBeUndefined();
+    expect(p2!.etaS).toBeGreaterThan(0);
+    expect(done!.links).toEqual({
+      job: `https://api.example.test/v1/jobs/${job.id}`,
+      transcript: `https://api.example.test/v1/jobs/${job.id}/transcript?format=json`,
+    });
+  });
+});
+
+describe('connection limit per tenant', () => {
+  it('closes the connection over the limit with 4429; other tenants and later connections are fine', async () => {
+    const limited = await h.startNotifier({ maxConnectionsPerTenant: 2 });
+    const tenant = await h.createTenant();
+    const job = await h.createJob(tenant);
+    const url = limited.eventsUrl(job.id, { token: h.tokenFor(job) });
+    const a = frames(url);
+    const b = frames(url);
+    await waitFor(() => limited.notifier.hub.size === 2, 10_000, 'two admitted');
+    const c = frames(limited.tenantUrl(), { headers: bearer(tenant) });
+    const closed = await c.closed;
+    expect(closed.code).toBe(CloseCode.TooManyConnections);
+    expect(closed.reason).toMatch(/at most 2/);
+
+    const otherJob = await h.createJob(tenantB);
+    const d = frames(limited.eventsUrl(otherJob.id), { headers: bearer(tenantB) });
+    await waitFor(() => limited.notifier.hub.size === 3, 10_000, 'another tenant admitted');
+
+    a.socket.close();
+    await waitFor(() => limited.notifier.hub.size === 2, 10_000, 'slot freed');
+    const e = frames(url);
+    await waitFor(() => limited.notifier.hub.size === 3, 10_000, 'admitted again');
+    for (const f of [b, d, e]) expect(f.socket.readyState).toBe(WebSocket.OPEN);
+    await limited.stop();
+  });
+});
+
+/** Reads an SSE response into events until `until` or the end of the body. */
+async function readSse(
+  url: string,
+  options: { headers?: Record<string, string>; until: (events: SseEvent[]) => boolean },
+) {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: options.headers, signal: controller.signal });
+  const events: SseEvent[] = [];
+  let comments = 0;
+  if (res.status !== 200) return { status: res.status, body: await res.json(), events, comments };
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reader = res.body!.getReader();
+  while (!options.until(events)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (block.startsWith(':')) {
+        comments++;
+        continue;
+      }
+      const fields = Object.fromEntries(
+        block
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+      );
+      events.push({ id: fields.id, type: fields.event!, data: JSON.parse(fields.data!) });
+    }
+  }
+  controller.abort();
+  return { status: res.status, headers: res.headers, events, comments };
+}
+
+interface SseEvent {
+  id?: string;
+  type: string;
+  data: unknown;
+}
+
+describe('Server-Sent Events', () => {
+  it('streams a job: replay then live, ids are seqs; Last-Event-ID resumes exactly after', async () => {
+    const job = await h.createJob(tenantA);
+    await h.append(job, { type: 'queued' });
+    const reading = readSse(notifier.sseUrl({ jobId: job.id }), {
+      headers: bearer(tenantA),
+      until: (events) => events.length === 4,
+    });
+    await waitFor(() => notifier.notifier.hub.size >= 1, 10_000, 'admission');
+    await h.progress(job, 30);
+    await h.progress(job, 60);
+    await h.progress(job, 90);
+    const got = await reading;
+    expect(got.status).toBe(200);
+    expect(got.headers!.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(got.events.map((e) => [e.id, e.type])).toEqual([
+      ['1', 'queued'],
+      ['2', 'progress'],
+      ['3', 'progress'],
+      ['4', 'progress'],
+    ]);
+    for (const e of got.events) ServerFrame.parse(e.data);
+
+    await h.complete(job);
+    const resumed = await readSse(notifier.sseUrl({ jobId: job.id, token: h.tokenFor(job) }), {
+      headers: { 'last-event-id': '3' },
+      until: (events) => events.some((e) => e.type === 'completed'),
+    });
+    expect(resumed.events.map((e) => e.id)).toEqual(['4', '5']);
+  });
+
+  it('sends heartbeat comments and serves the tenant stream with cursor ids', async () => {
+    const beating = await h.startNotifier({ heartbeatMs: 50 });
+    const tenant = await h.createTenant();
+    const job = await h.createJob(tenant);
+    const reading = readSse(beating.sseUrl(), {
+      headers: bearer(tenant),
+      until: (events) => events.length === 2,
+    });
+    await waitFor(() => beating.notifier.hub.size === 1, 10_000, 'admission');
+    await sleep(200);
+    await h.progress(job, 50);
+    const got = await reading;
+    expect(got.comments).toBeGreaterThanOrEqual(2);
+    expect(got.events[0]!.type).toBe('ready');
+    expect(got.events[1]!.type).toBe('progress');
+    expect(got.events[1]!.id).toMatch(/^\d+-\d+$/);
+    expect(got.events[1]!.id).toBe((got.events[1]!.data as { cursor: string }).cursor);
+    await beating.stop();
+  });
+
+  it('answers refusals with HTTP statuses and JSON errors', async () => {
+    const job = await h.createJob(tenantA);
+    const until = () => true;
+    expect((await readSse(notifier.sseUrl({ jobId: job.id }), { until })).status).toBe(401);
+    const foreign = await readSse(notifier.sseUrl({ jobId: job.id }), {
+      headers: bearer(tenantB),
+      until,
+    });
+    expect(foreign).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const bad = await readSse(notifier.sseUrl({ jobId: 'nope' }), {
+      headers: bearer(tenantA),
+      until,
+    });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+  });
+});
+
+describe('broker connection lost', () => {
+  const run = promisify(execFile);
+  const amqpSockets = () =>
+    new Set(
+      (process as unknown as { _getActiveHandles(): unknown[] })
+        ._getActiveHandles()
+        .filter(
+          (s): s is Socket =>
+            s instanceof Socket && s.remotePort === Number(new URL(env.deps.amqpUrl).port || 5672),
+        ),
+    );
+
+  it('keeps its clients when RabbitMQ closes its connection, and fills what was missed', async () => {
+    // rabbitmqctl reaches the local broker only, not one in a container.
+    if (env.deps.mode !== 'local') return;
+    const before = amqpSockets();
+    const own = await h.startNotifier();
+    const mine = [...amqpSockets()].filter((s) => !before.has(s));
+    expect(mine).toHaveLength(1);
+    const localPort = mine[0]!.localPort;
+
+    const job = await h.createJob(tenantA);
+    const follower = h.follow(own.eventsUrl(job.id, { token: h.tokenFor(job) }), {
+      timeoutMs: 60_000,
+    });
+    await h.progress(job, 1);
+    await waitFor(() => follower.events.length === 1, 10_000, 'first event');
+
+    // Close exactly this notifier's connection, from the broker's side.
+    const { stdout } = await run('rabbitmqctl', [
+      '-q',
+      'list_connections',
+      'pid',
+      'peer_port',
+      '--no-table-headers',
+    ]);
+    const pid = stdout
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .find(([, port]) => Number(port) === localPort)?.[0];
+    expect(pid).toMatch(/^<.+>$/);
+    await run('rabbitmqctl', ['-q', 'close_connection', pid!, 'test: broker side']);
+    await waitFor(() => !own.broker!.isConnected(), 10_000, 'disconnect');
+    // Published while this notifier has no queue: only the resync after reconnect finds it.
+    await h.progress(job, 2);
+    await waitFor(() => own.broker!.isConnected(), 20_000, 'reconnect');
+    // No later event reveals the gap: the re-read after resubscribing must find it.
+    await waitFor(() => follower.events.length === 2, 20_000, 'missed event');
+    await h.progress(job, 3);
+    await h.complete(job);
+    const got = await follower.finished;
+    expect(got.seqs).toEqual([1, 2, 3, 4]);
+    expect(got.closeCode).toBeUndefined();
+  }, 60_000);
+});
