@@ -6,3 +6,7 @@ export * from './uploads.repository.js';
 export * from './jobs.repository.js';
 export * from './job-events.repository.js';
 export * from './outbox.repository.js';
+export * from './tenant-events.repository.js';
+export * from './tenant-webhooks.repository.js';
+export * from './webhook-deliveries.repository.js';
+export * from './job-chunks.repository.js';

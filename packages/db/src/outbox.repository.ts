@@ -3,7 +3,15 @@ import type { OutboxRow, OutboxTopic } from './schema.js';
 
 export async function insertOutbox(
   db: Db,
-  row: { topic: OutboxTopic; routingKey: string; payload: unknown; priority?: number },
+  row: {
+    topic: OutboxTopic;
+    routingKey: string;
+    payload: unknown;
+    priority?: number;
+    /** Per-message TTL (a retry parked in a delay queue). */
+    expirationMs?: number;
+    headers?: Record<string, string | number>;
+  },
 ): Promise<void> {
   await db
     .insertInto('outbox')
@@ -12,6 +20,8 @@ export async function insertOutbox(
       routing_key: row.routingKey,
       payload: JSON.stringify(row.payload),
       priority: row.priority ?? null,
+      expiration_ms: row.expirationMs ?? null,
+      headers: row.headers ? JSON.stringify(row.headers) : null,
     })
     .execute();
 }

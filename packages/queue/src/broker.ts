@@ -26,7 +26,13 @@ export interface Broker {
     exchange: string,
     routingKey: string,
     payload: unknown,
-    options?: { priority?: number; messageId?: string; headers?: Record<string, unknown> },
+    options?: {
+      priority?: number;
+      messageId?: string;
+      headers?: Record<string, unknown>;
+      /** Per-message TTL in ms. */
+      expiration?: number;
+    },
   ): Promise<void>;
   /** Consumes a named queue; re-subscribed after every reconnect. */
   consume(queue: string, handler: MessageHandler, options: ConsumeOptions): Promise<void>;
@@ -119,6 +125,10 @@ export function connectBroker(options: BrokerOptions): Broker {
         priority: publishOptions.priority,
         messageId: publishOptions.messageId,
         headers: publishOptions.headers,
+        expiration:
+          publishOptions.expiration === undefined
+            ? undefined
+            : String(Math.max(0, Math.round(publishOptions.expiration))),
       });
     },
     async consume(queue, handler, consumeOptions) {

@@ -25,3 +25,51 @@ export async function enqueueTranscription(
     priority: PRIORITY_VALUE[job.priority],
   });
 }
+
+/**
+ * Queues a retry through the outbox, in the caller's transaction: the message waits
+ * `delayMs` in the delay queue of backoff level `level`, then returns to the jobs queue.
+ */
+export async function enqueueRetry(
+  trx: Db,
+  job: { id: string; tenantId: string; priority: Priority },
+  retry: { level: number; delayMs: number },
+): Promise<void> {
+  const payload: TranscribeMessage = { v: 1, jobId: job.id, tenantId: job.tenantId };
+  await insertOutbox(trx, {
+    topic: 'jobs',
+    routingKey: `retry.${Math.max(1, Math.floor(retry.level))}`,
+    payload,
+    priority: PRIORITY_VALUE[job.priority],
+    expirationMs: Math.max(0, Math.round(retry.delayMs)),
+  });
+}
+
+/** Why a job was dead-lettered, carried in the message's headers. */
+export interface DeadLetterReason {
+  code: string;
+  reason: string;
+  attempts: number;
+}
+
+/**
+ * Puts a job that ran out of attempts on `transcribe.dead` with the reason in its
+ * headers (`x-error-code`, `x-reason`, `x-attempts`), through the outbox.
+ */
+export async function enqueueDeadLetter(
+  trx: Db,
+  job: { id: string; tenantId: string },
+  why: DeadLetterReason,
+): Promise<void> {
+  const payload: TranscribeMessage = { v: 1, jobId: job.id, tenantId: job.tenantId };
+  await insertOutbox(trx, {
+    topic: 'jobs',
+    routingKey: 'dead',
+    payload,
+    headers: {
+      'x-error-code': why.code,
+      'x-reason': why.reason.slice(0, 1000),
+      'x-attempts': why.attempts,
+    },
+  });
+}

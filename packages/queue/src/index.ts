@@ -5,6 +5,18 @@ export {
   type MessageContext,
   type MessageHandler,
 } from './broker.js';
-export { topologyNames, assertTopology, MAX_PRIORITY, type TopologyNames } from './topology.js';
+export {
+  topologyNames,
+  assertTopology,
+  delayQueueFor,
+  DELAY_LEVELS,
+  MAX_PRIORITY,
+  type TopologyNames,
+} from './topology.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
-export { enqueueTranscription } from './enqueue.js';
+export {
+  enqueueTranscription,
+  enqueueRetry,
+  enqueueDeadLetter,
+  type DeadLetterReason,
+} from './enqueue.js';

@@ -1,5 +1,6 @@
 import { claimOutbox, deleteOutbox, type Db, type OutboxRow } from '@transcribe/db';
 import type { Broker } from './broker.js';
+import { delayQueueFor } from './topology.js';
 
 export interface OutboxRelay {
   /** Drain now (call after committing outbox rows) instead of waiting for the next poll. */
@@ -15,10 +16,18 @@ export interface OutboxRelayOptions {
   onError?: (error: unknown) => void;
 }
 
+/**
+ * `jobs` rows go to a queue named by their routing key (see enqueue.ts): `transcribe`
+ * the jobs queue, `retry.<n>` the n-th delay queue, `dead` the dead-letter queue.
+ */
 function destination(broker: Broker, row: OutboxRow): { exchange: string; routingKey: string } {
-  return row.topic === 'jobs'
-    ? { exchange: '', routingKey: broker.names.jobsQueue }
-    : { exchange: broker.names.eventsExchange, routingKey: row.routing_key };
+  if (row.topic !== 'jobs') {
+    return { exchange: broker.names.eventsExchange, routingKey: row.routing_key };
+  }
+  const retry = /^retry\.(\d+)$/.exec(row.routing_key);
+  if (retry) return { exchange: '', routingKey: delayQueueFor(broker.names, Number(retry[1])) };
+  if (row.routing_key === 'dead') return { exchange: '', routingKey: broker.names.deadQueue };
+  return { exchange: '', routingKey: broker.names.jobsQueue };
 }
 
 /**
@@ -42,6 +51,8 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           return options.broker.publish(exchange, routingKey, row.payload, {
             priority: row.priority ?? undefined,
             messageId: String(row.id),
+            expiration: row.expiration_ms ?? undefined,
+            headers: row.headers ?? undefined,
           });
         }),
       );

@@ -7,13 +7,27 @@ export interface TopologyNames {
   deadQueue: string;
   /** Topic exchange for job events; routing key `<tenant>.<job>.<type>`. */
   eventsExchange: string;
+  /**
+   * Retry delay queues, one per backoff level (`transcribe.delay.1` …): no consumers;
+   * each message carries its own TTL and dead-letters back to the jobs queue when it
+   * expires. One queue per level keeps the TTLs in a queue close together, so a message
+   * never waits long behind a later-expiring one (RabbitMQ expires from the head only).
+   */
+  delayQueues: string[];
 }
+
+/** Backoff levels with their own delay queue; later retries reuse the last one. */
+export const DELAY_LEVELS = 5;
 
 export function topologyNames(prefix = ''): TopologyNames {
   return {
     jobsQueue: `${prefix}transcribe.jobs`,
     deadQueue: `${prefix}transcribe.dead`,
     eventsExchange: `${prefix}job.events`,
+    delayQueues: Array.from(
+      { length: DELAY_LEVELS },
+      (_, i) => `${prefix}transcribe.delay.${i + 1}`,
+    ),
   };
 }
 
@@ -35,4 +49,16 @@ export async function assertTopology(channel: Channel, names: TopologyNames): Pr
     },
   });
   await channel.assertExchange(names.eventsExchange, 'topic', { durable: true });
+  for (const queue of names.delayQueues) {
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.jobsQueue },
+    });
+  }
+}
+
+/** The delay queue for the `level`-th retry (1-based; past the last level, the last). */
+export function delayQueueFor(names: TopologyNames, level: number): string {
+  const index = Math.min(Math.max(1, Math.floor(level)), names.delayQueues.length) - 1;
+  return names.delayQueues[index]!;
 }

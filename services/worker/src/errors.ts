@@ -41,3 +41,29 @@ export function abortError(signal: AbortSignal): Error {
   error.name = 'AbortError';
   return error;
 }
+
+/**
+ * Reasons a job's AbortSignal fires. The handler settles the job by the reason: a lost
+ * job is someone else's (canceled, or taken over after a lost lease), a timed-out one
+ * fails with `timeout`, a shutdown requeues it for another worker.
+ */
+export class JobLostError extends Error {
+  override readonly name = 'JobLostError';
+  constructor(message = 'the job is no longer held by this worker (canceled or taken over)') {
+    super(message);
+  }
+}
+
+export class JobTimeoutError extends Error {
+  override readonly name = 'JobTimeoutError';
+  constructor(readonly limitS: number) {
+    super(`the job ran longer than its ${limitS} s limit`);
+  }
+}
+
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
+  constructor() {
+    super('the worker is shutting down');
+  }
+}

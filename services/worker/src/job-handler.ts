@@ -1,14 +1,19 @@
 import { TranscribeMessage } from '@transcribe/contracts';
-import type { Db, JobRow } from '@transcribe/db';
+import { renewLease, type Db, type JobRow } from '@transcribe/db';
 import type { MessageHandler, OutboxRelay } from '@transcribe/queue';
 import type { Logger } from '@transcribe/telemetry';
-import { isPermanentJobError } from './errors.js';
+import { dbChunkStore } from './chunk-store.js';
+import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
+import { startHeartbeat } from './heartbeat.js';
 import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
+import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
   claimForProcessing,
   markCompleted,
+  markDeadLettered,
   markFailed,
   reportProgress,
+  requeueForHandover,
   requeueForRetry,
 } from './transitions.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -24,7 +29,14 @@ export interface JobHandlerDeps {
   leaseMs: number;
   /** Progress events are written at most this often (plus at every stage change). */
   progressIntervalMs: number;
+  /** Limit on one attempt; past it the job fails with `timeout`. */
+  jobTimeoutMs: number;
+  retry: RetryPolicy;
+  /** Fires when the worker must hand its jobs back (after the shutdown grace period). */
+  shutdown?: AbortSignal;
 }
+
+type Outcome = 'ack' | 'requeue';
 
 /** Handles one `transcribe.jobs` message; never throws (the message is always settled). */
 export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
@@ -40,8 +52,9 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     }
     const log = deps.logger.child({ jobId: message.jobId, tenantId: message.tenantId });
     try {
-      await handle(message, log, ctx.redelivered);
-      ctx.ack();
+      const outcome = await handle(message, log, ctx.redelivered);
+      if (outcome === 'ack') ctx.ack();
+      else ctx.nack(true);
     } catch (error) {
       // Infrastructure trouble (Postgres down…): give the message back after a pause.
       log.error({ err: error }, 'job handling failed; message requeued');
@@ -50,30 +63,57 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     }
   };
 
-  async function handle(message: TranscribeMessage, log: Logger, redelivered: boolean) {
+  async function handle(
+    message: TranscribeMessage,
+    log: Logger,
+    redelivered: boolean,
+  ): Promise<Outcome> {
     const job = await claimForProcessing(deps.db, message.jobId, {
       leaseMs: deps.leaseMs,
       takeOver: redelivered,
     });
     if (!job) {
       log.info('job is not waiting for a worker (finished, canceled or held); message dropped');
-      return;
+      return 'ack';
     }
     deps.relay.kick();
-    if (job.attempts > deps.maxAttempts) {
+    // Attempts are counted from the last manual retry (retry_base).
+    const attempt = job.attempts - job.retry_base;
+    if (attempt > deps.maxAttempts) {
+      // Only a worker that died mid-job on every attempt gets here (a crash loop).
       await settle(job, () =>
-        markFailed(deps.db, job, {
+        markDeadLettered(deps.db, job, {
           code: 'engine_failed',
           message: `gave up after ${deps.maxAttempts} attempts`,
         }),
       );
-      return;
+      deps.metrics.jobs.inc({ outcome: 'failed' });
+      return 'ack';
     }
-    log.info({ attempt: job.attempts }, 'processing');
+    log.info({ attempt }, 'processing');
     const started = Date.now();
     deps.metrics.inFlight.inc();
+
+    const controller = new AbortController();
+    const abort = (reason: Error) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    const onShutdown = () => abort(new ShutdownError());
+    if (deps.shutdown?.aborted) onShutdown();
+    deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
+    const timer = setTimeout(
+      () => abort(new JobTimeoutError(Math.round(deps.jobTimeoutMs / 1000))),
+      deps.jobTimeoutMs,
+    );
+    const heartbeat = startHeartbeat({
+      intervalMs: Math.max(500, Math.floor(deps.leaseMs / 3)),
+      beat: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
+      onLost: () => abort(new JobLostError()),
+      onError: (err) => log.warn({ err }, 'lease renewal failed'),
+    });
+
     try {
-      const progress = progressReporter(job, log);
+      const progress = progressReporter(job, log, () => abort(new JobLostError()));
       const result = await runPipeline(
         {
           objectKey: job.object_key,
@@ -83,6 +123,8 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         },
         deps.pipeline,
         progress.report,
+        controller.signal,
+        dbChunkStore(deps.db, job),
       ).finally(() => progress.flush());
       const processingMs = Date.now() - started;
       await settle(job, () =>
@@ -96,43 +138,91 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       );
       deps.metrics.jobs.inc({ outcome: 'completed' });
       deps.metrics.audioSeconds.inc(result.durationS);
-      log.info({ processingMs, durationS: result.durationS }, 'completed');
+      deps.metrics.chunks.inc(result.chunksTranscribed);
+      log.info(
+        {
+          processingMs,
+          durationS: result.durationS,
+          chunks: result.chunks,
+          chunksTranscribed: result.chunksTranscribed,
+        },
+        'completed',
+      );
+      return 'ack';
     } catch (error) {
-      if (isPermanentJobError(error)) {
-        log.warn({ code: error.code, reason: error.message }, 'failed: bad input');
-        await settle(job, () =>
-          markFailed(deps.db, job, { code: error.code, message: error.message }),
-        );
-        deps.metrics.jobs.inc({ outcome: 'failed' });
-      } else if (job.attempts < deps.maxAttempts) {
-        log.warn({ err: error, attempt: job.attempts }, 'transient failure; will retry');
-        await settle(job, () => requeueForRetry(deps.db, job));
-        deps.metrics.jobs.inc({ outcome: 'retried' });
-      } else {
-        log.error({ err: error }, 'failed after the last attempt');
-        const reason = error instanceof Error ? error.message : String(error);
-        await settle(job, () =>
-          markFailed(deps.db, job, {
-            code: 'engine_failed',
-            message: `transcription failed: ${reason}`,
-          }),
-        );
-        deps.metrics.jobs.inc({ outcome: 'failed' });
-      }
+      // When the signal fired, its reason says why, whatever the interrupted step threw.
+      const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
+      return await settleFailure(job, attempt, cause, log);
     } finally {
+      clearTimeout(timer);
+      heartbeat.stop();
+      deps.shutdown?.removeEventListener('abort', onShutdown);
       deps.metrics.inFlight.dec();
     }
+  }
+
+  async function settleFailure(
+    job: JobRow,
+    attempt: number,
+    cause: unknown,
+    log: Logger,
+  ): Promise<Outcome> {
+    if (cause instanceof JobLostError) {
+      // Canceled, or another worker took over after our lease ran out: nothing of ours to write.
+      log.info('job is no longer ours (canceled or taken over); stopped');
+      deps.metrics.jobs.inc({ outcome: 'abandoned' });
+      return 'ack';
+    }
+    if (cause instanceof ShutdownError) {
+      log.info('shutting down: job handed back to the queue');
+      await settle(job, () => requeueForHandover(deps.db, job));
+      deps.metrics.jobs.inc({ outcome: 'handed_over' });
+      return 'requeue';
+    }
+    if (cause instanceof JobTimeoutError) {
+      log.warn({ limitS: cause.limitS }, 'failed: time limit');
+      await settle(job, () =>
+        markFailed(deps.db, job, { code: 'timeout', message: cause.message }),
+      );
+      deps.metrics.jobs.inc({ outcome: 'failed' });
+      return 'ack';
+    }
+    if (isPermanentJobError(cause)) {
+      log.warn({ code: cause.code, reason: cause.message }, 'failed: bad input');
+      await settle(job, () =>
+        markFailed(deps.db, job, { code: cause.code, message: cause.message }),
+      );
+      deps.metrics.jobs.inc({ outcome: 'failed' });
+      return 'ack';
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    if (attempt < deps.maxAttempts) {
+      const delayMs = retryDelayMs(attempt, deps.retry);
+      log.warn({ err: cause, attempt, delayMs }, 'transient failure; will retry');
+      await settle(job, () => requeueForRetry(deps.db, job, { level: attempt, delayMs }));
+      deps.metrics.jobs.inc({ outcome: 'retried' });
+      return 'ack';
+    }
+    log.error({ err: cause, attempt }, 'failed after the last attempt; dead-lettered');
+    await settle(job, () =>
+      markDeadLettered(deps.db, job, {
+        code: 'engine_failed',
+        message: `transcription failed after ${attempt} attempts: ${reason}`,
+      }),
+    );
+    deps.metrics.jobs.inc({ outcome: 'failed' });
+    return 'ack';
   }
 
   /** Runs a final transition; "false" means another attempt owns the job now, which is fine. */
   async function settle(job: JobRow, transition: () => Promise<boolean>) {
     const applied = await transition();
     if (applied) deps.relay.kick();
-    else deps.logger.warn({ jobId: job.id }, 'job was taken over; result discarded');
+    else deps.logger.warn({ jobId: job.id }, 'job was taken over or canceled; result discarded');
   }
 
   /** Writes progress events, throttled, in order, without blocking the pipeline. */
-  function progressReporter(job: JobRow, log: Logger) {
+  function progressReporter(job: JobRow, log: Logger, onLost: () => void) {
     let lastStage: Stage | undefined;
     let lastWrite = 0;
     let chain = Promise.resolve();
@@ -145,6 +235,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         .then(() => reportProgress(deps.db, job, { progress, stage, leaseMs: deps.leaseMs }))
         .then((held) => {
           if (held) deps.relay.kick();
+          else onLost();
         })
         .catch((err: unknown) => log.warn({ err }, 'progress update failed'));
     };

@@ -7,6 +7,7 @@ import { createEngineSelector } from './engines/selector.js';
 import { createSphinxEngine } from './engines/sphinx.js';
 import { createJobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
+import { startReaper } from './reaper.js';
 
 const config = loadConfigOrExit('worker', workerSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
@@ -29,15 +30,41 @@ const engines = createEngineSelector([
   createSphinxEngine({ hmm: config.SPHINX_HMM, lm: config.SPHINX_LM, dict: config.SPHINX_DICT }),
 ]);
 
+// Fired when the shutdown grace period is over: running jobs are handed back.
+const handBack = new AbortController();
 const handler = createJobHandler({
   db,
   relay,
   logger,
   metrics,
-  pipeline: { storage, engines, tmpDir: config.TMP_DIR, maxDurationS: config.MAX_DURATION_S },
+  pipeline: {
+    storage,
+    engines,
+    tmpDir: config.TMP_DIR,
+    maxDurationS: config.MAX_DURATION_S,
+    chunkS: config.CHUNK_SECONDS,
+    chunkWindowS: config.CHUNK_WINDOW_S,
+  },
   maxAttempts: config.MAX_ATTEMPTS,
-  leaseMs: 5 * 60_000,
+  leaseMs: config.LEASE_S * 1000,
   progressIntervalMs: 500,
+  jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
+  retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+  shutdown: handBack.signal,
+});
+const reaper = startReaper({
+  db,
+  maxAttempts: config.MAX_ATTEMPTS,
+  staleQueuedMs: config.STALE_QUEUED_S * 1000,
+  intervalMs: config.REAPER_INTERVAL_S * 1000,
+  onReaped: (result) => {
+    logger.warn(result, 'reaper found lost jobs');
+    metrics.reaped.inc({ kind: 'requeued' }, result.requeued);
+    metrics.reaped.inc({ kind: 'failed' }, result.failed);
+    metrics.reaped.inc({ kind: 'republished' }, result.republished);
+    relay.kick();
+  },
+  onError: (err) => logger.warn({ err }, 'reaper'),
 });
 
 let inFlight = 0;
@@ -60,18 +87,28 @@ logger.info(
   'worker consuming',
 );
 
-const GRACE_MS = 60_000;
+/** Resolves when no job is in flight, or after `ms`. */
+function idleWithin(ms: number): Promise<void> {
+  if (inFlight === 0) return Promise.resolve();
+  return Promise.race([
+    new Promise<void>((resolve) => (idle = resolve)),
+    new Promise<void>((resolve) => setTimeout(resolve, ms).unref()),
+  ]);
+}
+
 async function shutdown(signal: string) {
   logger.info({ signal, inFlight }, 'draining');
   await broker.stopConsuming();
-  // Jobs still running after the grace period are abandoned unacked: the broker redelivers
-  // them and the next worker takes them over.
+  await idleWithin(config.WORKER_GRACE_S * 1000);
   if (inFlight > 0) {
-    await Promise.race([
-      new Promise<void>((resolve) => (idle = resolve)),
-      new Promise((resolve) => setTimeout(resolve, GRACE_MS)),
-    ]);
+    // Still running after the grace period: each job is put back to `queued` and its
+    // message nacked, so another worker picks it up (resuming from its stored chunks).
+    logger.info({ inFlight }, 'grace period over; handing jobs back');
+    handBack.abort();
+    // If even that hangs, exiting leaves the messages unacked: the broker redelivers them.
+    await idleWithin(10_000);
   }
+  await reaper.stop();
   await relay.stop();
   await broker.close();
   metricsServer.close();

@@ -135,6 +135,102 @@ export function normalizeAudio(
   });
 }
 
+export interface SilenceOptions {
+  /** Quieter than this (dBFS) counts as silence. */
+  noiseDb?: number;
+  /** Shortest pause reported. */
+  minSilenceS?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Pauses in a (normalised) WAV file, found by ffmpeg's `silencedetect` in one streaming
+ * pass: memory holds only the list of pauses, whatever the file's length.
+ */
+export function detectSilences(
+  wav: string,
+  opts: SilenceOptions = {},
+): Promise<{ startS: number; endS: number }[]> {
+  const { noiseDb = -35, minSilenceS = 0.3, signal } = opts;
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const silences: { startS: number; endS: number }[] = [];
+    let openStart: number | undefined;
+    let aborted = false;
+    const command = ffmpeg(wav)
+      .inputOptions(['-nostdin'])
+      .audioFilters(`silencedetect=noise=${noiseDb}dB:d=${minSilenceS}`)
+      .format('null')
+      .output('-')
+      .on('stderr', (line: string) => {
+        const start = /silence_start: (-?\d+(?:\.\d+)?)/.exec(line);
+        if (start) openStart = Math.max(0, Number(start[1]));
+        const end = /silence_end: (\d+(?:\.\d+)?)/.exec(line);
+        if (end && openStart !== undefined) {
+          silences.push({ startS: openStart, endS: Number(end[1]) });
+          openStart = undefined;
+        }
+      });
+    const onAbort = (): void => {
+      aborted = true;
+      command.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    command.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav));
+    });
+    command.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      // A pause that runs to the end of the file has a start and no end line.
+      if (openStart !== undefined) silences.push({ startS: openStart, endS: Infinity });
+      resolve(silences);
+    });
+    command.run();
+  });
+}
+
+/**
+ * Copies `[startS, endS)` of a 16 kHz mono WAV into its own WAV file (sample-accurate:
+ * PCM is decoded, so the seek is exact), streaming from disk to disk.
+ */
+export function extractAudio(
+  wav: string,
+  output: string,
+  span: { startS: number; endS: number },
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    let aborted = false;
+    const command = ffmpeg(wav)
+      .inputOptions([
+        '-nostdin',
+        '-ss',
+        span.startS.toFixed(3),
+        '-t',
+        (span.endS - span.startS).toFixed(3),
+      ])
+      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
+      .format('wav')
+      .output(output);
+    const onAbort = (): void => {
+      aborted = true;
+      command.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    command.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav, output));
+    });
+    command.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    command.run();
+  });
+}
+
 function ffprobe(file: string): Promise<ffmpeg.FfprobeData> {
   return new Promise((resolve, reject) => {
     ffmpeg.ffprobe(file, ['-v', 'error'], (err: unknown, data: ffmpeg.FfprobeData) => {
@@ -237,7 +333,7 @@ function formatDuration(seconds: number): string {
 }
 
 export interface CompressOptions {
-  /** MP3 bitrate; 32 kbps mono keeps speech intelligible at 1/8 of 16 kHz PCM's size. */
+  /** Opus bitrate; 32 kbps mono keeps speech intelligible at 1/8 of 16 kHz PCM's size. */
   bitrateKbps: number;
   /** Only this part of the input (seconds); the whole file when omitted. */
   span?: { startS: number; endS: number };
@@ -245,8 +341,9 @@ export interface CompressOptions {
 }
 
 /**
- * Re-encodes (part of) a normalised WAV as mono 16 kHz MP3, for engines behind a request
- * size limit (the OpenAI API takes at most 25 MB per file). Streams disk to disk.
+ * Re-encodes (part of) a normalised WAV as mono Opus in Ogg, for engines behind a request
+ * size limit (the OpenAI API takes at most 25 MB per file). Opus in `voip` mode keeps
+ * speech clearer than MP3 at the same bitrate. Streams disk to disk.
  */
 export function compressAudio(wav: string, output: string, opts: CompressOptions): Promise<void> {
   const { bitrateKbps, span, signal } = opts;
@@ -258,9 +355,9 @@ export function compressAudio(wav: string, output: string, opts: CompressOptions
       : [];
     const command = ffmpeg(wav)
       .inputOptions(['-nostdin', ...seek])
-      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libmp3lame'])
-      .outputOptions(['-b:a', `${bitrateKbps}k`])
-      .format('mp3')
+      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libopus'])
+      .outputOptions(['-b:a', `${bitrateKbps}k`, '-application', 'voip'])
+      .format('ogg')
       .output(output);
     const onAbort = (): void => {
       aborted = true;

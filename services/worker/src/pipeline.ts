@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Segment } from '@transcribe/contracts';
 import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
+import { offsetSegments, planChunks, type ChunkSpan } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
-import { PermanentJobError } from './errors.js';
-import { normalizeAudio, probeMedia } from './media.js';
+import { JobLostError, PermanentJobError } from './errors.js';
+import { detectSilences, extractAudio, normalizeAudio, probeMedia } from './media.js';
 
 export interface PipelineInput {
   objectKey: string;
@@ -20,6 +21,9 @@ export interface PipelineResult {
   segments: Segment[];
   durationS: number;
   model: string | null;
+  /** How many chunks the audio was cut into, and how many this run transcribed. */
+  chunks: number;
+  chunksTranscribed: number;
 }
 
 export interface PipelineDeps {
@@ -27,13 +31,66 @@ export interface PipelineDeps {
   engines: EngineSelector;
   tmpDir?: string;
   maxDurationS: number;
+  /** Target chunk length (default 300 s). */
+  chunkS?: number;
+  /** How far a cut may move from its target to land in a silence (default 20 s). */
+  chunkWindowS?: number;
+}
+
+/** A chunk as stored: `done` ones carry their (absolute-time) result. */
+export interface StoredChunk extends ChunkSpan {
+  index: number;
+  done: boolean;
+  text: string | null;
+  segments: Segment[];
+  model: string | null;
+}
+
+/**
+ * Where chunk results live. The job handler backs it with Postgres so results are
+ * readable at once and a retried attempt resumes; the default keeps them in memory.
+ */
+export interface ChunkStore {
+  /** The plan in force: `proposed`, unless an earlier attempt already stored one. */
+  plan(proposed: ChunkSpan[]): Promise<StoredChunk[]>;
+  /** False when the job is no longer this run's (canceled, taken over): stop at once. */
+  save(
+    index: number,
+    result: { text: string; segments: Segment[]; model: string | null; processingMs: number },
+  ): Promise<boolean>;
+}
+
+export function memoryChunkStore(): ChunkStore {
+  let chunks: StoredChunk[] = [];
+  return {
+    async plan(proposed) {
+      if (chunks.length === 0) {
+        chunks = proposed.map((c, index) => ({
+          ...c,
+          index,
+          done: false,
+          text: null,
+          segments: [],
+          model: null,
+        }));
+      }
+      return chunks.map((c) => ({ ...c }));
+    },
+    async save(index, result) {
+      const chunk = chunks[index];
+      if (!chunk) return false;
+      Object.assign(chunk, { done: true, ...result });
+      return true;
+    },
+  };
 }
 
 /** Where each stage sits on the job's 0–100 progress scale. */
 const STAGES = {
   downloading: [0, 3],
   probing: [3, 4],
-  normalizing: [4, 10],
+  normalizing: [4, 9],
+  splitting: [9, 10],
   transcribing: [10, 98],
 } as const;
 export type Stage = keyof typeof STAGES;
@@ -46,17 +103,21 @@ const at = (stage: Stage, fraction: number) => {
 };
 
 /**
- * Object → temp file → probe → 16 kHz mono WAV → engine. Streams to disk (memory does
- * not grow with the file) and removes its temp folder on every path.
+ * Object → temp file → probe → 16 kHz mono WAV → chunks cut at silences → engine, chunk
+ * by chunk, each result stored before the next starts → stitched transcript. Streams
+ * to disk (memory does not grow with the file), checks `signal` between steps, and
+ * removes its temp folder on every path.
  */
 export async function runPipeline(
   input: PipelineInput,
   deps: PipelineDeps,
   report: ProgressReporter,
   signal?: AbortSignal,
+  store: ChunkStore = memoryChunkStore(),
 ): Promise<PipelineResult> {
   // Before any download: a job for an engine this worker lacks fails at once.
   const engine = deps.engines.get(input.engine);
+  const chunkS = deps.chunkS ?? 300;
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'job-'));
   try {
     report(at('downloading', 0), 'downloading');
@@ -69,6 +130,7 @@ export async function runPipeline(
       }
       throw error;
     }
+    signal?.throwIfAborted();
 
     report(at('probing', 0), 'probing');
     const media = await probeMedia(source, { maxDurationS: deps.maxDurationS });
@@ -82,17 +144,61 @@ export async function runPipeline(
     });
     await rm(source, { force: true });
 
-    report(at('transcribing', 0), 'transcribing');
-    const result = await engine.transcribe(
-      wav,
-      { language: input.language, model: input.model, signal },
-      (processedS) => report(at('transcribing', processedS / media.durationS), 'transcribing'),
+    report(at('splitting', 0), 'splitting');
+    const silences =
+      media.durationS > chunkS ? await detectSilences(wav, { signal }) : ([] as const);
+    const chunks = await store.plan(
+      planChunks(media.durationS, silences, { chunkS, windowS: deps.chunkWindowS ?? 20 }),
     );
+    signal?.throwIfAborted();
+
+    const total = chunks.at(-1)?.endS ?? media.durationS;
+    let doneS = chunks.filter((c) => c.done).reduce((sum, c) => sum + (c.endS - c.startS), 0);
+    let transcribed = 0;
+    report(at('transcribing', doneS / total), 'transcribing');
+    for (const chunk of chunks) {
+      if (chunk.done) continue;
+      signal?.throwIfAborted();
+      const whole = chunks.length === 1;
+      const chunkWav = whole ? wav : join(dir, `chunk-${chunk.index}.wav`);
+      try {
+        if (!whole) await extractAudio(wav, chunkWav, chunk, signal);
+        const started = Date.now();
+        const result = await engine.transcribe(
+          chunkWav,
+          { language: input.language, model: input.model, signal },
+          (processedS) =>
+            report(
+              at('transcribing', (doneS + Math.min(processedS, chunk.endS - chunk.startS)) / total),
+              'transcribing',
+            ),
+        );
+        const stored = {
+          text: result.text,
+          segments: offsetSegments(result.segments, chunk),
+          model: result.model,
+          processingMs: Date.now() - started,
+        };
+        if (!(await store.save(chunk.index, stored))) throw new JobLostError();
+        Object.assign(chunk, { done: true, ...stored });
+      } finally {
+        if (!whole) await rm(chunkWav, { force: true });
+      }
+      doneS += chunk.endS - chunk.startS;
+      transcribed++;
+      report(at('transcribing', doneS / total), 'transcribing');
+    }
+
     return {
-      text: result.text,
-      segments: result.segments,
+      text: chunks
+        .map((c) => (c.text ?? '').trim())
+        .filter(Boolean)
+        .join(' '),
+      segments: chunks.flatMap((c) => c.segments),
       durationS: media.durationS,
-      model: result.model,
+      model: chunks.findLast((c) => c.model !== null)?.model ?? null,
+      chunks: chunks.length,
+      chunksTranscribed: transcribed,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

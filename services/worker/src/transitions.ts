@@ -9,7 +9,7 @@ import {
   type Db,
   type JobRow,
 } from '@transcribe/db';
-import { enqueueTranscription } from '@transcribe/queue';
+import { enqueueDeadLetter, enqueueRetry } from '@transcribe/queue';
 
 // Each transition changes the job row and appends its event in one transaction, so the
 // event stream never disagrees with the row. The caller kicks the outbox relay afterwards.
@@ -105,18 +105,59 @@ export async function markFailed(
   });
 }
 
-/** Back to the queue for another attempt; the new message goes out through the outbox. */
-export async function requeueForRetry(db: Db, job: JobRow): Promise<boolean> {
+/**
+ * Back to the queue for another attempt after `delayMs` (a delay queue, see
+ * packages/queue); the message goes out through the outbox with the state change.
+ */
+export async function requeueForRetry(
+  db: Db,
+  job: JobRow,
+  retry: { level: number; delayMs: number },
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
     if (requeued) {
       await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
-      await enqueueTranscription(trx, {
-        id: job.id,
-        tenantId: job.tenant_id,
-        priority: job.priority,
-      });
+      await enqueueRetry(
+        trx,
+        { id: job.id, tenantId: job.tenant_id, priority: job.priority },
+        retry,
+      );
     }
     return Boolean(requeued);
+  });
+}
+
+/**
+ * Back to `queued` without a new message: the caller nacks the delivery it holds, so
+ * the broker hands that same message to another worker (graceful shutdown).
+ */
+export async function requeueForHandover(db: Db, job: JobRow): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
+    if (requeued) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
+    }
+    return Boolean(requeued);
+  });
+}
+
+/** Out of attempts: failed, and its message put on the dead-letter queue with the reason. */
+export async function markDeadLettered(
+  db: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+    if (failed) {
+      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'failed', error });
+      await enqueueDeadLetter(
+        trx,
+        { id: job.id, tenantId: job.tenant_id },
+        { code: error.code, reason: error.message, attempts: job.attempts - job.retry_base },
+      );
+    }
+    return Boolean(failed);
   });
 }

@@ -13,7 +13,8 @@ import {
 } from '../../../packages/testkit/src/index.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
-import { runPipeline, type Stage } from '../src/pipeline.js';
+import { memoryChunkStore, runPipeline, type Stage } from '../src/pipeline.js';
+import { joinLibrivox } from './speech.js';
 
 let env: TestEnv;
 let scratch: string;
@@ -27,12 +28,14 @@ afterAll(async () => {
   await env.close();
 });
 
-function deps() {
+function deps(chunkS = 300) {
   return {
     storage: env.storage,
     engines: createEngineSelector([createSphinxEngine()]),
     tmpDir: scratch,
     maxDurationS: 3600,
+    chunkS,
+    chunkWindowS: 5,
   };
 }
 
@@ -51,7 +54,7 @@ it('transcribes an object, reports stages in order and leaves no temp files', as
   expect(wordErrorRate(JFK_REFERENCE, result.text)).toBeLessThan(1);
   expect(result.durationS).toBeCloseTo(11, 0);
   const stages = [...new Set(seen.map(([, s]) => s))];
-  expect(stages).toEqual(['downloading', 'probing', 'normalizing', 'transcribing']);
+  expect(stages).toEqual(['downloading', 'probing', 'normalizing', 'splitting', 'transcribing']);
   const progress = seen.map(([p]) => p);
   expect([...progress].sort((a, b) => a - b)).toEqual(progress);
   expect(await readdir(scratch)).toEqual([]);
@@ -78,4 +81,63 @@ it('turns a missing object into object_missing and leaves no temp files', async 
     ),
   ).rejects.toMatchObject({ name: 'PermanentJobError', code: 'object_missing' });
   expect(await readdir(scratch)).toEqual([]);
+});
+
+describe('a several-minute recording in chunks', () => {
+  let reference: string;
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-speech-'));
+    try {
+      const recording = await joinLibrivox(join(dir, 'speech.wav'), 5);
+      reference = recording.reference;
+      expect(recording.durationS).toBeGreaterThan(120);
+      await env.storage.upload('t/speech.wav', await readFile(recording.file), 'audio/wav');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('transcribes as well as in one piece, with stitched times in order and in range', async () => {
+    const input = { engine: 'sphinx', objectKey: 't/speech.wav', language: 'en', model: null };
+    const store = memoryChunkStore();
+    const chunkProgress: number[] = [];
+    const [whole, chunked] = await Promise.all([
+      runPipeline(input, deps(10_000), () => undefined),
+      runPipeline(
+        input,
+        deps(30),
+        (p, stage) => stage === 'transcribing' && chunkProgress.push(p),
+        undefined,
+        store,
+      ),
+    ]);
+    expect(whole.chunks).toBe(1);
+    expect(chunked.chunks).toBeGreaterThanOrEqual(4);
+    expect(chunked.chunksTranscribed).toBe(chunked.chunks);
+
+    const werWhole = wordErrorRate(reference, whole.text);
+    const werChunked = wordErrorRate(reference, chunked.text);
+    expect(werChunked).toBeLessThanOrEqual(werWhole + 0.05);
+
+    let last = 0;
+    for (const segment of chunked.segments) {
+      expect(segment.start).toBeGreaterThanOrEqual(last);
+      expect(segment.end).toBeGreaterThanOrEqual(segment.start);
+      last = segment.end;
+    }
+    expect(last).toBeLessThanOrEqual(chunked.durationS);
+    // Segments from late chunks are really late: the offsets were applied.
+    expect(last).toBeGreaterThan(chunked.durationS - 30);
+
+    const chunks = await store.plan([]);
+    for (const chunk of chunks) {
+      for (const s of chunk.segments) {
+        expect(s.start).toBeGreaterThanOrEqual(chunk.startS);
+        expect(s.end).toBeLessThanOrEqual(chunk.endS);
+      }
+    }
+    expect([...chunkProgress].sort((a, b) => a - b)).toEqual(chunkProgress);
+    expect(await readdir(scratch)).toEqual([]);
+  }, 240_000);
 });

@@ -1,0 +1,103 @@
+import { sql } from 'kysely';
+import type { Segment } from '@transcribe/contracts';
+import type { Db } from './connection.js';
+import type { JobChunkRow } from './schema.js';
+
+/** A chunk of a job as readers see it: `done` once its text is stored. */
+export interface JobChunk {
+  index: number;
+  startS: number;
+  endS: number;
+  done: boolean;
+  /** null until the chunk is done. */
+  text: string | null;
+  /** Absolute times in the recording; empty until the chunk is done. */
+  segments: Segment[];
+  model: string | null;
+}
+
+function toChunk(row: JobChunkRow): JobChunk {
+  return {
+    index: row.index,
+    startS: row.start_s,
+    endS: row.end_s,
+    done: row.finished_at !== null,
+    text: row.text,
+    segments: row.segments ?? [],
+    model: row.model,
+  };
+}
+
+/**
+ * The job's chunks in order (the partial transcript while it runs). Empty before the
+ * worker has planned them. Does not check the tenant: callers look the job up first.
+ */
+export async function listJobChunks(db: Db, jobId: string): Promise<JobChunk[]> {
+  const rows = await db
+    .selectFrom('job_chunks')
+    .selectAll()
+    .where('job_id', '=', jobId)
+    .orderBy('index')
+    .execute();
+  return rows.map(toChunk);
+}
+
+/**
+ * Records the chunk plan unless one exists (a retried attempt keeps its predecessor's
+ * boundaries, so finished chunks stay valid) and returns the plan in force.
+ */
+export async function ensureChunkPlan(
+  db: Db,
+  jobId: string,
+  plan: readonly { startS: number; endS: number }[],
+): Promise<JobChunk[]> {
+  const existing = await listJobChunks(db, jobId);
+  if (existing.length > 0 || plan.length === 0) return existing;
+  await db
+    .insertInto('job_chunks')
+    .values(plan.map((c, index) => ({ job_id: jobId, index, start_s: c.startS, end_s: c.endS })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+  return listJobChunks(db, jobId);
+}
+
+/**
+ * Stores a chunk's result, only while the job is processing under `attempt`: a worker
+ * that lost the job (taken over, canceled) gets false and must stop.
+ */
+export async function storeChunkResult(
+  db: Db,
+  input: {
+    jobId: string;
+    index: number;
+    attempt: number;
+    text: string;
+    segments: Segment[];
+    model: string | null;
+    processingMs: number;
+  },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('job_chunks')
+    .set({
+      text: input.text,
+      segments: JSON.stringify(input.segments),
+      model: input.model,
+      attempt: input.attempt,
+      processing_ms: input.processingMs,
+      finished_at: sql`now()`,
+    })
+    .where('job_id', '=', input.jobId)
+    .where('index', '=', input.index)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('jobs')
+          .select(sql`1`.as('one'))
+          .where('id', '=', input.jobId)
+          .where('status', '=', 'processing')
+          .where('attempts', '=', input.attempt),
+      ),
+    )
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}

@@ -1,0 +1,78 @@
+// Where to cut a long recording: about every `chunkS` seconds, moved into a nearby
+// silence when there is one, so no word is split between two engine calls.
+import type { Segment } from '@transcribe/contracts';
+
+export interface Silence {
+  startS: number;
+  endS: number;
+}
+
+export interface ChunkSpan {
+  startS: number;
+  endS: number;
+}
+
+export interface ChunkPlanOptions {
+  /** Target chunk length. */
+  chunkS: number;
+  /** A silence within this distance of the target boundary is used instead of the target. */
+  windowS: number;
+}
+
+/** How far inside a silence to cut, so the cut never lands on a word's first or last sample. */
+const EDGE_S = 0.1;
+
+/**
+ * Splits `[0, durationS]` into spans of about `chunkS`. Each boundary is the point of a
+ * detected silence nearest to its target (start of the chunk + chunkS), if one lies
+ * within `windowS`; otherwise the target itself. A tail shorter than the window is
+ * folded into the last chunk rather than transcribed on its own.
+ */
+export function planChunks(
+  durationS: number,
+  silences: readonly Silence[],
+  opts: ChunkPlanOptions,
+): ChunkSpan[] {
+  const chunkS = opts.chunkS;
+  // A window as wide as the chunk could move a cut back to where the chunk started.
+  const windowS = Math.min(opts.windowS, chunkS / 2);
+  const spans: ChunkSpan[] = [];
+  let start = 0;
+  while (durationS - start > chunkS + windowS) {
+    const target = start + chunkS;
+    const cut = nearestSilencePoint(silences, target, windowS) ?? target;
+    spans.push({ startS: start, endS: cut });
+    start = cut;
+  }
+  spans.push({ startS: start, endS: durationS });
+  return spans;
+}
+
+function nearestSilencePoint(
+  silences: readonly Silence[],
+  target: number,
+  windowS: number,
+): number | undefined {
+  let best: number | undefined;
+  for (const s of silences) {
+    if (s.endS < target - windowS - EDGE_S || s.startS > target + windowS + EDGE_S) continue;
+    const margin = Math.min(EDGE_S, (s.endS - s.startS) / 2);
+    const point = Math.min(Math.max(target, s.startS + margin), s.endS - margin);
+    if (Math.abs(point - target) > windowS) continue;
+    if (best === undefined || Math.abs(point - target) < Math.abs(best - target)) best = point;
+  }
+  return best;
+}
+
+/** Engine segments of a chunk, moved to the recording's time line and kept inside the chunk. */
+export function offsetSegments(
+  segments: readonly { start: number; end: number; text: string }[],
+  span: ChunkSpan,
+): Segment[] {
+  const round = (n: number) => Math.round(n * 1000) / 1000;
+  return segments.map((s) => {
+    const start = round(Math.min(span.endS, span.startS + Math.max(0, s.start)));
+    const end = round(Math.min(span.endS, Math.max(start, span.startS + s.end)));
+    return { start, end, text: s.text };
+  });
+}

@@ -1,0 +1,106 @@
+// Postgres is the source of truth, so Postgres is where lost work is found again: a
+// processing job whose worker stopped renewing its lease, and a queued job whose message
+// never reached (or fell out of) the broker.
+import {
+  appendJobEvent,
+  failJob,
+  lockExpiredLeases,
+  lockStaleQueuedJobs,
+  requeueJob,
+  touchQueuedJob,
+  type Db,
+} from '@transcribe/db';
+import { enqueueDeadLetter, enqueueTranscription } from '@transcribe/queue';
+
+export interface ReaperOptions {
+  db: Db;
+  maxAttempts: number;
+  /** Queued jobs untouched this long with no message in the outbox are republished. */
+  staleQueuedMs: number;
+  batchSize?: number;
+}
+
+export interface ReapResult {
+  /** Expired leases requeued for another attempt. */
+  requeued: number;
+  /** Expired leases that were the last attempt: failed and dead-lettered. */
+  failed: number;
+  /** Queued jobs whose message was published again. */
+  republished: number;
+}
+
+/**
+ * One pass. Rows are locked with SKIP LOCKED, so the reapers of every worker can run
+ * at once without doing the same job twice; a duplicate message is harmless anyway
+ * (the claim is a guarded update).
+ */
+export async function reapOnce(options: ReaperOptions): Promise<ReapResult> {
+  const limit = options.batchSize ?? 100;
+  const result: ReapResult = { requeued: 0, failed: 0, republished: 0 };
+  await options.db.transaction().execute(async (trx) => {
+    for (const job of await lockExpiredLeases(trx, limit)) {
+      const ref = { id: job.id, tenantId: job.tenant_id };
+      if (job.attempts - job.retry_base >= options.maxAttempts) {
+        const error = {
+          code: 'engine_failed' as const,
+          message: `the worker processing the job stopped responding on each of ${options.maxAttempts} attempts`,
+        };
+        await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+        await appendJobEvent(trx, ref, { type: 'failed', error });
+        await enqueueDeadLetter(trx, ref, {
+          code: error.code,
+          reason: `lease expired: ${error.message}`,
+          attempts: job.attempts - job.retry_base,
+        });
+        result.failed++;
+      } else {
+        await requeueJob(trx, { id: job.id, attempt: job.attempts });
+        await appendJobEvent(trx, ref, { type: 'queued' });
+        await enqueueTranscription(trx, { ...ref, priority: job.priority });
+        result.requeued++;
+      }
+    }
+  });
+  await options.db.transaction().execute(async (trx) => {
+    for (const job of await lockStaleQueuedJobs(trx, options.staleQueuedMs, limit)) {
+      await touchQueuedJob(trx, job.id);
+      await enqueueTranscription(trx, {
+        id: job.id,
+        tenantId: job.tenant_id,
+        priority: job.priority,
+      });
+      result.republished++;
+    }
+  });
+  return result;
+}
+
+/** Runs `reapOnce` every `intervalMs` until stopped; `onReaped` hears about non-empty passes. */
+export function startReaper(
+  options: ReaperOptions & {
+    intervalMs: number;
+    onReaped: (result: ReapResult) => void;
+    onError: (error: unknown) => void;
+  },
+): { stop(): Promise<void> } {
+  let current: Promise<void> | undefined;
+  const tick = () => {
+    if (current) return;
+    current = reapOnce(options)
+      .then((r) => {
+        if (r.requeued + r.failed + r.republished > 0) options.onReaped(r);
+      })
+      .catch(options.onError)
+      .finally(() => {
+        current = undefined;
+      });
+  };
+  const timer = setInterval(tick, options.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

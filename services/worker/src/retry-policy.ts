@@ -1,0 +1,20 @@
+export interface RetryPolicy {
+  /** Delay before the first retry, before jitter. */
+  baseMs: number;
+  /** Cap on the exponential delay. */
+  maxMs: number;
+}
+
+/**
+ * Exponential backoff with "equal jitter": half the delay is fixed, half random, so a
+ * burst of failures (an engine outage) does not come back as a burst, yet no retry
+ * comes back immediately.
+ */
+export function retryDelayMs(
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number = Math.random,
+): number {
+  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exponential / 2 + random() * (exponential / 2));
+}

@@ -1,0 +1,101 @@
+// Chunk planning on real speech: ffmpeg finds the pauses, the plan cuts inside them.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { offsetSegments, planChunks } from '../src/chunking.js';
+import { detectSilences, extractAudio } from '../src/media.js';
+import { durationOf, joinLibrivox, type Recording } from './speech.js';
+
+let dir: string;
+let recording: Recording;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'chunking-test-'));
+  recording = await joinLibrivox(join(dir, 'speech.wav'), 2);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('planChunks', () => {
+  it('covers the whole duration with contiguous spans, a short tail folded into the last', () => {
+    expect(planChunks(95, [], { chunkS: 30, windowS: 5 })).toEqual([
+      { startS: 0, endS: 30 },
+      { startS: 30, endS: 60 },
+      { startS: 60, endS: 95 },
+    ]);
+    expect(planChunks(100, [], { chunkS: 30, windowS: 5 }).at(-1)).toEqual({
+      startS: 90,
+      endS: 100,
+    });
+  });
+
+  it('cuts at the silence point nearest the target, inside the window only', () => {
+    const silences = [
+      { startS: 24, endS: 25 }, // 5 s early
+      { startS: 32, endS: 34 }, // 2 s late: nearest
+      { startS: 50, endS: 51 }, // outside the window of the second target (~62)
+    ];
+    const spans = planChunks(90, silences, { chunkS: 30, windowS: 6 });
+    expect(spans[0]!.endS).toBeCloseTo(32.1, 5);
+    expect(spans[1]).toEqual({ startS: spans[0]!.endS, endS: spans[0]!.endS + 30 });
+  });
+
+  it('cuts at the target itself when a silence spans it', () => {
+    const spans = planChunks(70, [{ startS: 28, endS: 33 }], { chunkS: 30, windowS: 5 });
+    expect(spans[0]!.endS).toBe(30);
+  });
+
+  it('keeps a short recording in one chunk', () => {
+    expect(planChunks(12.5, [], { chunkS: 300, windowS: 20 })).toEqual([{ startS: 0, endS: 12.5 }]);
+  });
+});
+
+describe('on real speech', () => {
+  it('finds the pauses between the clips', async () => {
+    const silences = await detectSilences(recording.file);
+    // Every pause we inserted is found (clips have their own short pauses, too).
+    for (const gap of recording.gaps.slice(0, -1)) {
+      expect(silences.some((s) => s.startS <= gap.startS + 0.3 && s.endS >= gap.endS - 0.3)).toBe(
+        true,
+      );
+    }
+  });
+
+  it('cuts every chunk boundary inside a pause, and the chunks add up to the recording', async () => {
+    const silences = await detectSilences(recording.file);
+    const spans = planChunks(recording.durationS, silences, { chunkS: 12, windowS: 5 });
+    expect(spans.length).toBeGreaterThan(3);
+    for (const span of spans.slice(0, -1)) {
+      expect(silences.some((s) => s.startS < span.endS && span.endS < s.endS)).toBe(true);
+    }
+    const lengths = await Promise.all(
+      spans.map(async (span, i) => {
+        const out = join(dir, `chunk-${i}.wav`);
+        await extractAudio(recording.file, out, span);
+        return durationOf(out);
+      }),
+    );
+    const total = lengths.reduce((a, b) => a + b, 0);
+    expect(Math.abs(total - recording.durationS)).toBeLessThan(0.05);
+    spans.forEach((span, i) => expect(lengths[i]).toBeCloseTo(span.endS - span.startS, 1));
+  });
+});
+
+describe('offsetSegments', () => {
+  it('moves segments to the recording time line and keeps them inside the chunk', () => {
+    const span = { startS: 60, endS: 90 };
+    expect(
+      offsetSegments(
+        [
+          { start: 0.5, end: 2, text: 'a' },
+          { start: 29, end: 31, text: 'b' },
+        ],
+        span,
+      ),
+    ).toEqual([
+      { start: 60.5, end: 62, text: 'a' },
+      { start: 89, end: 90, text: 'b' },
+    ]);
+  });
+});
