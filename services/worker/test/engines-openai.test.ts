@@ -1,11 +1,9 @@
 // The `openai` engine against a local server that speaks OpenAI's transcription wire
 // format and recognises the uploaded audio for real (ffmpeg + pocketsphinx): formats,
 // retries honouring Retry-After, permanent refusals and cancellation.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   librivoxClips,
   rawSphinxTranscript,
@@ -15,8 +13,8 @@ import {
 } from '../../../packages/testkit/src/index.js';
 import { createOpenAIEngine, type RetryInfo } from '../src/engines/openai.js';
 import { readWavInfo } from '../src/engines/wav.js';
+import { librivoxWav } from './support/librivox-wav.js';
 
-const run = promisify(execFile);
 const KEY = 'sk-test-local-key';
 const clips = librivoxClips();
 /** "he was not an ill disposed young man": 3 s, cheap for tests about the protocol. */
@@ -27,7 +25,7 @@ let scratch: string;
 let tmp: string;
 let longWav: string;
 let longDurationS: number;
-const longReference = clips.map((c) => c.reference).join(' ');
+let longReference: string;
 
 beforeAll(async () => {
   server = await startOpenAICompatibleServer({
@@ -36,25 +34,7 @@ beforeAll(async () => {
   });
   scratch = await mkdtemp(join(tmpdir(), 'openai-engine-test-'));
   tmp = await mkdtemp(join(tmpdir(), 'openai-engine-tmp-'));
-  // All LibriVox clips in one 16 kHz mono WAV (~25 s), the form media.ts hands engines.
-  longWav = join(scratch, 'librivox.wav');
-  const inputs = clips.flatMap((c) => ['-i', c.wav]);
-  const filter = `${clips.map((_, i) => `[${i}:a]`).join('')}concat=n=${clips.length}:v=0:a=1`;
-  await run('ffmpeg', [
-    '-nostdin',
-    '-v',
-    'error',
-    ...inputs,
-    '-filter_complex',
-    filter,
-    '-ac',
-    '1',
-    '-ar',
-    '16000',
-    '-acodec',
-    'pcm_s16le',
-    longWav,
-  ]);
+  ({ wav: longWav, reference: longReference } = await librivoxWav(scratch));
   longDurationS = (await readWavInfo(longWav)).durationS;
 });
 afterAll(async () => {

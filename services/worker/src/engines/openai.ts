@@ -32,7 +32,7 @@ export interface OpenAIEngineOptions {
   maxRetries: number;
   /** Largest file sent in one request; bigger audio is compressed, then split. */
   maxFileBytes?: number;
-  /** MP3 bitrate used when the WAV is too big. */
+  /** Opus bitrate used when the WAV is too big. */
   compressBitrateKbps?: number;
   /**
    * A Retry-After longer than this is not waited out inside the job: the request fails
@@ -135,7 +135,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
 }
 
 /**
- * The files to send: the WAV itself when it fits, else one MP3 of it, else MP3 pieces
+ * The files to send: the WAV itself when it fits, else one Opus file of it, else Opus pieces
  * of at most `maxFileBytes`, made one at a time so only one sits on disk.
  */
 async function* plan(
@@ -154,10 +154,10 @@ async function* plan(
     return;
   }
   const bytesPerS = (o.bitrateKbps * 1000) / 8;
-  // MP3 frames and the header cost a little over the nominal rate; 10% covers it.
+  // Ogg pages and headers cost a little over the nominal rate; 10% covers it.
   const pieceS = Math.max(1, Math.floor((o.maxFileBytes / bytesPerS) * 0.9));
   if (o.durationS <= pieceS) {
-    const file = join(o.dir, 'audio.mp3');
+    const file = join(o.dir, 'audio.ogg');
     await compressAudio(wav, file, { bitrateKbps: o.bitrateKbps, signal: o.signal });
     if ((await stat(file)).size <= o.maxFileBytes) {
       yield { file, startS: 0, endS: o.durationS };
@@ -166,7 +166,7 @@ async function* plan(
   }
   for (let startS = 0, i = 0; startS < o.durationS; startS += pieceS, i++) {
     const endS = Math.min(o.durationS, startS + pieceS);
-    const file = join(o.dir, `piece-${i}.mp3`);
+    const file = join(o.dir, `piece-${i}.ogg`);
     await compressAudio(wav, file, {
       bitrateKbps: o.bitrateKbps,
       span: { startS, endS },
@@ -187,7 +187,7 @@ async function sendOnce(
 ): Promise<unknown> {
   const lang = apiLanguage(language);
   // The server tells the format by the file name's extension; temp names may lack one.
-  const name = file.endsWith('.mp3') ? 'audio.mp3' : 'audio.wav';
+  const name = file.endsWith('.ogg') ? 'audio.ogg' : 'audio.wav';
   const upload = await toFile(createReadStream(file), name);
   return client.audio.transcriptions.create(
     {
