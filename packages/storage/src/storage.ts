@@ -80,8 +80,12 @@ export interface Storage {
     multipartId: string,
     parts: { partNumber: number; etag: string; checksumSha256: string }[],
   ): Promise<void>;
-  /** Aborts a multipart upload; already gone counts as done. */
-  abortMultipart(key: string, multipartId: string): Promise<void>;
+  /**
+   * Aborts a multipart upload; already gone counts as done. False when the S3 server has
+   * no AbortMultipartUpload (some embedded test servers): a bucket lifecycle rule must then
+   * clean up incomplete uploads.
+   */
+  abortMultipart(key: string, multipartId: string): Promise<boolean>;
   head(key: string): Promise<ObjectInfo | undefined>;
   /** The first `bytes` bytes of an object (fewer if it is shorter). */
   readStart(key: string, bytes: number): Promise<Buffer>;
@@ -207,8 +211,12 @@ export function createStorage(options: StorageOptions): Storage {
         await client.send(
           new AbortMultipartUploadCommand({ Bucket, Key: key, UploadId: multipartId }),
         );
+        return true;
       } catch (error) {
-        if (!isNotFound(error) && (error as { name?: string }).name !== 'NoSuchUpload') throw error;
+        const name = (error as { name?: string }).name;
+        if (isNotFound(error) || name === 'NoSuchUpload') return true;
+        if (name === 'MethodNotAllowed' || name === 'NotImplemented') return false;
+        throw error;
       }
     },
     async readStart(key, bytes) {

@@ -13,6 +13,7 @@ import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { uploadsRouter } from './routes/uploads.js';
+import { webhooksRouter } from './routes/webhooks.js';
 
 export function createGatewayApp(deps: GatewayDeps): Express {
   const app = express();
@@ -87,6 +88,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));
   app.use(jobsRouter(deps, jobMetrics));
+  app.use(webhooksRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -1,203 +1,53 @@
 // The gateway's REST API in-process, on real Postgres, RabbitMQ and an S3 API server:
 // auth, error bodies, presigned uploads, job creation through the outbox, reads.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import {
-  CreateJobResponse,
-  PutUploadResponse,
-  ErrorBody,
-  Job,
-  JobEventList,
-  TranscribeMessage,
-  type ErrorCode,
-} from '@transcribe/contracts';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
-import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
-import { createStorage, type Storage } from '@transcribe/storage';
-import { createLogger, createRegistry } from '@transcribe/telemetry';
-import { createTestEnv, type TestEnv } from '../../../packages/testkit/src/index.js';
-import { createGatewayApp } from '../src/app.js';
+import { CreateJobResponse, Job, JobEventList } from '@transcribe/contracts';
+import { insertApiKey } from '@transcribe/db';
+import type { Storage } from '@transcribe/storage';
+import { createRegistry } from '@transcribe/telemetry';
+import type { TestEnv } from '../../../packages/testkit/src/index.js';
 import type { GatewayDeps } from '../src/deps.js';
+import {
+  MAX_UPLOAD_BYTES,
+  expectError,
+  startGatewayHarness,
+  type GatewayHarness,
+} from './support/harness.js';
 
-const JFK = '/work/shared/fixtures/audio/jfk.wav';
-const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
-const KEY_A = `tk_test_a_${randomBytes(12).toString('hex')}`;
-const KEY_B = `tk_test_b_${randomBytes(12).toString('hex')}`;
-
+let h: GatewayHarness;
 let env: TestEnv;
 let storage: Storage;
-let broker: Broker;
-let relay: OutboxRelay;
 let deps: GatewayDeps;
 let tenantA: string;
-let tenantB: string;
 let jfk: Buffer;
-const servers: Server[] = [];
 let base: string;
-
-/** Messages seen on `<prefix>transcribe.jobs`, consumed by a second, independent broker connection. */
-let consumer: Broker;
-const jobMessages: { body: TranscribeMessage; raw: string }[] = [];
-
-async function listen(d: GatewayDeps): Promise<string> {
-  const server = createGatewayApp(d).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+let KEY_A: string;
+let KEY_B: string;
+let jobMessages: GatewayHarness['jobMessages'];
 
 beforeAll(async () => {
-  env = await createTestEnv();
-  jfk = await readFile(JFK);
-  tenantA = await ensureTenant(env.db, 'tenant-a');
-  tenantB = await ensureTenant(env.db, 'tenant-b');
-  await insertApiKey(env.db, { tenantId: tenantA, name: 'a', key: KEY_A });
-  await insertApiKey(env.db, { tenantId: tenantB, name: 'b', key: KEY_B });
-
-  storage = createStorage({
-    bucket: env.env.S3_BUCKET!,
-    region: env.env.S3_REGION!,
-    endpoint: env.env.S3_ENDPOINT,
-    accessKeyId: env.env.S3_ACCESS_KEY_ID,
-    secretAccessKey: env.env.S3_SECRET_ACCESS_KEY,
-    forcePathStyle: true,
-  });
-  broker = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
-  await broker.ready();
-  // A long poll: a job's message arriving promptly proves the route kicks the relay.
-  relay = startOutboxRelay({ db: env.db, broker, pollMs: 60_000 });
-  deps = {
-    db: env.db,
-    storage,
-    broker,
-    relay,
-    logger: createLogger('gateway', 'silent'),
-    registry: createRegistry('gateway'),
-    links: { api: 'http://placeholder', events: 'ws://events.test' },
-    settings: {
-      tokenSecret: env.env.TOKEN_SECRET!,
-      maxUploadBytes: MAX_UPLOAD_BYTES,
-      maxFormUploadBytes: MAX_UPLOAD_BYTES,
-      uploadUrlTtlS: 300,
-      multipartTtlS: 3600,
-      eventsTokenTtlS: 600,
-      engines: ['sphinx'],
-    },
-  };
-  base = await listen(deps);
-  deps.links.api = base;
-
-  consumer = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
-  await consumer.consume(
-    consumer.names.jobsQueue,
-    async (body, ctx) => {
-      const raw = body.toString();
-      jobMessages.push({ body: TranscribeMessage.parse(JSON.parse(raw)), raw });
-      ctx.ack();
-    },
-    { prefetch: 10 },
-  );
+  h = await startGatewayHarness();
+  ({ env, storage, deps, tenantA, jfk, base, jobMessages } = h);
+  KEY_A = h.keyA;
+  KEY_B = h.keyB;
 }, 60_000);
 
 afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  await relay?.stop();
-  await consumer?.close();
-  await broker?.close();
-  storage?.destroy();
-  await env?.close();
+  await h?.close();
 });
 
-interface ApiInit {
-  method?: string;
-  key?: string | null;
-  body?: unknown;
-  rawBody?: string;
-  headers?: Record<string, string>;
-}
-
-async function api(path: string, init: ApiInit = {}, at = base) {
-  const headers: Record<string, string> = { ...init.headers };
-  const key = init.key === undefined ? KEY_A : init.key;
-  if (key !== null) headers.authorization = `Bearer ${key}`;
-  let body: string | undefined;
-  if (init.rawBody !== undefined || init.body !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = init.rawBody ?? JSON.stringify(init.body);
-  }
-  const res = await fetch(`${at}${path}`, { method: init.method ?? 'GET', headers, body });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-/** Asserts the status and that the body is a well-formed `{error: {code, message}}` with this code. */
-function expectError(res: { status: number; json: unknown }, status: number, code: ErrorCode) {
-  expect({ status: res.status, code: (res.json as ErrorBody | undefined)?.error?.code }).toEqual({
-    status,
-    code,
-  });
-  const parsed = ErrorBody.parse(res.json);
-  expect(parsed.error.message.length).toBeGreaterThan(0);
-  return parsed.error;
-}
-
-async function createUpload(
+const api: GatewayHarness['api'] = (...args) => h.api(...args);
+const listen: GatewayHarness['listen'] = (...args) => h.listen(...args);
+const put: GatewayHarness['put'] = (...args) => h.put(...args);
+const objectKeyOf: GatewayHarness['objectKeyOf'] = (...args) => h.objectKeyOf(...args);
+const createUpload = (
   input: { filename?: string; contentType?: string; sizeBytes: number },
   key = KEY_A,
   at = base,
-) {
-  const res = await api(
-    '/v1/uploads',
-    {
-      method: 'POST',
-      key,
-      body: {
-        filename: input.filename ?? 'jfk.wav',
-        contentType: input.contentType ?? 'audio/wav',
-        sizeBytes: input.sizeBytes,
-      },
-    },
-    at,
-  );
-  expect(res.status).toBe(201);
-  return PutUploadResponse.parse(res.json);
-}
-
-async function put(upload: PutUploadResponse, bytes: Buffer, headers = upload.headers) {
-  const res = await fetch(upload.url, { method: upload.method, headers, body: bytes });
-  await res.arrayBuffer();
-  return res.status;
-}
-
-async function uploadJfk(key = KEY_A) {
-  const upload = await createUpload({ sizeBytes: jfk.length }, key);
-  expect(await put(upload, jfk)).toBe(200);
-  return upload;
-}
-
-async function objectKeyOf(uploadId: string): Promise<string> {
-  const row = await env.db
-    .selectFrom('uploads')
-    .select('object_key')
-    .where('id', '=', uploadId)
-    .executeTakeFirstOrThrow();
-  return row.object_key;
-}
-
-async function createJob(uploadId: string, key = KEY_A, extra: Record<string, unknown> = {}) {
-  return api('/v1/jobs', { method: 'POST', key, body: { uploadId, ...extra } });
-}
+) => h.createUpload(input, key, at);
+const uploadJfk = (key = KEY_A) => h.uploadJfk(key);
+const createJob = (uploadId: string, key = KEY_A, extra: Record<string, unknown> = {}) =>
+  h.createJob(uploadId, key, extra);
 
 async function waitFor<T>(
   fn: () => T | undefined | Promise<T | undefined>,

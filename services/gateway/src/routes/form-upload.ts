@@ -41,6 +41,7 @@ interface StoredFile {
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-namespace
     namespace Multer {
       interface File {
         /** Set by the S3 storage engine below. */

@@ -12,7 +12,6 @@ import {
 } from '@transcribe/contracts';
 import {
   cancelJob,
-  deleteJob,
   findJob,
   findUpload,
   listJobChunks,

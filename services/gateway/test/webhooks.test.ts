@@ -1,0 +1,188 @@
+// Webhook deliveries through the gateway's REST API, on real Postgres and RabbitMQ, with
+// the notifier's real dispatcher sending to a real receiver on 127.0.0.1: list a job's
+// deliveries and attempts, redeliver one (same delivery id), tenant scoping.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  WEBHOOK_DELIVERY_HEADER,
+  WebhookDelivery,
+  WebhookDeliveryList,
+} from '@transcribe/contracts';
+import { insertJob, insertWebhookDelivery } from '@transcribe/db';
+import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { startWebhookDispatcher } from '../../notifier/src/webhooks/dispatcher.js';
+import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
+
+let h: GatewayHarness;
+let receiver: Server;
+let receiverUrl: string;
+let status = 500;
+const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+
+beforeAll(async () => {
+  h = await startGatewayHarness();
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+      res.writeHead(status).end();
+    });
+  });
+  receiver.listen(0, '127.0.0.1');
+  await new Promise((resolve) => receiver.once('listening', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+}, 60_000);
+
+afterAll(async () => {
+  receiver?.closeAllConnections();
+  await new Promise((resolve) => receiver?.close(resolve));
+  await h?.close();
+});
+
+async function jobOf(tenantId: string): Promise<string> {
+  const id = randomUUID();
+  await insertJob(h.env.db, {
+    id,
+    tenant_id: tenantId,
+    status: 'completed',
+    priority: 'default',
+    object_key: `${tenantId}/${id}/talk.wav`,
+    filename: 'talk.wav',
+    content_type: 'audio/wav',
+    size_bytes: 4096,
+    language: 'en',
+    engine: 'sphinx',
+    webhook_url: receiverUrl,
+  });
+  return id;
+}
+
+/** A delivery as the notifier's intake creates it. */
+async function deliveryOf(jobId: string, tenantId: string, maxAttempts = 1): Promise<string> {
+  const id = randomUUID();
+  await insertWebhookDelivery(h.env.db, {
+    id,
+    jobId,
+    tenantId,
+    event: 'job.completed',
+    url: receiverUrl,
+    payload: { v: 1, id, type: 'job.completed', data: { jobId } },
+    maxAttempts,
+  });
+  return id;
+}
+
+/** The notifier's sender, as its main.ts runs it (private targets allowed: 127.0.0.1). */
+function dispatcher() {
+  return startWebhookDispatcher({
+    db: h.env.db,
+    logger: createLogger('notifier', 'silent'),
+    registry: createRegistry('notifier'),
+    settings: {
+      pollMs: 50,
+      concurrency: 4,
+      timeoutMs: 5000,
+      backoffBaseMs: 50,
+      backoffMaxMs: 200,
+      allowPrivate: true,
+    },
+  });
+}
+
+const list = async (jobId: string, key?: string | null) => {
+  const res = await h.api(`/v1/jobs/${jobId}/webhooks/deliveries`, { key });
+  return { res, body: res.status === 200 ? WebhookDeliveryList.parse(res.json) : undefined };
+};
+
+async function until<T>(fn: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const value = await fn();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('GET /v1/jobs/:id/webhooks/deliveries', () => {
+  it('lists nothing for a job without deliveries', async () => {
+    const jobId = await jobOf(h.tenantA);
+    const { res, body } = await list(jobId);
+    expect(res.status).toBe(200);
+    expect(body).toEqual({ deliveries: [] });
+  });
+
+  it("answers 404 for another tenant's job, an unknown job and a malformed id", async () => {
+    const jobId = await jobOf(h.tenantA);
+    await deliveryOf(jobId, h.tenantA);
+    expectError((await list(jobId, h.keyB)).res, 404, 'not_found');
+    expectError((await list(randomUUID())).res, 404, 'not_found');
+    expectError((await list('not-a-uuid')).res, 404, 'not_found');
+    expectError((await list(jobId, null)).res, 401, 'unauthorized');
+  });
+});
+
+describe('POST /v1/jobs/:id/webhooks/deliveries/:deliveryId/redeliver', () => {
+  it('sends a failed delivery again with the same id, and lists every attempt', async () => {
+    const jobId = await jobOf(h.tenantA);
+    const deliveryId = await deliveryOf(jobId, h.tenantA, 1);
+    const sender = dispatcher();
+    try {
+      status = 500;
+      const failed = await until(
+        () => list(jobId),
+        ({ body }) => body?.deliveries[0]?.status === 'failed',
+      );
+      expect(failed.body!.deliveries).toHaveLength(1);
+      expect(failed.body!.deliveries[0]).toMatchObject({
+        id: deliveryId,
+        jobId,
+        event: 'job.completed',
+        url: receiverUrl,
+        attempts: 1,
+        maxAttempts: 1,
+        lastStatusCode: 500,
+        nextAttemptAt: null,
+        attemptLog: [{ attempt: 1, statusCode: 500, url: receiverUrl }],
+      });
+
+      status = 204;
+      const res = await h.api(`/v1/jobs/${jobId}/webhooks/deliveries/${deliveryId}/redeliver`, {
+        method: 'POST',
+      });
+      expect(res.status).toBe(202);
+      expect(WebhookDelivery.parse(res.json)).toMatchObject({ id: deliveryId, status: 'pending' });
+
+      const done = await until(
+        () => list(jobId),
+        ({ body }) => body?.deliveries[0]?.status === 'succeeded',
+      );
+      expect(done.body!.deliveries[0]!.attemptLog.map((a) => [a.attempt, a.statusCode])).toEqual([
+        [1, 500],
+        [2, 204],
+      ]);
+      const sent = received.filter((r) => r.headers[WEBHOOK_DELIVERY_HEADER] === deliveryId);
+      expect(sent).toHaveLength(2);
+      expect(sent[0]!.body).toBe(sent[1]!.body);
+    } finally {
+      await sender.stop();
+    }
+  });
+
+  it('answers 409 while the delivery is still pending, 404 across tenants and for unknown ids', async () => {
+    // No dispatcher runs here: the delivery stays pending.
+    const jobId = await jobOf(h.tenantA);
+    const deliveryId = await deliveryOf(jobId, h.tenantA);
+    const redeliver = (job: string, delivery: string, key?: string) =>
+      h.api(`/v1/jobs/${job}/webhooks/deliveries/${delivery}/redeliver`, { method: 'POST', key });
+    expectError(await redeliver(jobId, deliveryId), 409, 'conflict');
+    expectError(await redeliver(jobId, deliveryId, h.keyB), 404, 'not_found');
+    expectError(await redeliver(jobId, randomUUID()), 404, 'not_found');
+    expectError(await redeliver(jobId, 'nope'), 404, 'not_found');
+    // A delivery id under another job of the same tenant is not found either.
+    const otherJob = await jobOf(h.tenantA);
+    expectError(await redeliver(otherJob, deliveryId), 404, 'not_found');
+  });
+});
