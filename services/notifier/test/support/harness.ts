@@ -139,7 +139,7 @@ export class Harness {
         const params = new URLSearchParams(
           Object.entries(query)
             .filter(([, v]) => v !== undefined)
-            .map(([k, v]) => [k, String(v)]),
+            .map(([k, v]): [string, string] => [k, String(v)]),
         );
         return `http://127.0.0.1:${port}/v1/events/sse?${params}`;
       },
