@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './queue.js';
 export * from './websocket.js';
 export * from './events-token.js';
+export * from './webhooks.js';
