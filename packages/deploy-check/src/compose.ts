@@ -81,7 +81,7 @@ export function composeSchemaValidator(root: string): (doc: unknown) => string[]
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   ajv.addFormat('duration', /^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$/);
   for (const format of ['expose', 'ports', 'subnet_ip_address']) ajv.addFormat(format, true);
-  const validate = ajv.compile(withoutDraft4Ids(schema));
+  const validate = ajv.compile(withoutDraft4Ids(schema) as Record<string, unknown>);
   return (doc) =>
     validate(doc)
       ? []

@@ -20,7 +20,7 @@ function model<T>(Model: new (data: T) => { validate(): void }): Validate {
 const validators: Record<string, Validate> = {
   'v1/Namespace': model(Namespace),
   'v1/ConfigMap': model(ConfigMap),
-  'v1/Secret': model(Secret),
+  'v1/Secret': (object) => model(Secret)(withUnfoldedData(object)),
   'v1/Service': model(Service),
   'apps/v1/Deployment': model(Deployment),
   'batch/v1/Job': model(Job),
@@ -30,6 +30,19 @@ const validators: Record<string, Validate> = {
   'keda.sh/v1alpha1/ScaledObject': model(ScaledObject),
   'keda.sh/v1alpha1/TriggerAuthentication': model(TriggerAuthentication),
 };
+
+/**
+ * kustomize folds long base64 values over several lines; the API server's decoder (Go's
+ * encoding/base64) skips line breaks, the schema's `byte` format does not.
+ */
+function withUnfoldedData(object: unknown): unknown {
+  const secret = object as { data?: Record<string, string> };
+  if (!secret.data) return object;
+  const data = Object.fromEntries(
+    Object.entries(secret.data).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')]),
+  );
+  return { ...secret, data };
+}
 
 /** Throws with the schema's complaint, or when no schema is known for the kind. */
 export function validateObject(object: { apiVersion: string; kind: string }): void {

@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 
 /** A rendered Kubernetes object; fields beyond these are read by path in the tests. */
@@ -37,17 +38,20 @@ export interface Rendered {
 }
 
 /** Renders a kustomization directory, as `kubectl apply -k <dir>` would send it. */
-export function render(renderer: Renderer, dir: string): Rendered {
+export async function render(renderer: Renderer, dir: string): Promise<Rendered> {
   const [cmd = '', ...args] = renderer.command;
-  const result = spawnSync(cmd, [...args, dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (result.status !== 0) {
-    throw new Error(`${renderer.command.join(' ')} ${dir} failed:\n${result.stderr}`);
+  let out: { stdout: string; stderr: string };
+  try {
+    out = await promisify(execFile)(cmd, [...args, dir], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    throw new Error(`${renderer.command.join(' ')} ${dir} failed:\n${stderr}`);
   }
-  const objects = parseAllDocuments(result.stdout)
+  const objects = parseAllDocuments(out.stdout)
     .map((doc) => {
       if (doc.errors.length) throw new Error(doc.errors.map((e) => e.message).join('\n'));
       return doc.toJS() as K8sObject | null;
     })
     .filter((o): o is K8sObject => o !== null);
-  return { objects, warnings: result.stderr.trim() };
+  return { objects, warnings: out.stderr.trim() };
 }

@@ -33,8 +33,8 @@ function serviceEnv(s: ComposeService): Record<string, string> {
   expect(files.every((f) => f === '.env')).toBe(true);
   const env: Record<string, string> = files.length ? { ...envExample.values } : {};
   const environment = s.environment ?? {};
-  const pairs = Array.isArray(environment)
-    ? environment.map((e) => e.split(/=(.*)/s) as [string, string])
+  const pairs: [string, string][] = Array.isArray(environment)
+    ? environment.map((e) => [e.split('=')[0] ?? e, e.slice(e.indexOf('=') + 1)])
     : Object.entries(environment).map(([k, v]) => [k, v === null ? '' : String(v)]);
   for (const [k, v] of pairs) env[k] = v;
   return env;
