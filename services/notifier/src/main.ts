@@ -6,7 +6,7 @@ import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookIntake } from './webhooks/intake.js';
-import { consumeWebhookQueue } from './webhooks/queue.js';
+import { consumeWebhookQueue, type WebhookQueue } from './webhooks/queue.js';
 
 const config = loadConfigOrExit('notifier', notifierSchema);
 const logger = createLogger('notifier', config.LOG_LEVEL);
@@ -17,11 +17,12 @@ const broker = connectBroker({
   prefix: config.AMQP_PREFIX,
   onError: (err) => logger.warn({ err }, 'rabbitmq'),
 });
+let webhookQueue: WebhookQueue | undefined;
 const notifier = createNotifier({
   db,
   logger,
   registry,
-  isBrokerConnected: () => broker.isConnected(),
+  isBrokerConnected: () => broker.isConnected() && (webhookQueue?.isConnected() ?? false),
   settings: {
     tokenSecret: config.TOKEN_SECRET,
     heartbeatMs: config.WS_HEARTBEAT_MS,
@@ -45,7 +46,7 @@ const dispatcher = startWebhookDispatcher({
 });
 if (config.WEBHOOK_ALLOW_PRIVATE)
   logger.warn('WEBHOOK_ALLOW_PRIVATE: webhooks may reach private addresses');
-const webhookQueue = await consumeWebhookQueue({
+webhookQueue = await consumeWebhookQueue({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
   prefetch: 32,
