@@ -6,7 +6,7 @@ import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookIntake } from './webhooks/intake.js';
-import { consumeWebhookQueue, type WebhookQueue } from './webhooks/queue.js';
+import { consumeWebhookQueue } from './webhooks/queue.js';
 
 const config = loadConfigOrExit('notifier', notifierSchema);
 const logger = createLogger('notifier', config.LOG_LEVEL);
@@ -16,20 +16,6 @@ const broker = connectBroker({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
   onError: (err) => logger.warn({ err }, 'rabbitmq'),
-});
-let webhookQueue: WebhookQueue | undefined;
-const notifier = createNotifier({
-  db,
-  logger,
-  registry,
-  isBrokerConnected: () => broker.isConnected() && (webhookQueue?.isConnected() ?? false),
-  settings: {
-    tokenSecret: config.TOKEN_SECRET,
-    heartbeatMs: config.WS_HEARTBEAT_MS,
-    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
-    maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
-    publicApiUrl: config.PUBLIC_API_URL,
-  },
 });
 const dispatcher = startWebhookDispatcher({
   db,
@@ -46,7 +32,7 @@ const dispatcher = startWebhookDispatcher({
 });
 if (config.WEBHOOK_ALLOW_PRIVATE)
   logger.warn('WEBHOOK_ALLOW_PRIVATE: webhooks may reach private addresses');
-webhookQueue = await consumeWebhookQueue({
+const webhookQueue = await consumeWebhookQueue({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
   prefetch: 32,
@@ -58,6 +44,19 @@ webhookQueue = await consumeWebhookQueue({
     onQueued: () => dispatcher.kick(),
   }),
   onError: (err) => logger.warn({ err }, 'rabbitmq (webhooks)'),
+});
+const notifier = createNotifier({
+  db,
+  logger,
+  registry,
+  isBrokerConnected: () => broker.isConnected() && webhookQueue.isConnected(),
+  settings: {
+    tokenSecret: config.TOKEN_SECRET,
+    heartbeatMs: config.WS_HEARTBEAT_MS,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
+    publicApiUrl: config.PUBLIC_API_URL,
+  },
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
 notifier.server.listen(config.NOTIFIER_PORT);
