@@ -29,4 +29,13 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$want" 
   fi
 fi
 pnpm install --frozen-lockfile --reporter=silent
+
+# The k8s/ tests render the overlays with kustomize 5 (kubectl ≥ 1.27 has it built in).
+# Debian bookworm's kubernetes-client (1.20, kustomize 2) is too old to render them, and
+# no registry reachable here ships a newer one, so this can only check and say so.
+kustomize_version=$( (kustomize version 2>/dev/null || kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: //p') | head -1)
+case "$kustomize_version" in
+  v5* | v6*) ;;
+  *) echo "setup: warning: kustomize 5 not found (kubectl ≥ 1.27 or kustomize); the k8s tests will fail" >&2 ;;
+esac
 echo "setup: ok (pnpm $(pnpm --version), $(ffmpeg -version | head -1 | cut -d' ' -f1-3))"
