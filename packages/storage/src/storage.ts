@@ -6,8 +6,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
   UploadPartCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -93,8 +91,6 @@ export interface Storage {
   download(key: string, file: string): Promise<void>;
   upload(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
   delete(key: string): Promise<void>;
-  /** Deletes every object under a prefix; returns how many there were. */
-  deletePrefix(prefix: string): Promise<number>;
   ensureBucket(): Promise<void>;
   ping(): Promise<void>;
   destroy(): void;
@@ -258,24 +254,6 @@ export function createStorage(options: StorageOptions): Storage {
     },
     async delete(key) {
       await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
-    },
-    async deletePrefix(prefix) {
-      let deleted = 0;
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-        if (keys.length > 0) {
-          await client.send(
-            new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys, Quiet: true } }),
-          );
-        }
-        deleted += keys.length;
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return deleted;
     },
     async ensureBucket() {
       try {

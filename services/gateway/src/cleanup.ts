@@ -4,10 +4,12 @@ import type { Storage } from '@transcribe/storage';
 // Objects go before rows: if a step fails, the row is still there to find the object by,
 // and the next attempt (a repeated DELETE, the next sweep) finishes the work.
 
-/** A job's uploaded object, its chunk files, its row (events, chunks cascade) and upload row. */
+/**
+ * A job's uploaded object, its row (events, chunks and the transcript go with it) and its
+ * upload row. Intermediate files are the worker's to remove when the job ends.
+ */
 export async function purgeJob(db: Db, storage: Storage, job: JobRow): Promise<void> {
   await storage.delete(job.object_key);
-  await storage.deletePrefix(`jobs/${job.id}/`);
   const run = async (trx: Db) => {
     await trx.deleteFrom('jobs').where('id', '=', job.id).execute();
     if (job.upload_id) await deleteUpload(trx, job.upload_id);

@@ -180,8 +180,12 @@ export async function queueJob(
       return row;
     });
   } catch (error) {
-    // A concurrent request with the same Idempotency-Key won the insert: answer as it did.
-    if (idempotency && isUniqueViolation(error)) {
+    // A concurrent request with the same Idempotency-Key won (it spent the upload first, or
+    // inserted the key first, and has committed by the time we get here): answer as it did.
+    const lostRace =
+      isUniqueViolation(error) ||
+      (error instanceof HttpError && error.code === 'upload_already_used');
+    if (idempotency && lostRace) {
       const existing = await replayIdempotent(deps, tenantId, idempotency);
       if (existing) return existing;
     }
