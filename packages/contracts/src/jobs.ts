@@ -104,6 +104,7 @@ export const PostUploadResponse = z.object({
   /** Form fields to send before the file field (named `file`), exactly as given. */
   fields: z.record(z.string(), z.string()),
 });
+export type PostUploadResponse = z.infer<typeof PostUploadResponse>;
 
 export const MultipartUploadResponse = z.object({
   ...uploadBase,
@@ -112,6 +113,7 @@ export const MultipartUploadResponse = z.object({
   partCount: z.number().int().positive(),
   links: z.object({ parts: z.string(), complete: z.string(), abort: z.string() }),
 });
+export type MultipartUploadResponse = z.infer<typeof MultipartUploadResponse>;
 
 export const CreateUploadResponse = z.discriminatedUnion('method', [
   PutUploadResponse,

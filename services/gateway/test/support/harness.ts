@@ -36,7 +36,18 @@ export interface ApiResponse {
   json: unknown;
 }
 
+/** A response the harness saw, for checking against the OpenAPI document. */
+export interface RecordedResponse {
+  method: string;
+  path: string;
+  status: number;
+  contentType: string | null;
+  json: unknown;
+}
+
 export interface GatewayHarness {
+  /** Every response `api` received, in order. */
+  responses: RecordedResponse[];
   env: TestEnv;
   storage: Storage;
   broker: Broker;
@@ -152,6 +163,7 @@ export async function startGatewayHarness(
     { prefetch: 10 },
   );
 
+  const responses: RecordedResponse[] = [];
   async function api(path: string, init: ApiInit = {}, at = base): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...init.headers };
     const key = init.key === undefined ? keyA : init.key;
@@ -169,6 +181,13 @@ export async function startGatewayHarness(
     } catch {
       json = undefined;
     }
+    responses.push({
+      method: init.method ?? 'GET',
+      path: new URL(path, at).pathname,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      json,
+    });
     return { status: res.status, headers: res.headers, text, json };
   }
 
@@ -207,6 +226,7 @@ export async function startGatewayHarness(
   }
 
   return {
+    responses,
     env,
     storage,
     broker,
