@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createClient, type TranscribeClient, type TranscriptFormat } from '@transcribe/client';
 import { Language, Priority, TranscriptFormat as Formats } from '@transcribe/contracts';
+import { addAdminCommands } from './admin.js';
 import { ExitCode, UsageError, reportError } from './exit-codes.js';
 import type { Output } from './output.js';
 import { runGet, runStatus } from './status.js';
@@ -106,6 +107,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       exitCode = await runGet(jobId, opts.format, deps(opts));
     });
+
+  addAdminCommands(program, io, (code) => (exitCode = code));
 
   try {
     await program.parseAsync([...argv], { from: 'user' });

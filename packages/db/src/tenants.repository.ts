@@ -15,3 +15,27 @@ export async function ensureTenant(db: Db, name: string): Promise<string> {
     .executeTakeFirstOrThrow();
   return row.id;
 }
+
+export async function findTenantByName(
+  db: Db,
+  name: string,
+): Promise<{ id: string; name: string; max_concurrent_jobs: number | null } | undefined> {
+  return db
+    .selectFrom('tenants')
+    .select(['id', 'name', 'max_concurrent_jobs'])
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+/** The tenant's own cap on jobs processing at once; null returns it to the default. */
+export async function setTenantMaxConcurrentJobs(
+  db: Db,
+  tenantId: string,
+  max: number | null,
+): Promise<void> {
+  await db
+    .updateTable('tenants')
+    .set({ max_concurrent_jobs: max })
+    .where('id', '=', tenantId)
+    .execute();
+}

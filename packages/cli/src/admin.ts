@@ -1,0 +1,161 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import {
+  createDb,
+  ensureTenant,
+  findTenantByName,
+  generateApiKey,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey,
+  setTenantMaxConcurrentJobs,
+  type Db,
+} from '@transcribe/db';
+import { ExitCode, UsageError } from './exit-codes.js';
+import type { Output } from './output.js';
+
+// Operator commands: they talk to Postgres (DATABASE_URL), not to the API, because they
+// manage who may use the API at all. A key is printed once, at creation, and only hashed
+// after that.
+
+export interface AdminIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: Output;
+  stderr: Output;
+}
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const TenantName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ -');
+
+async function withDb<T>(io: AdminIo, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = createDb(io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, { max: 1 });
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function tenantName(value: string): string {
+  const parsed = TenantName.safeParse(value);
+  if (!parsed.success)
+    throw new UsageError(`invalid tenant "${value}": ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+/** `keys create|list|revoke` and `tenants limit` on the given program. */
+export function addAdminCommands(
+  program: Command,
+  io: AdminIo,
+  setExitCode: (code: ExitCode) => void,
+): void {
+  const keys = program.command('keys').description('manage API keys (operator; uses DATABASE_URL)');
+  keys
+    .command('create')
+    .description('create an API key for a tenant (made if new); the key is shown once')
+    .requiredOption('-t, --tenant <name>', 'tenant name')
+    .option('-n, --name <label>', 'what the key is for', 'default')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant: string; name: string; json?: boolean }) => {
+      const tenant = tenantName(opts.tenant);
+      const key = generateApiKey();
+      const created = await withDb(io, async (db) => {
+        const tenantId = await ensureTenant(db, tenant);
+        return { tenantId, ...(await insertApiKey(db, { tenantId, name: opts.name, key })) };
+      });
+      io.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ id: created.id, tenant, tenantId: created.tenantId, name: opts.name, key })}\n`
+          : `${key}\n`,
+      );
+      if (!opts.json)
+        io.stderr.write(
+          `key ${created.id} for tenant "${tenant}": store it now, it is not shown again\n`,
+        );
+    });
+  keys
+    .command('list')
+    .description('list API keys (never the keys themselves)')
+    .option('-t, --tenant <name>', 'only this tenant')
+    .option('--json', 'print JSON')
+    .action(async (opts: { tenant?: string; json?: boolean }) => {
+      const rows = await withDb(io, (db) =>
+        listApiKeys(db, opts.tenant ? tenantName(opts.tenant) : undefined),
+      );
+      if (opts.json) {
+        io.stdout.write(`${JSON.stringify(rows)}\n`);
+        return;
+      }
+      io.stdout.write(
+        table([
+          ['ID', 'TENANT', 'NAME', 'PREFIX', 'CREATED', 'REVOKED'],
+          ...rows.map((r) => [
+            r.id,
+            r.tenant,
+            r.name,
+            `${r.prefix}…`,
+            r.createdAt.toISOString(),
+            r.revokedAt?.toISOString() ?? '-',
+          ]),
+        ]),
+      );
+    });
+  keys
+    .command('revoke')
+    .description('revoke an API key by id (see `keys list`)')
+    .argument('<id>')
+    .action(async (id: string) => {
+      if (!z.uuid().safeParse(id).success)
+        throw new UsageError(`"${id}" is not a key id (a UUID from \`keys list\`)`);
+      if (await withDb(io, (db) => revokeApiKey(db, id))) {
+        io.stderr.write(`revoked ${id}\n`);
+      } else {
+        io.stderr.write(`error: no active key ${id}\n`);
+        setExitCode(ExitCode.JobFailed);
+      }
+    });
+
+  const tenants = program
+    .command('tenants')
+    .description('manage tenants (operator; uses DATABASE_URL)');
+  tenants
+    .command('limit')
+    .description('set a tenant\'s cap on jobs processing at once ("default" for the deployment\'s)')
+    .argument('<tenant>')
+    .argument('<max>', 'a positive number, or "default"')
+    .action(async (name: string, max: string) => {
+      const value = max === 'default' ? null : Number(max);
+      if (value !== null && !(Number.isInteger(value) && value > 0)) {
+        throw new UsageError(`invalid max "${max}": a positive integer or "default"`);
+      }
+      const found = await withDb(io, async (db) => {
+        const tenant = await findTenantByName(db, tenantName(name));
+        if (tenant) await setTenantMaxConcurrentJobs(db, tenant.id, value);
+        return tenant;
+      });
+      if (!found) {
+        io.stderr.write(`error: no tenant "${name}"\n`);
+        setExitCode(ExitCode.JobFailed);
+        return;
+      }
+      io.stderr.write(
+        `tenant "${name}": at most ${value ?? 'the default number of'} jobs processing at once\n`,
+      );
+    });
+}
