@@ -23,6 +23,8 @@ import {
   Upload,
   UploadPartsRequest,
   UploadPartsResponse,
+  WebhookDelivery,
+  WebhookDeliveryList,
 } from '@transcribe/contracts';
 
 // The document is generated from the same zod schemas the routes parse with, so the
@@ -190,6 +192,27 @@ export const paths: ZodOpenApiPathsObject = {
         ...notFound,
         '409': error('invalid_job_state: not failed or canceled'),
         ...rateLimited,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/webhooks/deliveries': {
+    get: op("A job's webhook deliveries, each with its attempts", {
+      requestParams: idParam('job'),
+      responses: {
+        '200': { description: 'deliveries', content: json(WebhookDeliveryList) },
+        ...notFound,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/webhooks/deliveries/{deliveryId}/redeliver': {
+    post: op('Send a finished webhook delivery again', {
+      requestParams: {
+        path: z.object({ id: z.uuid(), deliveryId: z.uuid() }),
+      },
+      responses: {
+        '202': { description: 'queued for delivery', content: json(WebhookDelivery) },
+        ...notFound,
+        '409': error('conflict: the delivery is still being attempted'),
       },
     }),
   },

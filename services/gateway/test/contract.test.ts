@@ -72,6 +72,8 @@ describe('OpenAPI document', () => {
         'POST /v1/jobs/{id}/retry',
         'GET /v1/jobs/{id}/events',
         'GET /v1/jobs/{id}/transcript',
+        'GET /v1/jobs/{id}/webhooks/deliveries',
+        'POST /v1/jobs/{id}/webhooks/deliveries/{deliveryId}/redeliver',
       ]),
     );
   });
@@ -86,6 +88,7 @@ describe('OpenAPI document', () => {
     await h.api('/v1/jobs?limit=1');
     await h.api(`/v1/jobs/${created.id}`);
     await h.api(`/v1/jobs/${created.id}/events?after=0`);
+    await h.api(`/v1/jobs/${created.id}/webhooks/deliveries`);
     await h.api(`/v1/jobs/${created.id}/transcript`); // 409
     await h.api(`/v1/jobs/${created.id}/retry`, { method: 'POST' }); // 409
     await completeJobNow(created.id);
@@ -187,6 +190,7 @@ describe('OpenAPI document', () => {
         'GET /v1/jobs 200',
         'GET /v1/jobs/{id} 200',
         'GET /v1/jobs/{id} 404',
+        'GET /v1/jobs/{id}/webhooks/deliveries 200',
         'GET /v1/jobs/{id}/transcript 200',
         'GET /v1/jobs/{id}/transcript 409',
         'POST /v1/uploads 201',
