@@ -51,6 +51,29 @@ export const ACCEPTED_CONTENT_TYPES = [
   'application/octet-stream',
 ] as const;
 export const ContentType = z.enum(ACCEPTED_CONTENT_TYPES);
+export type ContentType = z.infer<typeof ContentType>;
+
+/** The accepted file extensions and the media type each one declares. */
+export const CONTENT_TYPE_BY_EXTENSION: Readonly<Record<string, ContentType>> = {
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  flac: 'audio/flac',
+  m4a: 'audio/mp4',
+  aac: 'audio/aac',
+  ogg: 'audio/ogg',
+  opus: 'audio/opus',
+  webm: 'audio/webm',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+};
+
+/** The media type to declare for a file, from its extension (case-insensitive). */
+export function contentTypeFor(filename: string): ContentType {
+  const dot = filename.lastIndexOf('.');
+  const slash = Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\'));
+  const ext = dot > slash + 1 ? filename.slice(dot + 1).toLowerCase() : '';
+  return CONTENT_TYPE_BY_EXTENSION[ext] ?? 'application/octet-stream';
+}
 
 /** Largest object one presigned PUT or POST can carry (S3's single-request limit). */
 export const SINGLE_REQUEST_MAX_BYTES = 5 * 1024 ** 3;

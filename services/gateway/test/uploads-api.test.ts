@@ -339,6 +339,15 @@ describe('POST /v1/jobs/upload (through the gateway)', () => {
     expect((await h.storage.head(row.object_key))?.sizeBytes).toBe(h.jfk.length);
   });
 
+  it('declares the type from the extension when the part says only octet-stream (as curl does)', async () => {
+    const res = await h.api('/v1/jobs/upload', {
+      method: 'POST',
+      rawBody: form(h.jfk, 'JFK.WAV', 'application/octet-stream'),
+    });
+    expect(res.status).toBe(202);
+    expect(CreateJobResponse.parse(res.json).contentType).toBe('audio/wav');
+  });
+
   it('answers 413 payload_too_large over the limit and leaves no object or row', async () => {
     const before = await objectCount();
     const big = Buffer.concat(Array.from({ length: 7 }, () => h.jfk)); // ~2.4 MB > 2 MiB

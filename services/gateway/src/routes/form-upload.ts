@@ -3,7 +3,14 @@ import { Router, type Request, type RequestHandler } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import { ACCEPTED_CONTENT_TYPES, Filename, JobOptions } from '@transcribe/contracts';
+import {
+  ACCEPTED_CONTENT_TYPES,
+  CONTENT_TYPE_BY_EXTENSION,
+  ContentType,
+  Filename,
+  JobOptions,
+  contentTypeFor,
+} from '@transcribe/contracts';
 import { deleteUpload, insertUpload, type UploadRow } from '@transcribe/db';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
@@ -18,19 +25,8 @@ import type { JobMetrics } from '../metrics.js';
 import { rateLimit } from '../rate-limit.js';
 import { objectKey } from './uploads.js';
 
-/** The formats this endpoint takes, by extension (browsers often send octet-stream). */
-export const FORM_EXTENSIONS = [
-  'mp3',
-  'wav',
-  'flac',
-  'm4a',
-  'aac',
-  'ogg',
-  'opus',
-  'webm',
-  'mp4',
-  'mov',
-];
+/** The formats this endpoint takes, by extension (browsers and curl often send octet-stream). */
+const FORM_EXTENSIONS = Object.keys(CONTENT_TYPE_BY_EXTENSION);
 
 interface StoredFile {
   uploadId: string;
@@ -84,8 +80,6 @@ function s3StorageEngine(deps: GatewayDeps): StorageEngine {
   };
 }
 
-const formatOf = (name: string) => name.toLowerCase().split('.').pop() ?? '';
-
 function multerErrors(handler: RequestHandler, maxBytes: number): RequestHandler {
   return (req, res, next) =>
     handler(req, res, (error?: unknown) => {
@@ -136,7 +130,7 @@ export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router
     limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 16 * 1024, parts: 25 },
     fileFilter(_req, file, accept) {
       const byType = (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(file.mimetype);
-      const byName = FORM_EXTENSIONS.includes(formatOf(file.originalname));
+      const byName = contentTypeFor(file.originalname) !== 'application/octet-stream';
       if (byType || byName) return accept(null, true);
       accept(
         new HttpError(
@@ -172,9 +166,11 @@ export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router
         const filename = Filename.safeParse(file.originalname).success
           ? file.originalname
           : 'upload';
-        const contentType = (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(file.mimetype)
-          ? file.mimetype
-          : 'application/octet-stream';
+        const declared = ContentType.safeParse(file.mimetype);
+        const contentType =
+          declared.success && declared.data !== 'application/octet-stream'
+            ? declared.data
+            : contentTypeFor(filename);
         row = await insertUpload(deps.db, {
           id: stored.uploadId,
           tenant_id: tenantId,
