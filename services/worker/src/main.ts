@@ -3,14 +3,23 @@ import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, serveMetrics } from '@transcribe/telemetry';
-import { createEngineSelector } from './engines/selector.js';
-import { createSphinxEngine } from './engines/sphinx.js';
+import { createConfiguredEngines, EngineStartupError } from './engines/configured.js';
 import { createJobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startReaper } from './reaper.js';
 
 const config = loadConfigOrExit('worker', workerSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
+// Models load before anything connects: a bad model or engine setting stops the worker
+// at once with exit code 2 (like a bad variable), instead of failing every job.
+const engines = await createConfiguredEngines(config, {
+  onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
+}).catch((error: unknown) => {
+  if (!(error instanceof EngineStartupError)) throw error;
+  console.error(`worker: ${error.message}`);
+  process.exit(2);
+});
+logger.info({ engines: engines.names, default: engines.defaultName }, 'engines ready');
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
 const db = createDb(config.DATABASE_URL, { max: config.WORKER_CONCURRENCY + 2 });
@@ -26,9 +35,6 @@ const relay = startOutboxRelay({
   pollMs: config.OUTBOX_POLL_MS,
   onError: (err) => logger.warn({ err }, 'outbox relay'),
 });
-const engines = createEngineSelector([
-  createSphinxEngine({ hmm: config.SPHINX_HMM, lm: config.SPHINX_LM, dict: config.SPHINX_DICT }),
-]);
 
 // Fired when the shutdown grace period is over: running jobs are handed back.
 const handBack = new AbortController();
