@@ -1,10 +1,14 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
 /** JSON logs on stdout, one line per event, with the service name on every line. */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination?: DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     name: service,
     level,
     base: { service },
@@ -14,5 +18,6 @@ export function createLogger(service: string, level = 'info'): Logger {
       paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'token', '*.token'],
       censor: '[redacted]',
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

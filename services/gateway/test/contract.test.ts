@@ -6,7 +6,7 @@ import addFormatsPlugin from 'ajv-formats';
 import { CreateJobResponse, PostUploadResponse } from '@transcribe/contracts';
 import { sql } from 'kysely';
 import { claimJob, completeJob } from '@transcribe/db';
-import { createLogger } from '@transcribe/telemetry';
+import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { sweepOnce } from '../src/sweeper.js';
 import { startGatewayHarness, type GatewayHarness } from './support/harness.js';
 
@@ -220,6 +220,24 @@ describe('OpenAPI document', () => {
       await res.arrayBuffer();
     }
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+});
+
+describe('logs', () => {
+  it('carry the request id on each request line and never the API key', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('gateway', 'info', {
+      write: (line: string) => void lines.push(line),
+    });
+    const at = await h.listen({ ...h.deps, logger, registry: createRegistry('gateway') });
+    const res = await h.api('/v1/jobs?limit=1', { headers: { 'x-request-id': 'req-logs-1' } }, at);
+    expect(res.status).toBe(200);
+    await h.api('/v1/jobs/nope', { key: 'tk_wrong_key_that_must_not_be_logged' }, at);
+    const logged = lines.join('');
+    expect(logged).toContain('"id":"req-logs-1"');
+    expect(logged).not.toContain(h.keyA);
+    expect(logged).not.toContain('tk_wrong_key_that_must_not_be_logged');
+    expect(logged).toContain('[redacted]');
   });
 });
 
