@@ -90,6 +90,8 @@ export const workerSchema = z.object({
   CHUNK_SECONDS: positiveInt.min(5).default(300),
   /** How far from the target boundary a silence may be to cut there instead. */
   CHUNK_WINDOW_S: nonNegativeInt.default(20),
+  /** A job with at least this many chunks fans them out to the whole worker pool; 0 never. */
+  FANOUT_MIN_CHUNKS: nonNegativeInt.default(3),
   /** Limit per attempt; past it the job fails with `timeout`. */
   JOB_TIMEOUT_S: positiveInt.default(4 * 3600),
   /** A processing job whose worker stops renewing this lease is requeued by a reaper. */

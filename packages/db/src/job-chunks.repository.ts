@@ -101,3 +101,33 @@ export async function storeChunkResult(
     .executeTakeFirst();
   return result.numUpdatedRows === 1n;
 }
+
+/** How far a job's chunks have got (seconds of audio done and in all). */
+export async function summarizeChunks(
+  db: Db,
+  jobId: string,
+): Promise<{ chunks: number; pending: number; doneS: number; totalS: number }> {
+  const row = await db
+    .selectFrom('job_chunks')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('chunks'),
+      eb.fn.count<string>('index').filterWhere('finished_at', 'is', null).as('pending'),
+      eb.fn.coalesce(eb.fn.sum<number>(sql<number>`end_s - start_s`), sql<number>`0`).as('totalS'),
+      eb.fn
+        .coalesce(
+          eb.fn
+            .sum<number>(sql<number>`end_s - start_s`)
+            .filterWhere('finished_at', 'is not', null),
+          sql<number>`0`,
+        )
+        .as('doneS'),
+    ])
+    .where('job_id', '=', jobId)
+    .executeTakeFirstOrThrow();
+  return {
+    chunks: Number(row.chunks),
+    pending: Number(row.pending),
+    doneS: Number(row.doneS),
+    totalS: Number(row.totalS),
+  };
+}

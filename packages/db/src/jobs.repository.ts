@@ -248,6 +248,11 @@ export async function lockStaleQueuedJobs(
     .execute();
 }
 
+/** The job row, locked for the caller's transaction (serialises a fanned-out job's last chunks). */
+export async function lockJob(trx: Db, id: string): Promise<JobRow | undefined> {
+  return trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 /** Marks a queued job as just republished, so the reaper leaves it alone for a while. */
 export async function touchQueuedJob(db: Db, id: string): Promise<void> {
   await db
@@ -317,16 +322,6 @@ export async function retryJob(db: Db, tenantId: string, id: string): Promise<Jo
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .where('status', 'in', ['failed', 'canceled'])
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/** Removes a job and (by cascade) its events; returns the row that was deleted. */
-export async function deleteJob(db: Db, tenantId: string, id: string): Promise<JobRow | undefined> {
-  return db
-    .deleteFrom('jobs')
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
     .returningAll()
     .executeTakeFirst();
 }

@@ -1,4 +1,4 @@
-import type { Priority, TranscribeMessage } from '@transcribe/contracts';
+import type { ChunkMessage, Priority, TranscribeMessage } from '@transcribe/contracts';
 import { insertOutbox, type Db } from '@transcribe/db';
 import { MAX_PRIORITY } from './topology.js';
 
@@ -72,4 +72,31 @@ export async function enqueueDeadLetter(
       'x-attempts': why.attempts,
     },
   });
+}
+
+/**
+ * Queues one message per chunk of a fanned-out job through the outbox, in the caller's
+ * transaction, at the job's priority: any worker of the pool may take any chunk.
+ */
+export async function enqueueChunks(
+  trx: Db,
+  job: { id: string; tenantId: string; priority: Priority },
+  chunks: { indexes: readonly number[]; attempt: number },
+): Promise<void> {
+  for (const index of chunks.indexes) {
+    const payload: ChunkMessage = {
+      v: 1,
+      type: 'chunk',
+      jobId: job.id,
+      tenantId: job.tenantId,
+      index,
+      attempt: chunks.attempt,
+    };
+    await insertOutbox(trx, {
+      topic: 'jobs',
+      routingKey: 'transcribe',
+      payload,
+      priority: PRIORITY_VALUE[job.priority],
+    });
+  }
 }

@@ -18,5 +18,6 @@ export {
   enqueueTranscription,
   enqueueRetry,
   enqueueDeadLetter,
+  enqueueChunks,
   type DeadLetterReason,
 } from './enqueue.js';

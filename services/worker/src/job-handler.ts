@@ -1,11 +1,14 @@
-import { TranscribeMessage } from '@transcribe/contracts';
+import { createReadStream } from 'node:fs';
+import { JobsQueueMessage, type TranscribeMessage } from '@transcribe/contracts';
 import { renewLease, type Db, type JobRow } from '@transcribe/db';
 import type { MessageHandler, OutboxRelay } from '@transcribe/queue';
+import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
+import { chunkObjectKey, handleChunk, type Outcome } from './chunk-handler.js';
 import { dbChunkStore } from './chunk-store.js';
 import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
 import { startHeartbeat } from './heartbeat.js';
-import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
+import { runPipeline, type FanOut, type PipelineDeps, type Stage } from './pipeline.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
   claimForProcessing,
@@ -13,6 +16,7 @@ import {
   markDeadLettered,
   markFailed,
   reportProgress,
+  fanOutChunks,
   requeueForHandover,
   requeueForRetry,
 } from './transitions.js';
@@ -34,16 +38,25 @@ export interface JobHandlerDeps {
   retry: RetryPolicy;
   /** Fires when the worker must hand its jobs back (after the shutdown grace period). */
   shutdown?: AbortSignal;
+  /**
+   * Long recordings fan out: their chunks become messages any worker may take. Without
+   * this, every job is transcribed where it was claimed and chunk messages are refused.
+   */
+  fanOut?: {
+    /** Fan out when at least this many chunks are pending; 0 never (chunk messages are still served). */
+    minChunks: number;
+    /** Lease of a fanned-out job, renewed by each chunk's worker. */
+    leaseMs: number;
+    storage: Pick<Storage, 'upload' | 'download' | 'delete'>;
+  };
 }
-
-type Outcome = 'ack' | 'requeue';
 
 /** Handles one `transcribe.jobs` message; never throws (the message is always settled). */
 export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
   return async (body, ctx) => {
-    let message: TranscribeMessage;
+    let message: JobsQueueMessage;
     try {
-      message = TranscribeMessage.parse(JSON.parse(body.toString()));
+      message = JobsQueueMessage.parse(JSON.parse(body.toString()));
     } catch (error) {
       // Not ours or not parseable: dead-letter it, keep consuming.
       deps.logger.error({ err: error }, 'invalid message on jobs queue; dead-lettered');
@@ -51,8 +64,30 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       return;
     }
     const log = deps.logger.child({ jobId: message.jobId, tenantId: message.tenantId });
+    if (message.type === 'chunk' && !deps.fanOut) {
+      log.error('chunk message on a worker without fan-out configured; dead-lettered');
+      ctx.nack(false);
+      return;
+    }
     try {
-      const outcome = await handle(message, log, ctx.redelivered);
+      const outcome =
+        message.type === 'chunk'
+          ? await handleChunk(
+              {
+                ...deps,
+                storage: deps.fanOut!.storage,
+                engines: deps.pipeline.engines,
+                tmpDir: deps.pipeline.tmpDir,
+                leaseMs: deps.fanOut!.leaseMs,
+                heartbeatMs: heartbeatMs(),
+                chunkTimeoutMs: deps.jobTimeoutMs,
+                settleFailure: (job, cause, chunkLog) =>
+                  settleFailure(job, job.attempts - job.retry_base, cause, chunkLog),
+              },
+              message,
+              log.child({ chunk: message.index }),
+            )
+          : await handle(message, log, ctx.redelivered);
       if (outcome === 'ack') ctx.ack();
       else ctx.nack(true);
     } catch (error) {
@@ -106,12 +141,13 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       deps.jobTimeoutMs,
     );
     const heartbeat = startHeartbeat({
-      intervalMs: Math.max(500, Math.floor(deps.leaseMs / 3)),
+      intervalMs: heartbeatMs(),
       beat: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
       onLost: () => abort(new JobLostError()),
       onError: (err) => log.warn({ err }, 'lease renewal failed'),
     });
 
+    const fanOut = fanOutFor(job);
     try {
       const progress = progressReporter(job, log, () => abort(new JobLostError()));
       const result = await runPipeline(
@@ -125,7 +161,16 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         progress.report,
         controller.signal,
         dbChunkStore(deps.db, job),
+        fanOut,
       ).finally(() => progress.flush());
+      if (result.fannedOut > 0) {
+        log.info(
+          { chunks: result.chunks, fannedOut: result.fannedOut },
+          'chunks handed to the worker pool',
+        );
+        deps.relay.kick();
+        return 'ack';
+      }
       const processingMs = Date.now() - started;
       await settle(job, () =>
         markCompleted(deps.db, job, {
@@ -152,6 +197,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     } catch (error) {
       // When the signal fired, its reason says why, whatever the interrupted step threw.
       const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
+      await fanOut?.discardUndispatched(log);
       return await settleFailure(job, attempt, cause, log);
     } finally {
       clearTimeout(timer);
@@ -212,6 +258,41 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     );
     deps.metrics.jobs.inc({ outcome: 'failed' });
     return 'ack';
+  }
+
+  function heartbeatMs(): number {
+    return Math.max(500, Math.floor(deps.leaseMs / 3));
+  }
+
+  /** The fan-out of one job attempt; chunk objects uploaded but never dispatched are removed. */
+  function fanOutFor(
+    job: JobRow,
+  ): (FanOut & { discardUndispatched(log: Logger): Promise<void> }) | undefined {
+    const config = deps.fanOut;
+    if (!config || config.minChunks <= 0) return undefined;
+    const key = (index: number) =>
+      chunkObjectKey({ tenantId: job.tenant_id, jobId: job.id }, job.attempts, index);
+    const uploaded: number[] = [];
+    let dispatched = false;
+    return {
+      minChunks: config.minChunks,
+      async upload(index, file) {
+        uploaded.push(index);
+        await config.storage.upload(key(index), createReadStream(file), 'audio/wav');
+      },
+      async dispatch(indexes) {
+        dispatched = await fanOutChunks(deps.db, job, { indexes, leaseMs: config.leaseMs });
+        return dispatched;
+      },
+      async discardUndispatched(log) {
+        if (dispatched) return;
+        for (const index of uploaded) {
+          await config.storage
+            .delete(key(index))
+            .catch((err: unknown) => log.warn({ err, index }, 'chunk delete failed'));
+        }
+      },
+    };
   }
 
   /** Runs a final transition; "false" means another attempt owns the job now, which is fine. */

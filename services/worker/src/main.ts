@@ -57,6 +57,11 @@ const handler = createJobHandler({
   jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
   retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
   shutdown: handBack.signal,
+  fanOut: {
+    minChunks: config.FANOUT_MIN_CHUNKS,
+    leaseMs: config.JOB_TIMEOUT_S * 1000,
+    storage,
+  },
 });
 const reaper = startReaper({
   db,

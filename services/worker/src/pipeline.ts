@@ -24,6 +24,23 @@ export interface PipelineResult {
   /** How many chunks the audio was cut into, and how many this run transcribed. */
   chunks: number;
   chunksTranscribed: number;
+  /**
+   * Chunks handed to the worker pool instead (see FanOut). When > 0 the job is not done:
+   * text and segments are empty, and the last chunk's worker completes it.
+   */
+  fannedOut: number;
+}
+
+/**
+ * Lets a long recording's chunks be transcribed by the whole worker pool: each pending
+ * chunk's WAV is uploaded, then all are dispatched at once.
+ */
+export interface FanOut {
+  /** Fan out only when at least this many chunks are pending. */
+  minChunks: number;
+  upload(index: number, wavFile: string): Promise<void>;
+  /** False when the job is no longer this run's. */
+  dispatch(indexes: number[]): Promise<boolean>;
 }
 
 export interface PipelineDeps {
@@ -114,6 +131,7 @@ export async function runPipeline(
   report: ProgressReporter,
   signal?: AbortSignal,
   store: ChunkStore = memoryChunkStore(),
+  fanOut?: FanOut,
 ): Promise<PipelineResult> {
   // Before any download: a job for an engine this worker lacks fails at once.
   const engine = deps.engines.get(input.engine);
@@ -151,6 +169,30 @@ export async function runPipeline(
       planChunks(media.durationS, silences, { chunkS, windowS: deps.chunkWindowS ?? 20 }),
     );
     signal?.throwIfAborted();
+
+    const pending = chunks.filter((c) => !c.done);
+    if (fanOut && pending.length >= Math.max(1, fanOut.minChunks)) {
+      for (const chunk of pending) {
+        const chunkWav = join(dir, `chunk-${chunk.index}.wav`);
+        try {
+          await extractAudio(wav, chunkWav, chunk, signal);
+          await fanOut.upload(chunk.index, chunkWav);
+        } finally {
+          await rm(chunkWav, { force: true });
+        }
+        signal?.throwIfAborted();
+      }
+      if (!(await fanOut.dispatch(pending.map((c) => c.index)))) throw new JobLostError();
+      return {
+        text: '',
+        segments: [],
+        durationS: media.durationS,
+        model: null,
+        chunks: chunks.length,
+        chunksTranscribed: 0,
+        fannedOut: pending.length,
+      };
+    }
 
     const total = chunks.at(-1)?.endS ?? media.durationS;
     let doneS = chunks.filter((c) => c.done).reduce((sum, c) => sum + (c.endS - c.startS), 0);
@@ -199,6 +241,7 @@ export async function runPipeline(
       model: chunks.findLast((c) => c.model !== null)?.model ?? null,
       chunks: chunks.length,
       chunksTranscribed: transcribed,
+      fannedOut: 0,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

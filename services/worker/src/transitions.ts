@@ -4,12 +4,16 @@ import {
   claimJob,
   completeJob,
   failJob,
+  listJobChunks,
+  lockJob,
+  renewLease,
   requeueJob,
+  summarizeChunks,
   updateJobProgress,
   type Db,
   type JobRow,
 } from '@transcribe/db';
-import { enqueueDeadLetter, enqueueRetry } from '@transcribe/queue';
+import { enqueueChunks, enqueueDeadLetter, enqueueRetry } from '@transcribe/queue';
 
 // Each transition changes the job row and appends its event in one transaction, so the
 // event stream never disagrees with the row. The caller kicks the outbox relay afterwards.
@@ -159,5 +163,79 @@ export async function markDeadLettered(
       );
     }
     return Boolean(failed);
+  });
+}
+
+/**
+ * Hands a job's pending chunks to the worker pool: one message per chunk through the
+ * outbox, and a lease long enough for the pool to get through them (each chunk's worker
+ * renews it; the reaper steps in only if the whole fan-out stalls).
+ */
+export async function fanOutChunks(
+  db: Db,
+  job: JobRow,
+  input: { indexes: readonly number[]; leaseMs: number },
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const held = await renewLease(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      leaseMs: input.leaseMs,
+    });
+    if (held) {
+      await enqueueChunks(
+        trx,
+        { id: job.id, tenantId: job.tenant_id, priority: job.priority },
+        { indexes: input.indexes, attempt: job.attempts },
+      );
+    }
+    return held;
+  });
+}
+
+/**
+ * After a fanned-out chunk is stored: completes the job if that was the last chunk,
+ * else records progress. The job row is locked first, so when the last two chunks land
+ * at once on two workers exactly one of them sees no chunk pending and completes it.
+ */
+export async function chunkLanded(
+  db: Db,
+  job: JobRow,
+  leaseMs: number,
+): Promise<'completed' | 'progress' | 'lost'> {
+  return db.transaction().execute(async (trx) => {
+    const locked = await lockJob(trx, job.id);
+    if (locked?.status !== 'processing' || locked.attempts !== job.attempts) return 'lost';
+    const ref = { id: job.id, tenantId: job.tenant_id };
+    const summary = await summarizeChunks(trx, job.id);
+    if (summary.pending > 0) {
+      const progress = Math.round((10 + (88 * summary.doneS) / summary.totalS) * 10) / 10;
+      await updateJobProgress(trx, {
+        id: job.id,
+        attempt: job.attempts,
+        progress,
+        stage: 'transcribing',
+        leaseMs,
+      });
+      await appendJobEvent(trx, ref, { type: 'progress', progress, stage: 'transcribing' });
+      return 'progress';
+    }
+    const chunks = await listJobChunks(trx, job.id);
+    const processingMs = Date.now() - (locked.started_at ?? locked.created_at).getTime();
+    const durationS = chunks.at(-1)?.endS ?? null;
+    await completeJob(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      text: chunks
+        .map((c) => (c.text ?? '').trim())
+        .filter(Boolean)
+        .join(' '),
+      segments: chunks.flatMap((c) => c.segments),
+      durationS,
+      processingMs,
+      model: chunks.findLast((c) => c.model !== null)?.model ?? null,
+    });
+    await appendJobEvent(trx, ref, { type: 'completed', durationS, processingMs });
+    return 'completed';
   });
 }

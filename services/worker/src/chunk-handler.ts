@@ -1,0 +1,145 @@
+// One chunk of a fanned-out job, on whichever worker its message reached: download the
+// chunk's WAV, transcribe it with the job's engine, store the result, and complete the
+// job if it was the last one. The chunk's object is deleted whatever happens, except
+// when the message goes back to the queue (shutdown), which still needs it.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChunkMessage } from '@transcribe/contracts';
+import {
+  findJobById,
+  listJobChunks,
+  renewLease,
+  storeChunkResult,
+  type Db,
+  type JobRow,
+} from '@transcribe/db';
+import type { OutboxRelay } from '@transcribe/queue';
+import type { Storage } from '@transcribe/storage';
+import type { Logger } from '@transcribe/telemetry';
+import { offsetSegments } from './chunking.js';
+import type { EngineSelector } from './engines/selector.js';
+import { JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
+import { startHeartbeat } from './heartbeat.js';
+import type { WorkerMetrics } from './metrics.js';
+import { chunkLanded } from './transitions.js';
+
+export type Outcome = 'ack' | 'requeue';
+
+/** Where a fanned-out chunk's WAV waits for its worker: under the job, per attempt. */
+export function chunkObjectKey(
+  job: { tenantId: string; jobId: string },
+  attempt: number,
+  index: number,
+) {
+  return `${job.tenantId}/${job.jobId}/chunks/a${attempt}/${index}.wav`;
+}
+
+export interface ChunkHandlerDeps {
+  db: Db;
+  relay: Pick<OutboxRelay, 'kick'>;
+  metrics: WorkerMetrics;
+  storage: Pick<Storage, 'download' | 'delete'>;
+  engines: EngineSelector;
+  tmpDir?: string;
+  /** The job lease each chunk's worker keeps renewing while it works… */
+  leaseMs: number;
+  /** …this often; a renewal that fails (canceled, retried) stops the chunk. */
+  heartbeatMs: number;
+  chunkTimeoutMs: number;
+  shutdown?: AbortSignal;
+  /** The job-level failure policy (retry, dead-letter, fail), shared with whole jobs. */
+  settleFailure: (job: JobRow, cause: unknown, log: Logger) => Promise<Outcome>;
+}
+
+export async function handleChunk(
+  deps: ChunkHandlerDeps,
+  message: ChunkMessage,
+  log: Logger,
+): Promise<Outcome> {
+  const key = chunkObjectKey(message, message.attempt, message.index);
+  const job = await findJobById(deps.db, message.jobId);
+  const chunk =
+    job?.status === 'processing' && job.attempts === message.attempt
+      ? (await listJobChunks(deps.db, message.jobId)).find((c) => c.index === message.index)
+      : undefined;
+  if (!job || !chunk || chunk.done) {
+    // Canceled, finished, retried since, or a duplicate message: nothing to do.
+    log.info({ index: message.index }, 'chunk no longer needed; dropped');
+    await deleteQuietly(deps, key, log);
+    return 'ack';
+  }
+
+  const controller = new AbortController();
+  const abort = (reason: Error) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onShutdown = () => abort(new ShutdownError());
+  if (deps.shutdown?.aborted) onShutdown();
+  deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  const timer = setTimeout(
+    () => abort(new JobTimeoutError(Math.round(deps.chunkTimeoutMs / 1000))),
+    deps.chunkTimeoutMs,
+  );
+  const heartbeat = startHeartbeat({
+    intervalMs: deps.heartbeatMs,
+    beat: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
+    onLost: () => abort(new JobLostError()),
+    onError: (err) => log.warn({ err }, 'lease renewal failed'),
+  });
+  const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'chunk-'));
+  let outcome: Outcome = 'ack';
+  try {
+    const wav = join(dir, 'chunk.wav');
+    await deps.storage.download(key, wav);
+    controller.signal.throwIfAborted();
+    const started = Date.now();
+    const result = await deps.engines
+      .get(job.engine)
+      .transcribe(
+        wav,
+        { language: job.language, model: job.model, signal: controller.signal },
+        () => undefined,
+      );
+    const stored = await storeChunkResult(deps.db, {
+      jobId: job.id,
+      index: chunk.index,
+      attempt: job.attempts,
+      text: result.text,
+      segments: offsetSegments(result.segments, chunk),
+      model: result.model,
+      processingMs: Date.now() - started,
+    });
+    if (!stored) throw new JobLostError();
+    deps.metrics.chunks.inc();
+    const landed = await chunkLanded(deps.db, job, deps.leaseMs);
+    if (landed !== 'lost') deps.relay.kick();
+    if (landed === 'completed') {
+      deps.metrics.jobs.inc({ outcome: 'completed' });
+      log.info({ index: chunk.index }, 'last chunk landed; job completed');
+    }
+  } catch (error) {
+    const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
+    if (cause instanceof ShutdownError) {
+      // Only this chunk goes back to the queue; the job and its other chunks carry on.
+      log.info({ index: chunk.index }, 'shutting down: chunk handed back to the queue');
+      outcome = 'requeue';
+    } else {
+      outcome = await deps.settleFailure(job, cause, log.child({ index: chunk.index }));
+    }
+  } finally {
+    clearTimeout(timer);
+    heartbeat.stop();
+    deps.shutdown?.removeEventListener('abort', onShutdown);
+    await rm(dir, { recursive: true, force: true });
+    if (outcome === 'ack') await deleteQuietly(deps, key, log);
+  }
+  return outcome;
+}
+
+async function deleteQuietly(deps: Pick<ChunkHandlerDeps, 'storage'>, key: string, log: Logger) {
+  // A leftover chunk object costs storage, not correctness.
+  await deps.storage
+    .delete(key)
+    .catch((err: unknown) => log.warn({ err, key }, 'chunk delete failed'));
+}

@@ -1,0 +1,266 @@
+// A long recording fanned out to a pool of two workers (two consumers, each with its own
+// broker connection and handler) on real Postgres, RabbitMQ, S3, ffmpeg and pocketsphinx.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import {
+  appendJobEvent,
+  cancelJob,
+  ensureTenant,
+  findJobById,
+  insertJob,
+  listJobChunks,
+  listJobEvents,
+  type JobRow,
+} from '@transcribe/db';
+import {
+  connectBroker,
+  enqueueTranscription,
+  startOutboxRelay,
+  type Broker,
+  type OutboxRelay,
+} from '@transcribe/queue';
+import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { createTestEnv, wordErrorRate, type TestEnv } from '../../../packages/testkit/src/index.js';
+import { chunkObjectKey } from '../src/chunk-handler.js';
+import type { Engine } from '../src/engines/engine.js';
+import { createEngineSelector } from '../src/engines/selector.js';
+import { createSphinxEngine } from '../src/engines/sphinx.js';
+import { createJobHandler } from '../src/job-handler.js';
+import { createWorkerMetrics } from '../src/metrics.js';
+import { joinLibrivox, type Recording } from './speech.js';
+
+const sphinx = createSphinxEngine();
+const logger = createLogger('fanout-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+
+let env: TestEnv;
+let relay: OutboxRelay;
+let tenantId: string;
+let scratch: string;
+let recording: Recording;
+const brokers: Broker[] = [];
+
+interface Worker {
+  calls: number;
+  active: number;
+  /** Throws on the calls (1-based, across the pool) for which this returns true. */
+  failOn?: (call: number) => boolean;
+}
+const pool: Worker[] = [
+  { calls: 0, active: 0 },
+  { calls: 0, active: 0 },
+];
+let poolCalls = 0;
+
+function engineOf(worker: Worker): Engine {
+  return {
+    name: 'sphinx',
+    transcribe: (...args) => {
+      worker.calls++;
+      poolCalls++;
+      if (worker.failOn?.(poolCalls)) {
+        return Promise.reject(new Error(`engine exploded on call ${poolCalls}`));
+      }
+      return sphinx.transcribe(...args);
+    },
+  };
+}
+
+beforeAll(async () => {
+  env = await createTestEnv();
+  tenantId = await ensureTenant(env.db, 'tenant-fanout');
+  scratch = await mkdtemp(join(tmpdir(), 'fanout-scratch-'));
+  recording = await joinLibrivox(join(scratch, '..', `fanout-${uuidv7()}.wav`), 1);
+  const publisher = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
+  brokers.push(publisher);
+  await publisher.ready();
+  relay = startOutboxRelay({ db: env.db, broker: publisher, pollMs: 200 });
+  for (const [i, worker] of pool.entries()) {
+    const broker = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
+    brokers.push(broker);
+    const handler = createJobHandler({
+      db: env.db,
+      relay,
+      logger: logger.child({ worker: i }),
+      metrics: createWorkerMetrics(createRegistry(`fanout-${i}`)),
+      pipeline: {
+        storage: env.storage,
+        engines: createEngineSelector([engineOf(worker)]),
+        tmpDir: scratch,
+        maxDurationS: 3600,
+        chunkS: 7,
+        chunkWindowS: 3,
+      },
+      maxAttempts: 3,
+      leaseMs: 3000,
+      progressIntervalMs: 200,
+      jobTimeoutMs: 120_000,
+      retry: { baseMs: 300, maxMs: 600 },
+      fanOut: { minChunks: 2, leaseMs: 60_000, storage: env.storage },
+    });
+    await broker.consume(
+      broker.names.jobsQueue,
+      async (body, ctx) => {
+        worker.active++;
+        try {
+          await handler(body, ctx);
+        } finally {
+          worker.active--;
+        }
+      },
+      { prefetch: 1 },
+    );
+  }
+}, 60_000);
+
+afterEach(() => {
+  for (const worker of pool) {
+    worker.calls = 0;
+    worker.failOn = undefined;
+  }
+  poolCalls = 0;
+});
+
+afterAll(async () => {
+  await waitFor(async () => idle(), 30_000).catch(() => undefined);
+  await relay?.stop();
+  for (const broker of brokers) await broker.close();
+  await env?.close();
+  await rm(scratch, { recursive: true, force: true });
+  if (recording) await rm(recording.file, { force: true });
+});
+
+const idle = () => pool.every((w) => w.active === 0);
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function submit(file: string): Promise<JobRow> {
+  const id = uuidv7();
+  const key = `${tenantId}/${id}/speech.wav`;
+  await env.storage.upload(key, await readFile(file), 'audio/wav');
+  const job = await env.db.transaction().execute(async (trx) => {
+    const row = await insertJob(trx, {
+      id,
+      tenant_id: tenantId,
+      status: 'queued',
+      stage: 'queued',
+      priority: 'default',
+      object_key: key,
+      filename: 'speech.wav',
+      content_type: 'audio/wav',
+      size_bytes: 1,
+      language: 'en',
+      engine: 'sphinx',
+    });
+    await appendJobEvent(trx, { id, tenantId }, { type: 'queued' });
+    await enqueueTranscription(trx, { id, tenantId, priority: 'default' });
+    return row;
+  });
+  relay.kick();
+  return job;
+}
+
+const reload = async (id: string) => (await findJobById(env.db, id))!;
+
+async function settled(id: string): Promise<JobRow> {
+  await waitFor(async () =>
+    ['completed', 'failed', 'canceled'].includes((await reload(id)).status),
+  );
+  // Messages still in hand (drops of stale chunks) finish before the checks.
+  await waitFor(async () => idle(), 30_000);
+  return reload(id);
+}
+
+/** Chunk objects of every attempt that are still in storage. */
+async function leftoverChunkObjects(job: JobRow, chunks: number): Promise<string[]> {
+  const left: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    for (let index = 0; index < chunks; index++) {
+      const key = chunkObjectKey({ tenantId, jobId: job.id }, attempt, index);
+      if (await env.storage.head(key)) left.push(key);
+    }
+  }
+  return left;
+}
+
+it('spreads the chunks over the pool and completes the job exactly once', async () => {
+  const job = await submit(recording.file);
+  const done = await settled(job.id);
+  expect([done.status, done.attempts]).toEqual(['completed', 1]);
+
+  const chunks = await listJobChunks(env.db, job.id);
+  expect(chunks.length).toBeGreaterThanOrEqual(4);
+  expect(chunks.every((c) => c.done)).toBe(true);
+  // Every worker transcribed some of it, and no chunk was transcribed twice.
+  expect(pool.map((w) => w.calls > 0)).toEqual([true, true]);
+  expect(pool[0]!.calls + pool[1]!.calls).toBe(chunks.length);
+
+  const events = await listJobEvents(env.db, job.id, 0);
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  expect(events.filter((e) => e.type === 'completed')).toHaveLength(1);
+  expect(events.at(-1)?.type).toBe('completed');
+  const progress = events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
+  expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+
+  expect(done.text).toBe(
+    chunks
+      .map((c) => c.text)
+      .filter(Boolean)
+      .join(' '),
+  );
+  expect(wordErrorRate(recording.reference, done.text!)).toBeLessThan(0.8);
+  let last = 0;
+  for (const s of done.segments!) {
+    expect(s.start).toBeGreaterThanOrEqual(last);
+    last = s.end;
+  }
+  expect(last).toBeLessThanOrEqual(recording.durationS);
+  expect(done.duration_s).toBeCloseTo(recording.durationS, 1);
+  expect(await leftoverChunkObjects(job, chunks.length)).toEqual([]);
+  expect(await readdir(scratch)).toEqual([]);
+});
+
+it('retries the job after a chunk fails, keeping the chunks already done', async () => {
+  // Calls 1 and 2 run at once on the two workers; call 3 starts after one of them stored
+  // its chunk, and fails: the job is retried with that chunk kept.
+  pool[0]!.failOn = (call) => call === 3;
+  pool[1]!.failOn = (call) => call === 3;
+  const job = await submit(recording.file);
+  const done = await settled(job.id);
+  expect([done.status, done.attempts]).toEqual(['completed', 2]);
+  const chunks = await listJobChunks(env.db, job.id);
+  expect(chunks.every((c) => c.done)).toBe(true);
+  const byAttempt = await env.db
+    .selectFrom('job_chunks')
+    .select('attempt')
+    .where('job_id', '=', job.id)
+    .execute();
+  // Chunks finished by the first attempt were kept, not transcribed again.
+  expect(byAttempt.some((c) => c.attempt === 1)).toBe(true);
+  expect(byAttempt.some((c) => c.attempt === 2)).toBe(true);
+  const events = await listJobEvents(env.db, job.id, 0);
+  expect(events.filter((e) => e.type === 'completed')).toHaveLength(1);
+  expect(await leftoverChunkObjects(job, chunks.length)).toEqual([]);
+});
+
+it('stops every chunk of a canceled job and cleans up its chunk objects', async () => {
+  const job = await submit(recording.file);
+  await waitFor(async () => (await listJobChunks(env.db, job.id)).some((c) => c.done));
+  expect((await cancelJob(env.db, tenantId, job.id))?.status).toBe('canceled');
+  const after = await settled(job.id);
+  expect(after.status).toBe('canceled');
+  // Chunk messages still queued are dropped (and their objects deleted) as they arrive.
+  await waitFor(async () => (await leftoverChunkObjects(job, 8)).length === 0, 60_000);
+  const chunks = await listJobChunks(env.db, job.id);
+  expect(chunks.filter((c) => c.done).length).toBeLessThan(chunks.length);
+  const types = (await listJobEvents(env.db, job.id, 0)).map((e) => e.type);
+  expect(types).not.toContain('completed');
+  expect(types.at(-1)).toBe('canceled');
+});
