@@ -29,6 +29,20 @@ interface OpenApiDoc {
   components: { schemas: Record<string, object> };
 }
 
+/** A two-part multipart upload, started but never sent. */
+function startMultipart() {
+  return h.api('/v1/uploads', {
+    method: 'POST',
+    body: {
+      filename: 'm.wav',
+      contentType: 'audio/wav',
+      sizeBytes: 6 * 1024 * 1024,
+      method: 'multipart',
+      partSizeBytes: 5 * 1024 * 1024,
+    },
+  });
+}
+
 async function completeJobNow(id: string) {
   const claimed = await claimJob(h.env.db, id, { leaseMs: 60_000, takeOver: false });
   await completeJob(h.env.db, {
@@ -104,16 +118,7 @@ describe('OpenAPI document', () => {
       method: 'POST',
       body: { filename: 'a.wav', contentType: 'audio/wav', sizeBytes: 100, method: 'POST' },
     });
-    await h.api('/v1/uploads', {
-      method: 'POST',
-      body: {
-        filename: 'a.wav',
-        contentType: 'audio/wav',
-        sizeBytes: 6 * 1024 * 1024,
-        method: 'multipart',
-        partSizeBytes: 5 * 1024 * 1024,
-      },
-    });
+    await startMultipart();
     await h.api('/v1/uploads', {
       method: 'POST',
       body: { filename: 'a.wav', contentType: 'audio/wav', sizeBytes: 1e12 },
@@ -304,16 +309,7 @@ describe('sweeper', () => {
   });
 
   it('aborts an abandoned multipart upload', async () => {
-    const res = await h.api('/v1/uploads', {
-      method: 'POST',
-      body: {
-        filename: 'm.wav',
-        contentType: 'audio/wav',
-        sizeBytes: 6 * 1024 * 1024,
-        method: 'multipart',
-        partSizeBytes: 5 * 1024 * 1024,
-      },
-    });
+    const res = await startMultipart();
     const { uploadId } = res.json as { uploadId: string };
     await h.env.db
       .updateTable('uploads')

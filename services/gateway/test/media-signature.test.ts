@@ -19,6 +19,21 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Real speech under a test picture: what a screen recording or a phone video looks like. */
+const WITH_VIDEO = [
+  '-f',
+  'lavfi',
+  '-i',
+  'testsrc=size=64x64:rate=5',
+  '-i',
+  JFK,
+  '-shortest',
+  '-c:v',
+  'mpeg4',
+  '-c:a',
+  'aac',
+];
+
 async function encode(name: string, args: string[]): Promise<Buffer> {
   const out = join(dir, name);
   await run('ffmpeg', ['-v', 'error', '-y', ...args, out]);
@@ -41,42 +56,8 @@ describe('detectContainer', () => {
     ['m4a', 'a.m4a', ['-i', JFK, '-c:a', 'aac'], 'mp4'],
     ['raw aac (ADTS)', 'a.aac', ['-i', JFK, '-c:a', 'aac', '-f', 'adts'], 'aac'],
     ['webm', 'a.webm', ['-i', JFK, '-c:a', 'libopus'], 'webm'],
-    [
-      'mp4 with video',
-      'v.mp4',
-      [
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=64x64:rate=5',
-        '-i',
-        JFK,
-        '-shortest',
-        '-c:v',
-        'mpeg4',
-        '-c:a',
-        'aac',
-      ],
-      'mp4',
-    ],
-    [
-      'QuickTime mov',
-      'v.mov',
-      [
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc=size=64x64:rate=5',
-        '-i',
-        JFK,
-        '-shortest',
-        '-c:v',
-        'mpeg4',
-        '-c:a',
-        'aac',
-      ],
-      'mov',
-    ],
+    ['mp4 with video', 'v.mp4', WITH_VIDEO, 'mp4'],
+    ['QuickTime mov', 'v.mov', WITH_VIDEO, 'mov'],
   ])('recognises %s', async (_what, name, args, expected) => {
     expect(detectContainer(await encode(name, args as string[]))).toBe(expected);
   });
