@@ -37,7 +37,7 @@ export interface HubOptions {
 /** How frames reach one client: a WebSocket or an SSE response. */
 export interface Transport {
   /** Sends a serialized frame; `id` is the SSE event id (seq or cursor). */
-  send(data: string, id: string, type: string): void;
+  send(frame: Serialized, id: string, type: string): void;
   /** Bytes queued but not yet handed to the kernel. */
   buffered(): number;
   /** Ends the stream with an application close code and reason. */
@@ -46,6 +46,15 @@ export interface Transport {
   /** Heartbeat: false when the previous one went unanswered (the client is then dropped). */
   heartbeat(): boolean;
   terminate(): void;
+}
+
+/** A frame serialized once for every subscriber: text for SSE, UTF-8 bytes for WebSocket. */
+export class Serialized {
+  private encoded: Buffer | undefined;
+  constructor(readonly text: string) {}
+  get bytes(): Buffer {
+    return (this.encoded ??= Buffer.from(this.text));
+  }
 }
 
 interface Client {
@@ -68,7 +77,7 @@ export class Hub {
   private readonly clients = new Map<Transport, Client>();
   private readonly heartbeatTimer: NodeJS.Timeout;
   /** One serialization per event object, whatever the number of subscribers. */
-  private readonly serialized = new WeakMap<JobEvent, string>();
+  private readonly serialized = new WeakMap<JobEvent, Serialized>();
   private closed = false;
 
   constructor(private readonly options: HubOptions) {
@@ -185,7 +194,7 @@ export class Hub {
         tenantId: client.tenantId,
         cursor: formatCursor(start),
       };
-      client.transport.send(JSON.stringify(ready), ready.cursor, 'ready');
+      client.transport.send(new Serialized(JSON.stringify(ready)), ready.cursor, 'ready');
     }
     client.tenant = new TenantSubscription(
       client.tenantId,
@@ -241,7 +250,7 @@ export class Hub {
       this.remove(client);
       return;
     }
-    let data: string;
+    let data: Serialized;
     let id: string;
     if (cursor) {
       id = formatCursor(cursor);
@@ -251,15 +260,16 @@ export class Hub {
         cursor: id,
         ...this.options.decorate?.(event),
       };
-      data = JSON.stringify(frame);
+      data = new Serialized(JSON.stringify(frame));
     } else {
       id = String(event.seq);
-      data = this.serialized.get(event) ?? '';
-      if (!data) {
+      let cached = this.serialized.get(event);
+      if (!cached) {
         const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
-        data = JSON.stringify(frame);
-        this.serialized.set(event, data);
+        cached = new Serialized(JSON.stringify(frame));
+        this.serialized.set(event, cached);
       }
+      data = cached;
     }
     transport.send(data, id, event.type);
     this.options.onEventSent?.();
@@ -306,9 +316,30 @@ function removeFrom(map: Map<string, Set<Client>>, key: string, client: Client):
 function webSocketTransport(socket: WebSocket): Transport {
   let alive = true;
   socket.on('pong', () => (alive = true));
+  // ws keeps its TCP socket in `_socket` (not public API, hence the guard). Corking it until
+  // the end of the tick turns a burst of frames to one client — several events in one
+  // broker read — into one writev instead of one syscall per frame.
+  const raw = (socket as unknown as { _socket?: Duplex })._socket;
+  let corked = false;
+  /** Bytes held by our own cork this tick: not the client's backlog. */
+  let heldBytes = 0;
+  const uncork = () => {
+    corked = false;
+    heldBytes = 0;
+    raw!.uncork();
+  };
   return {
-    send: (data) => socket.send(data),
-    buffered: () => socket.bufferedAmount,
+    // Bytes encoded once per event, sent as a text frame to every socket.
+    send(frame) {
+      if (raw && typeof raw.cork === 'function' && !corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      }
+      if (corked) heldBytes += frame.bytes.length + frameHeaderBytes(frame.bytes.length);
+      socket.send(frame.bytes, { binary: false });
+    },
+    buffered: () => socket.bufferedAmount - heldBytes,
     close: (code, reason) => socket.close(code, reason),
     isOpen: () => socket.readyState === socket.OPEN,
     heartbeat() {
@@ -319,4 +350,9 @@ function webSocketTransport(socket: WebSocket): Transport {
     },
     terminate: () => socket.terminate(),
   };
+}
+
+/** Size of an unmasked WebSocket frame header for a payload of `length` bytes. */
+function frameHeaderBytes(length: number): number {
+  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
 }

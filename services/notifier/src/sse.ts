@@ -68,7 +68,7 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, option
 function sseTransport(res: ServerResponse): Transport {
   const isOpen = () => !res.writableEnded && !res.destroyed;
   return {
-    send: (data, id, type) => void res.write(`id: ${id}\nevent: ${type}\ndata: ${data}\n\n`),
+    send: (frame, id, type) => void res.write(`id: ${id}\nevent: ${type}\ndata: ${frame.text}\n\n`),
     buffered: () => res.writableLength,
     close(code, reason) {
       if (!isOpen()) return;
