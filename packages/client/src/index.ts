@@ -3,7 +3,10 @@ import { contentTypeFor, type UploadContentType } from './content-type.js';
 import { followEvents, type EventsTarget, type FollowEventsOptions } from './events.js';
 import { createRest, type RequestOptions, type RestApi, type RestOptions } from './rest.js';
 import { ClientError } from './errors.js';
+import { sendMultipart } from './multipart.js';
 import { inspectFile, putFile } from './upload.js';
+
+const DEFAULT_MULTIPART_THRESHOLD = 100 * 1024 ** 2;
 
 export { ApiError, ClientError, type ApiErrorCode, type ClientErrorCode } from './errors.js';
 export { contentTypeFor, type UploadContentType } from './content-type.js';
@@ -29,6 +32,10 @@ export interface UploadFileOptions extends RequestOptions {
   filename?: string;
   /** Called as bytes are sent: `sentBytes` of `totalBytes`. */
   onProgress?(sentBytes: number, totalBytes: number): void;
+  /** Files larger than this go up as a multipart upload, in parts (default 100 MiB). */
+  multipartThresholdBytes?: number;
+  /** Bytes per part of a multipart upload (default: the gateway's, 64 MiB). */
+  partSizeBytes?: number;
 }
 
 /** What {@link TranscribeClient.uploadFile} uploaded: pass `uploadId` to `createJob`. */
@@ -79,14 +86,25 @@ export function createClient(options: ClientOptions): TranscribeClient {
         opts.contentType ??
         (guessed === 'application/octet-stream' ? contentTypeFor(path) : guessed);
       const reqOpts: RequestOptions = opts.signal ? { signal: opts.signal } : {};
+      const multipart =
+        file.sizeBytes > (opts.multipartThresholdBytes ?? DEFAULT_MULTIPART_THRESHOLD);
       const upload = await rest.createUpload(
-        { filename, contentType, sizeBytes: file.sizeBytes, method: 'PUT' },
+        {
+          filename,
+          contentType,
+          sizeBytes: file.sizeBytes,
+          method: multipart ? 'multipart' : 'PUT',
+          ...(multipart && opts.partSizeBytes ? { partSizeBytes: opts.partSizeBytes } : {}),
+        },
         reqOpts,
       );
-      if (upload.method !== 'PUT') {
+      if (upload.method === 'multipart') {
+        await sendMultipart(rest, upload, path, file.sizeBytes, opts);
+      } else if (upload.method === 'PUT') {
+        await putFile(upload, path, file.sizeBytes, opts);
+      } else {
         throw new ClientError('invalid_response', `asked for a PUT upload, got ${upload.method}`);
       }
-      await putFile(upload, path, file.sizeBytes, opts);
       return { uploadId: upload.uploadId, filename, contentType, sizeBytes: file.sizeBytes };
     },
     followEvents: (target, opts) => followEvents(target, opts, ctx),

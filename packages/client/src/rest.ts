@@ -4,7 +4,11 @@ import {
   Job,
   JobEventList,
   TranscriptJson,
+  Upload,
+  UploadPartsResponse,
+  type CompleteUploadRequest,
   type CreateJobRequest,
+  type UploadPartsRequest,
   type CreateUploadRequest,
   type JobEvent,
   type TranscriptFormat,
@@ -31,6 +35,19 @@ export interface RequestOptions {
 export interface RestApi {
   createUpload(input: CreateUploadRequest, opts?: RequestOptions): Promise<CreateUploadResponse>;
   createJob(input: CreateJobRequest, opts?: RequestOptions): Promise<CreateJobResponse>;
+  /** Presigned URLs for parts of a multipart upload. */
+  getUploadPartUrls(
+    uploadId: string,
+    input: UploadPartsRequest,
+    opts?: RequestOptions,
+  ): Promise<UploadPartsResponse>;
+  completeUpload(
+    uploadId: string,
+    input: CompleteUploadRequest,
+    opts?: RequestOptions,
+  ): Promise<Upload>;
+  /** Discards an unused upload (aborts a multipart one). */
+  deleteUpload(uploadId: string, opts?: RequestOptions): Promise<void>;
   getJob(id: string, opts?: RequestOptions): Promise<Job>;
   getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
   getTranscript(id: string, format: 'json', opts?: RequestOptions): Promise<TranscriptJson>;
@@ -101,6 +118,7 @@ export function createRest(options: RestOptions): RestApi {
   }
 
   const job = (id: string): string => `v1/jobs/${encodeURIComponent(id)}`;
+  const upload = (id: string): string => `v1/uploads/${encodeURIComponent(id)}`;
 
   async function getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
   async function getTranscript(
@@ -129,6 +147,13 @@ export function createRest(options: RestOptions): RestApi {
       json(CreateUploadResponse, 'POST', 'v1/uploads', { ...opts, body: input }),
     createJob: (input, opts = {}) =>
       json(CreateJobResponse, 'POST', 'v1/jobs', { ...opts, body: input }),
+    getUploadPartUrls: (id, input, opts = {}) =>
+      json(UploadPartsResponse, 'POST', `${upload(id)}/parts`, { ...opts, body: input }),
+    completeUpload: (id, input, opts = {}) =>
+      json(Upload, 'POST', `${upload(id)}/complete`, { ...opts, body: input }),
+    deleteUpload: async (id, opts = {}) => {
+      await send('DELETE', upload(id), { ...opts, accept: 'application/json' });
+    },
     getJob: (id, opts = {}) => json(Job, 'GET', job(id), opts),
     getTranscript,
     listEvents: async (id, after = 0, opts = {}) =>

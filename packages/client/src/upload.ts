@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
@@ -11,6 +12,15 @@ export interface PutFileOptions {
   /** Called as bytes are handed to the socket. */
   onProgress?(sentBytes: number, totalBytes: number): void;
   signal?: AbortSignal;
+  /** Send only these bytes of the file (inclusive), e.g. one part of a multipart upload. */
+  range?: { start: number; end: number };
+}
+
+/** base64 SHA-256 of a byte range of a file, streamed (a part is never held in memory). */
+export async function sha256OfRange(path: string, start: number, end: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { start, end })) hash.update(chunk as Buffer);
+  return hash.digest('base64');
 }
 
 /** Size and name of a regular, non-empty file, or a `ClientError('file_error')`. */
@@ -37,7 +47,7 @@ export function putFile(
   path: string,
   sizeBytes: number,
   opts: PutFileOptions = {},
-): Promise<void> {
+): Promise<{ etag: string | undefined }> {
   const url = new URL(target.url);
   const request =
     url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
@@ -49,12 +59,12 @@ export function putFile(
     headers['content-length'] = String(sizeBytes);
   }
 
-  return new Promise<void>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (error?: unknown): void => {
       if (settled) return;
       settled = true;
-      if (error === undefined) resolve();
+      if (error === undefined) resolve({ etag: response?.headers.etag });
       else reject(error);
     };
     let response: IncomingMessage | undefined;
@@ -90,7 +100,7 @@ export function putFile(
         callback(null, chunk);
       },
     });
-    const file = createReadStream(path);
+    const file = createReadStream(path, opts.range);
     file.on('error', (error) => {
       fileFailed = error;
     });
