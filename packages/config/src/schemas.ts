@@ -104,6 +104,8 @@ export const workerSchema = z.object({
   STALE_QUEUED_S: positiveInt.default(15 * 60),
   /** On SIGTERM, how long the current job may run on before it is requeued. */
   WORKER_GRACE_S: nonNegativeInt.default(60),
+  /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
+  TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
   SPHINX_HMM: z.string().optional(),
   SPHINX_LM: z.string().optional(),
   SPHINX_DICT: z.string().optional(),

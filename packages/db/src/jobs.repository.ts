@@ -253,6 +253,34 @@ export async function lockJob(trx: Db, id: string): Promise<JobRow | undefined> 
   return trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+/**
+ * Takes the tenant's claim lock for the caller's transaction (so two workers cannot both
+ * take the tenant's last free slot) and returns how many of its jobs are processing and
+ * its own cap (null: the deployment's default).
+ */
+export async function lockTenantSlots(
+  trx: Db,
+  tenantId: string,
+): Promise<{ processing: number; max: number | null }> {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant-slots:${tenantId}`}, 0))`.execute(
+    trx,
+  );
+  const row = await trx
+    .selectFrom('tenants')
+    .select((eb) => [
+      'max_concurrent_jobs',
+      eb
+        .selectFrom('jobs')
+        .select(eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'processing')
+        .as('processing'),
+    ])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  return { processing: Number(row?.processing ?? 0), max: row?.max_concurrent_jobs ?? null };
+}
+
 /** Marks a queued job as just republished, so the reaper leaves it alone for a while. */
 export async function touchQueuedJob(db: Db, id: string): Promise<void> {
   await db

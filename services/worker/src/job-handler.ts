@@ -36,6 +36,8 @@ export interface JobHandlerDeps {
   /** Limit on one attempt; past it the job fails with `timeout`. */
   jobTimeoutMs: number;
   retry: RetryPolicy;
+  /** Jobs of one tenant processing at once (tenants.max_concurrent_jobs overrides it). */
+  tenantMaxConcurrent?: number;
   /** Fires when the worker must hand its jobs back (after the shutdown grace period). */
   shutdown?: AbortSignal;
   /**
@@ -106,7 +108,14 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     const job = await claimForProcessing(deps.db, message.jobId, {
       leaseMs: deps.leaseMs,
       takeOver: redelivered,
+      tenantMaxConcurrent: deps.tenantMaxConcurrent,
+      deferMs: retryDelayMs(1, deps.retry),
     });
+    if (job === 'deferred') {
+      log.debug('the tenant has its maximum of jobs processing; job deferred');
+      deps.relay.kick();
+      return 'ack';
+    }
     if (!job) {
       log.info('job is not waiting for a worker (finished, canceled or held); message dropped');
       return 'ack';

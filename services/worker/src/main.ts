@@ -56,6 +56,7 @@ const handler = createJobHandler({
   progressIntervalMs: 500,
   jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
   retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+  tenantMaxConcurrent: config.TENANT_MAX_CONCURRENT_JOBS,
   shutdown: handBack.signal,
   fanOut: {
     minChunks: config.FANOUT_MIN_CHUNKS,

@@ -4,11 +4,14 @@ import {
   claimJob,
   completeJob,
   failJob,
+  findJobById,
   listJobChunks,
   lockJob,
+  lockTenantSlots,
   renewLease,
   requeueJob,
   summarizeChunks,
+  touchQueuedJob,
   updateJobProgress,
   type Db,
   type JobRow,
@@ -18,12 +21,33 @@ import { enqueueChunks, enqueueDeadLetter, enqueueRetry } from '@transcribe/queu
 // Each transition changes the job row and appends its event in one transaction, so the
 // event stream never disagrees with the row. The caller kicks the outbox relay afterwards.
 
+/**
+ * queued → processing (or a take-over, see claimJob). With `tenantMaxConcurrent`, a
+ * queued job whose tenant already has that many jobs processing is not claimed: its
+ * message is put back through a delay queue (`'deferred'`) and it waits, queued.
+ */
 export async function claimForProcessing(
   db: Db,
   jobId: string,
-  options: { leaseMs: number; takeOver: boolean },
-): Promise<JobRow | undefined> {
+  options: { leaseMs: number; takeOver: boolean; tenantMaxConcurrent?: number; deferMs?: number },
+): Promise<JobRow | 'deferred' | undefined> {
   return db.transaction().execute(async (trx) => {
+    if (options.tenantMaxConcurrent) {
+      const current = await findJobById(trx, jobId);
+      if (current?.status === 'queued') {
+        const slots = await lockTenantSlots(trx, current.tenant_id);
+        if (slots.processing >= (slots.max ?? options.tenantMaxConcurrent)) {
+          // Touched, so the reaper does not take the waiting job for a lost one.
+          await touchQueuedJob(trx, current.id);
+          await enqueueRetry(
+            trx,
+            { id: current.id, tenantId: current.tenant_id, priority: current.priority },
+            { level: 1, delayMs: options.deferMs ?? 5000 },
+          );
+          return 'deferred';
+        }
+      }
+    }
     const job = await claimJob(trx, jobId, options);
     if (job) {
       await appendJobEvent(

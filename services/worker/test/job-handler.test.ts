@@ -18,6 +18,7 @@ import {
   insertJob,
   listJobChunks,
   listJobEvents,
+  setTenantMaxConcurrentJobs,
   type JobRow,
 } from '@transcribe/db';
 import {
@@ -367,6 +368,35 @@ it('hands its job back on shutdown; another handler resumes and completes it', a
   const second = types.lastIndexOf('processing');
   expect(types.slice(0, second)).toContain('queued');
   expect(types.at(-1)).toBe('completed');
+});
+
+it("holds a tenant's jobs beyond its concurrency cap queued until a slot frees", async () => {
+  handler = makeHandler({ tenantMaxConcurrent: 10, retry: { baseMs: 400, maxMs: 800 } });
+  await setTenantMaxConcurrentJobs(env.db, tenantId, 1);
+  try {
+    const jobs = await Promise.all([submit(shortClip.wav), submit(shortClip.wav)]);
+    const done = await Promise.all(jobs.map((j) => settled(j.id)));
+    expect(done.map((j) => [j.status, j.attempts])).toEqual([
+      ['completed', 1],
+      ['completed', 1],
+    ]);
+    // One after the other: the second started processing after the first completed.
+    const spans = await Promise.all(
+      jobs.map(async (j) => {
+        const rows = await env.db
+          .selectFrom('job_events')
+          .select(['type', 'created_at'])
+          .where('job_id', '=', j.id)
+          .execute();
+        const at = (type: string) => rows.find((r) => r.type === type)!.created_at.getTime();
+        return { start: at('processing'), end: at('completed') };
+      }),
+    );
+    spans.sort((a, b) => a.start - b.start);
+    expect(spans[1]!.start).toBeGreaterThanOrEqual(spans[0]!.end);
+  } finally {
+    await setTenantMaxConcurrentJobs(env.db, tenantId, null);
+  }
 });
 
 describe('the reaper', () => {
