@@ -215,6 +215,11 @@ export class Harness {
     return this.append(job, { type: 'completed', durationS: 11, processingMs: 1234 });
   }
 
+  /** Wakes the outbox relay (after events committed outside `append`). */
+  relayKick(): void {
+    this.relay.kick();
+  }
+
   /** A client socket that the harness terminates at the end if the test did not. */
   socket(url: string, options: WebSocket.ClientOptions = {}, protocols: string[] = []): WebSocket {
     const socket = new WebSocket(url, protocols, options);
