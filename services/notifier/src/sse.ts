@@ -47,6 +47,10 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, option
   if (res.destroyed) return;
 
   const transport = sseTransport(res);
+  // Every write of a subscription comes after a database read, so the status line below
+  // still goes first; a refusal here (connection limit, shutdown) is an HTTP answer.
+  const attached = options.hub.attach(admission, transport);
+  if (!attached.ok) return refuse(attached.code, attached.reason);
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -54,11 +58,6 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, option
     // Proxies such as nginx would otherwise hold events back in their buffers.
     'x-accel-buffering': 'no',
   });
-  const attached = options.hub.attach(admission, transport);
-  if (!attached.ok) {
-    transport.close(attached.code, attached.reason);
-    return;
-  }
   res.write(': connected\n\n');
   const detach = () => options.hub.detach(transport);
   res.on('close', detach);

@@ -227,6 +227,10 @@ describe('connection limit per tenant', () => {
     const closed = await c.closed;
     expect(closed.code).toBe(CloseCode.TooManyConnections);
     expect(closed.reason).toMatch(/at most 2/);
+    // SSE streams count against the same limit, and are refused with an HTTP 429.
+    const sse = await fetch(limited.sseUrl({ jobId: job.id }), { headers: bearer(tenant) });
+    expect(sse.status).toBe(429);
+    expect(await sse.json()).toMatchObject({ error: { code: 'rate_limited' } });
 
     const otherJob = await h.createJob(tenantB);
     const d = frames(limited.eventsUrl(otherJob.id), { headers: bearer(tenantB) });
