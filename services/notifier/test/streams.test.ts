@@ -3,7 +3,7 @@
 // and a broker connection closed from the broker's side.
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
-import { Socket } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import {
@@ -354,6 +354,41 @@ describe('Server-Sent Events', () => {
     });
     expect(bad).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
   });
+});
+
+describe('Server-Sent Events, slow reader', () => {
+  it('ends a stream that does not read with event: close 4408, like the WebSocket', async () => {
+    const small = await h.startNotifier({ maxBufferedBytes: 64 * 1024 });
+    const job = await h.createJob(tenantA);
+    const { port } = new URL(small.httpUrl);
+    // A raw HTTP client that stops reading after the headers.
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `GET /v1/events/sse?jobId=${job.id}&token=${h.tokenFor(job)} HTTP/1.1\r\nhost: x\r\n\r\n`,
+    );
+    await waitFor(() => small.notifier.hub.size === 1, 10_000, 'admission');
+    socket.pause();
+    const stage = 'x'.repeat(32 * 1024);
+    let produced = 0;
+    while (small.notifier.hub.size === 1 && produced < 1500) {
+      await h.append(
+        job,
+        ...Array.from({ length: 10 }, () => ({ type: 'progress' as const, progress: 50, stage })),
+      );
+      produced += 10;
+      await sleep(10);
+    }
+    expect(small.notifier.hub.size).toBe(0);
+    let body = '';
+    socket.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    socket.resume();
+    await once(socket, 'end');
+    const close = /event: close\ndata: (.*)\n\n/.exec(body);
+    expect(JSON.parse(close![1]!)).toMatchObject({ code: CloseCode.TooSlow });
+    socket.destroy();
+    await small.stop();
+  }, 60_000);
 });
 
 describe('broker connection lost', () => {
