@@ -14,6 +14,11 @@ const logger = createLogger('worker', config.LOG_LEVEL);
 // at once with exit code 2 (like a bad variable), instead of failing every job.
 const engines = await createConfiguredEngines(config, {
   onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
+  onNativeLog: (level, text) =>
+    logger[level === 'error' || level === 'warn' ? 'warn' : 'debug'](
+      { engine: 'whisper-cpp' },
+      text.trim(),
+    ),
 }).catch((error: unknown) => {
   if (!(error instanceof EngineStartupError)) throw error;
   console.error(`worker: ${error.message}`);

@@ -16,13 +16,18 @@ const fixtureModel = join(fixturesDir(), 'models', 'for-tests-ggml-tiny.en.bin')
 const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
 let dir: string;
 let engine: WhisperCppEngine;
+const nativeLog: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'whisper-cpp-test-'));
   // A models folder of our own, so a job can name a second model in it.
   await copyFile(fixtureModel, join(dir, 'default.bin'));
   await copyFile(fixtureModel, join(dir, 'other.bin'));
-  engine = await createWhisperCppEngine({ modelPath: join(dir, 'default.bin'), threads: 2 });
+  engine = await createWhisperCppEngine({
+    modelPath: join(dir, 'default.bin'),
+    threads: 2,
+    onNativeLog: (level, text) => nativeLog.push(`${level} ${text}`),
+  });
 });
 afterAll(async () => {
   await engine?.release();
@@ -57,6 +62,8 @@ it('transcribes real speech with a job-named model; a canceled job waiting its t
   }
   expect([...progress].sort((a, b) => a - b)).toEqual(progress);
   for (const p of progress) expect(p).toBeLessThanOrEqual(11);
+  // whisper.cpp's own log came to us, not to stderr.
+  expect(nativeLog.some((line) => line.includes('whisper_model_load'))).toBe(true);
 });
 
 it.each(['../default.bin', '/etc/passwd', 'sub/other.bin', 'missing.bin', 'default.txt'])(
@@ -70,7 +77,8 @@ it.each(['../default.bin', '/etc/passwd', 'sub/other.bin', 'missing.bin', 'defau
 
 it('names a missing model file in a clear start-up error', async () => {
   const path = join(dir, 'no-such-model.bin');
-  const failure = createWhisperCppEngine({ modelPath: path });
+  // With the native log routed, a failed start must undo it (or the process would hang).
+  const failure = createWhisperCppEngine({ modelPath: path, onNativeLog: () => undefined });
   await expect(failure).rejects.toBeInstanceOf(WhisperModelError);
   await expect(failure).rejects.toThrow(`cannot load the whisper.cpp model ${path}: no such file`);
 });

@@ -49,7 +49,10 @@ export interface ConfiguredEngines extends EngineSelector {
  */
 export async function createConfiguredEngines(
   config: EngineConfig,
-  hooks: { onRetry?: (info: RetryInfo) => void } = {},
+  hooks: {
+    onRetry?: (info: RetryInfo) => void;
+    onNativeLog?: (level: string, text: string) => void;
+  } = {},
 ): Promise<ConfiguredEngines> {
   const enabled = enabledEngineNames(config);
   if (!enabled.includes(config.DEFAULT_ENGINE)) {
@@ -82,6 +85,7 @@ export async function createConfiguredEngines(
       const whisper = await createWhisperCppEngine({
         modelPath: config.WHISPER_MODEL_PATH,
         threads: config.WHISPER_THREADS,
+        onNativeLog: hooks.onNativeLog,
       });
       engines.push(whisper);
       release = () => whisper.release();

@@ -25,24 +25,47 @@ export interface WhisperContext {
   release(): Promise<void>;
 }
 
-type InitWhisper = (options: { filePath: string; useGpu?: boolean }) => Promise<WhisperContext>;
+interface Binding {
+  initWhisper(options: { filePath: string; useGpu?: boolean }): Promise<WhisperContext>;
+  toggleNativeLog(enable: boolean): Promise<void>;
+  addNativeLogListener(listener: (level: string, text: string) => void): { remove(): void };
+}
 
-let loaded: Promise<InitWhisper> | undefined;
+let loaded: Promise<Binding> | undefined;
 
 /** Loads the native binding once (its prebuilt linux/darwin/win32 package). */
-export function initWhisper(options: {
+function binding(): Promise<Binding> {
+  loaded ??= (async () => {
+    const specifier: string = '@fugood/whisper.node';
+    const mod = (await import(specifier)) as Partial<Binding> & { default?: Partial<Binding> };
+    const api = mod.initWhisper ? mod : mod.default;
+    if (!api?.initWhisper || !api.toggleNativeLog || !api.addNativeLogListener) {
+      throw new Error('@fugood/whisper.node does not export the expected functions');
+    }
+    return api as Binding;
+  })();
+  return loaded;
+}
+
+export async function initWhisper(options: {
   filePath: string;
   useGpu?: boolean;
 }): Promise<WhisperContext> {
-  loaded ??= (async () => {
-    const specifier: string = '@fugood/whisper.node';
-    const mod = (await import(specifier)) as {
-      initWhisper?: InitWhisper;
-      default?: { initWhisper?: InitWhisper };
-    };
-    const init = mod.initWhisper ?? mod.default?.initWhisper;
-    if (!init) throw new Error('@fugood/whisper.node has no initWhisper export');
-    return init;
-  })();
-  return loaded.then((init) => init(options));
+  return (await binding()).initWhisper(options);
+}
+
+/**
+ * Sends whisper.cpp's log lines to `listener` instead of stderr. The returned function
+ * undoes it; until then the native callback keeps the event loop alive.
+ */
+export async function routeNativeLog(
+  listener: (level: string, text: string) => void,
+): Promise<() => Promise<void>> {
+  const api = await binding();
+  await api.toggleNativeLog(true);
+  const subscription = api.addNativeLogListener(listener);
+  return async () => {
+    subscription.remove();
+    await api.toggleNativeLog(false);
+  };
 }

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { abortError, PermanentJobError } from '../errors.js';
 import type { Engine, EngineResult, EngineSegment } from './engine.js';
-import { initWhisper, type WhisperContext } from './whisper-binding.js';
+import { initWhisper, routeNativeLog, type WhisperContext } from './whisper-binding.js';
 import { readWavInfo } from './wav.js';
 
 export interface WhisperCppEngineOptions {
@@ -15,6 +15,8 @@ export interface WhisperCppEngineOptions {
   threads?: number;
   /** Models other than the default kept loaded at once (least recently used goes first). */
   maxExtraModels?: number;
+  /** whisper.cpp's own log lines (else they go to stderr); undone by `release()`. */
+  onNativeLog?: (level: string, text: string) => void;
 }
 
 export interface WhisperCppEngine extends Engine {
@@ -48,7 +50,11 @@ export async function createWhisperCppEngine(
   const folder = dirname(defaultPath);
   const threads = opts.threads ?? availableParallelism();
   const maxExtra = opts.maxExtraModels ?? 1;
-  const defaultContext = await loadModel(defaultPath);
+  const unrouteLog = opts.onNativeLog ? await routeNativeLog(opts.onNativeLog) : undefined;
+  const defaultContext = await loadModel(defaultPath).catch(async (error: unknown) => {
+    await unrouteLog?.();
+    throw error;
+  });
   // Extra models by path, most recently used last.
   const extra = new Map<string, WhisperContext>();
   // One transcription at a time: each already uses every thread it is given, and a
@@ -136,6 +142,7 @@ export async function createWhisperCppEngine(
       for (const context of extra.values()) await context.release();
       extra.clear();
       await defaultContext.release();
+      await unrouteLog?.();
     },
   };
 }
