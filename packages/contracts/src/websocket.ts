@@ -18,8 +18,9 @@ import { AfterSeq } from './jobs.js';
  *   everything), then live ones follow, each seq exactly once and in order;
  * - all of the tenant's jobs: no `jobId` (an API key, or a token issued without a job).
  *   Per-job seqs give no order across jobs, so every frame carries an opaque `cursor`;
- *   resume with `?after=<cursor>`. Without `after` the stream starts now, and its first
- *   frame is `{kind: "ready", cursor}` so a client has a resume point before any event.
+ *   resume with `?after=<cursor>`. Without `after` the stream starts now (it may open with
+ *   events committed moments before), and its first frame is `{kind: "ready", cursor}` so a
+ *   client has a resume point before any event.
  *
  * The server sends JSON text frames; clients send nothing (anything they send is ignored).
  */
