@@ -95,10 +95,6 @@ export class Hub {
     return this.clients.size;
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** A live event from the broker. */
   dispatch(event: JobEvent): void {
     for (const client of this.byJob.get(event.jobId) ?? []) void client.job!.live(event);
