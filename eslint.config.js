@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,4 +16,6 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
+  // The gateway's web UI is plain browser JavaScript.
+  { files: ['services/gateway/ui/**/*.js'], languageOptions: { globals: globals.browser } },
 );

@@ -12,6 +12,7 @@ import { docsRouter } from './routes/docs.js';
 import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { uiRouter } from './routes/ui.js';
 import { uploadsRouter } from './routes/uploads.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
@@ -49,14 +50,17 @@ export function createGatewayApp(deps: GatewayDeps): Express {
     });
     next();
   });
-  // Defaults plus a CSP loose enough for the API reference page's own inline bootstrap.
+  // Defaults plus what the UI and the API reference need: their own scripts, inline styles,
+  // and a WebSocket to the notifier.
+  const eventsOrigin = new URL(deps.links.events).origin.replace(/^http/, 'ws');
   app.use(
     helmet({
       contentSecurityPolicy: {
         directives: {
           'script-src': ["'self'"],
           'style-src': ["'self'", "'unsafe-inline'"],
-          'img-src': ["'self'", 'data:'],
+          'img-src': ["'self'", 'data:', 'blob:'],
+          'connect-src': ["'self'", eventsOrigin],
         },
       },
       referrerPolicy: { policy: 'no-referrer' },
@@ -84,6 +88,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   app.use(healthRouter(deps));
   app.use(docsRouter());
+  if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir));
   app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db));
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));

@@ -18,6 +18,8 @@ export interface GatewaySettings {
   engines: readonly EngineName[];
   /** Origins allowed by CORS; undefined: no CORS headers. */
   corsOrigins?: readonly string[];
+  /** Folder of the web UI (services/gateway/ui); undefined: no UI. */
+  uiDir?: string;
 }
 
 /** Everything the gateway's HTTP app needs; main.ts builds the real ones, tests too. */

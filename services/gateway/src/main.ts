@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfigOrExit, gatewaySchema, storageOptions } from '@transcribe/config';
 import { createDb } from '@transcribe/db';
@@ -61,9 +62,13 @@ const app = createGatewayApp({
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
     corsOrigins: config.CORS_ORIGINS,
+    // dist/main.js → the package's ui/ folder (shipped in the image with the package).
+    uiDir: fileURLToPath(new URL('../ui', import.meta.url)),
   },
 });
 const server = app.listen(config.GATEWAY_PORT);
+// Idle keep-alive longer than a load balancer's (60 s on most), which must close first.
+server.keepAliveTimeout = 65_000;
 await once(server, 'listening');
 logger.info({ port: config.GATEWAY_PORT }, 'gateway listening');
 

@@ -4,6 +4,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
 import { CreateJobResponse, PostUploadResponse } from '@transcribe/contracts';
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { claimJob, completeJob } from '@transcribe/db';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
@@ -243,6 +244,31 @@ describe('logs', () => {
     expect(logged).not.toContain(h.keyA);
     expect(logged).not.toContain('tk_wrong_key_that_must_not_be_logged');
     expect(logged).toContain('[redacted]');
+  });
+});
+
+describe('web UI', () => {
+  it('serves the page and its assets, and lets the page reach the notifier only', async () => {
+    const at = await h.listen({
+      ...h.deps,
+      registry: createRegistry('gateway'),
+      links: { ...h.deps.links, events: 'ws://events.example.com:8081' },
+      settings: { ...h.deps.settings, uiDir: join(__dirname, '..', 'ui') },
+    });
+    const page = await fetch(`${at}/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<script src="/ui/app.js"></script>');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("connect-src 'self' ws://events.example.com:8081");
+    expect(csp).toContain("script-src 'self'");
+    for (const asset of ['/ui/app.js', '/ui/app.css']) {
+      const res = await fetch(`${at}${asset}`);
+      expect({ asset, status: res.status }).toEqual({ asset, status: 200 });
+      await res.arrayBuffer();
+    }
+    // Without a UI folder there is no page.
+    expect((await fetch(`${h.base}/`)).status).toBe(404);
   });
 });
 

@@ -5,11 +5,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  TenantWebhookSettings,
   WEBHOOK_DELIVERY_HEADER,
   WebhookDelivery,
   WebhookDeliveryList,
+  WebhookSecretResponse,
 } from '@transcribe/contracts';
-import { insertJob, insertWebhookDelivery } from '@transcribe/db';
+import {
+  ensureTenantWebhookSecret,
+  findTenantWebhook,
+  insertJob,
+  insertWebhookDelivery,
+} from '@transcribe/db';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { startWebhookDispatcher } from '../../notifier/src/webhooks/dispatcher.js';
 import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
@@ -184,5 +191,61 @@ describe('POST /v1/jobs/:id/webhooks/deliveries/:deliveryId/redeliver', () => {
     // A delivery id under another job of the same tenant is not found either.
     const otherJob = await jobOf(h.tenantA);
     expectError(await redeliver(otherJob, deliveryId), 404, 'not_found');
+  });
+});
+
+describe('tenant webhook settings', () => {
+  it('sets and clears the default URL, keeps the secret, and scopes both to the tenant', async () => {
+    const empty = await h.api('/v1/webhooks', { key: h.keyB });
+    expect(empty.status).toBe(200);
+    expect(TenantWebhookSettings.parse(empty.json)).toEqual({ url: null, secretPrefix: null });
+
+    const put = await h.api('/v1/webhooks', {
+      method: 'PUT',
+      key: h.keyB,
+      body: { url: 'https://hooks.example.test/transcribe' },
+    });
+    expect(put.status).toBe(200);
+    const set = TenantWebhookSettings.parse(put.json);
+    expect(set.url).toBe('https://hooks.example.test/transcribe');
+    expect(set.secretPrefix).toMatch(/^whsec_/);
+    const secret = await ensureTenantWebhookSecret(h.env.db, h.tenantB);
+    expect(secret.startsWith(set.secretPrefix!)).toBe(true);
+    expect(put.text).not.toContain(secret);
+    // Tenant A sees none of it.
+    expect(TenantWebhookSettings.parse((await h.api('/v1/webhooks')).json).url).toBeNull();
+
+    const cleared = await h.api('/v1/webhooks', {
+      method: 'PUT',
+      key: h.keyB,
+      body: { url: null },
+    });
+    expect(TenantWebhookSettings.parse(cleared.json)).toEqual({
+      url: null,
+      secretPrefix: set.secretPrefix,
+    });
+    expect(await ensureTenantWebhookSecret(h.env.db, h.tenantB)).toBe(secret);
+  });
+
+  it('refuses URLs that are not http(s) with 400 validation_failed', async () => {
+    for (const url of ['ftp://hooks.example.test/x', 'not a url', 42]) {
+      expectError(
+        await h.api('/v1/webhooks', { method: 'PUT', body: { url } }),
+        400,
+        'validation_failed',
+      );
+    }
+  });
+
+  it('rotates the secret and shows the new one once', async () => {
+    const before = await ensureTenantWebhookSecret(h.env.db, h.tenantA);
+    const res = await h.api('/v1/webhooks/secret', { method: 'POST' });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const { secret } = WebhookSecretResponse.parse(res.json);
+    expect(secret).not.toBe(before);
+    expect((await findTenantWebhook(h.env.db, h.tenantA))?.secret).toBe(secret);
+    const shown = TenantWebhookSettings.parse((await h.api('/v1/webhooks')).json);
+    expect(shown.secretPrefix).toBe(secret.slice(0, 12));
   });
 });

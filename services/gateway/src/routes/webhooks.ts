@@ -1,8 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import type { WebhookDelivery, WebhookDeliveryList } from '@transcribe/contracts';
+import {
+  UpdateTenantWebhookRequest,
+  type TenantWebhookSettings,
+  type WebhookDelivery,
+  type WebhookDeliveryList,
+  type WebhookSecretResponse,
+} from '@transcribe/contracts';
 import {
   findJob,
+  findTenantWebhook,
+  rotateTenantWebhookSecret,
+  setTenantWebhookUrl,
+  type TenantWebhookRow,
   findWebhookDelivery,
   listJobWebhookDeliveries,
   redeliverWebhookDelivery,
@@ -41,9 +51,14 @@ function toDelivery(row: WebhookDeliveryRow, attempts: WebhookAttemptRow[]): Web
   };
 }
 
+/** Enough of a secret to tell two apart; the rest is never shown again. */
+function settings(row: TenantWebhookRow | undefined): TenantWebhookSettings {
+  return { url: row?.url ?? null, secretPrefix: row ? row.secret.slice(0, 12) : null };
+}
+
 /**
- * A job's webhook deliveries (sent by the notifier) and their redelivery. Tenant-scoped:
- * another tenant's job or delivery is a 404, like an unknown one.
+ * The tenant's webhook settings, a job's webhook deliveries (sent by the notifier) and their
+ * redelivery. Tenant-scoped: another tenant's job or delivery is a 404, like an unknown one.
  */
 export function webhooksRouter(deps: GatewayDeps): Router {
   const router = Router();
@@ -54,6 +69,23 @@ export function webhooksRouter(deps: GatewayDeps): Router {
     if (!job) throw notFound();
     return job.id;
   }
+
+  router.get('/v1/webhooks', async (req, res) => {
+    res.json(settings(await findTenantWebhook(deps.db, tenantOf(req))));
+  });
+
+  router.put('/v1/webhooks', async (req, res) => {
+    const { url } = UpdateTenantWebhookRequest.parse(req.body);
+    res.json(settings(await setTenantWebhookUrl(deps.db, tenantOf(req), url)));
+  });
+
+  /** Replaces the signing secret; the response is the only place it is ever shown. */
+  router.post('/v1/webhooks/secret', async (req, res) => {
+    const body: WebhookSecretResponse = {
+      secret: await rotateTenantWebhookSecret(deps.db, tenantOf(req)),
+    };
+    res.status(201).setHeader('cache-control', 'no-store').json(body);
+  });
 
   router.get('/v1/jobs/:id/webhooks/deliveries', async (req, res) => {
     const tenantId = tenantOf(req);

@@ -144,6 +144,9 @@ export async function startGatewayHarness(
   const servers: Server[] = [];
   async function listen(d: GatewayDeps): Promise<string> {
     const server = createGatewayApp(d).listen(0, '127.0.0.1');
+    // Longer than the client's idle keep-alive, so a busy machine cannot make the server drop a
+    // socket the client is about to reuse ("fetch failed").
+    server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve) => server.once('listening', resolve));
     servers.push(server);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,195 @@
+// The gateway's small web UI: upload a recording through the gateway, follow its events
+// live over the notifier's WebSocket (resuming after a drop), show and download the result.
+// Plain browser JavaScript, no build step; the page's CSP allows only scripts from here.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const keyInput = $('key');
+keyInput.value = localStorage.getItem('transcribe.key') || '';
+
+function apiKey() {
+  const key = keyInput.value.trim();
+  localStorage.setItem('transcribe.key', key);
+  return key;
+}
+
+function showError(message) {
+  $('error').textContent = message;
+  $('error').hidden = !message;
+}
+
+async function api(path, init = {}) {
+  const res = await fetch(path, {
+    ...init,
+    headers: { authorization: `Bearer ${apiKey()}`, ...(init.headers || {}) },
+  });
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    const error =
+      body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`;
+    throw new Error(error);
+  }
+  return res;
+}
+
+/** multipart/form-data through the gateway, with upload progress (fetch has none). */
+function uploadForm(form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/v1/jobs/upload');
+    xhr.setRequestHeader('authorization', `Bearer ${apiKey()}`);
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        // not JSON: reported by status below
+      }
+      if (xhr.status === 202) resolve(body);
+      else
+        reject(
+          new Error(
+            body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${xhr.status}`,
+          ),
+        );
+    };
+    xhr.onerror = () => reject(new Error('network error'));
+    xhr.send(form);
+  });
+}
+
+let socket;
+
+/** Follows one job; reconnects with `after` = the last seq seen, so nothing is missed or repeated. */
+function follow(job) {
+  if (socket) socket.close(1000);
+  const eventsUrl = new URL(job.links.events);
+  eventsUrl.searchParams.delete('token');
+  let lastSeq = 0;
+  let finished = false;
+  const connect = () => {
+    eventsUrl.searchParams.set('after', String(lastSeq));
+    // Credentials as a subprotocol: browsers cannot set headers, and a query string may be logged.
+    const credential = job.eventsToken ? `token.${job.eventsToken}` : `key.${apiKey()}`;
+    socket = new WebSocket(eventsUrl, ['transcribe.v1', credential]);
+    socket.onmessage = (message) => {
+      const frame = JSON.parse(message.data);
+      if (frame.kind !== 'event') return;
+      const event = frame.event;
+      lastSeq = event.seq;
+      onEvent(job, event, frame.etaS);
+      if (['completed', 'failed', 'canceled'].includes(event.type)) {
+        finished = true;
+        socket.close(1000);
+      }
+    };
+    socket.onclose = (close) => {
+      if (finished || close.code === 4401 || close.code === 4404) return;
+      setTimeout(connect, 1000);
+    };
+  };
+  connect();
+}
+
+function onEvent(job, event, etaS) {
+  const status = $('status');
+  if (event.type === 'progress') {
+    $('bar').value = event.progress;
+    status.textContent = `${event.stage} ${Math.round(event.progress)}%${etaS !== undefined ? `, about ${Math.ceil(etaS)} s left` : ''}`;
+  } else if (event.type === 'completed') {
+    $('bar').value = 100;
+    status.textContent = `completed: ${event.durationS ? event.durationS.toFixed(1) : '?'} s of audio in ${(event.processingMs / 1000).toFixed(1)} s`;
+    showTranscript(job.id);
+    refreshJobs();
+  } else if (event.type === 'failed') {
+    status.textContent = `failed: ${event.error.code}: ${event.error.message}`;
+    refreshJobs();
+  } else {
+    status.textContent = event.type;
+  }
+}
+
+async function showTranscript(jobId) {
+  const text = await (await api(`/v1/jobs/${jobId}/transcript?format=txt`)).text();
+  $('transcript').textContent = text;
+  $('result').hidden = false;
+  for (const link of document.querySelectorAll('.downloads a')) {
+    link.onclick = async (e) => {
+      e.preventDefault();
+      const format = link.dataset.format;
+      const blob = await (await api(`/v1/jobs/${jobId}/transcript?format=${format}`)).blob();
+      const a = document.createElement('a');
+      a.href = URL.createObjectURL(blob);
+      a.download = `${jobId}.${format}`;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    };
+  }
+}
+
+async function openJob(job) {
+  $('current').hidden = false;
+  $('result').hidden = true;
+  $('title').textContent = job.filename;
+  $('bar').value = job.progress;
+  $('status').textContent = job.status;
+  if (job.status === 'completed') return showTranscript(job.id);
+  // A listed job carries no events token (only creation returns one): follow it with the key.
+  if (job.status === 'queued' || job.status === 'processing') follow(job);
+}
+
+async function refreshJobs() {
+  if (!keyInput.value.trim()) return;
+  try {
+    const { data } = await (await api('/v1/jobs?limit=10')).json();
+    const rows = $('jobs');
+    rows.replaceChildren(
+      ...data.map((job) => {
+        const tr = document.createElement('tr');
+        const name = document.createElement('td');
+        const link = document.createElement('a');
+        link.textContent = job.filename;
+        link.onclick = () => openJob(job);
+        name.append(link);
+        const status = document.createElement('td');
+        status.textContent = job.error ? `${job.status} (${job.error.code})` : job.status;
+        const created = document.createElement('td');
+        created.textContent = new Date(job.createdAt).toLocaleString();
+        tr.append(name, status, created);
+        return tr;
+      }),
+    );
+    showError('');
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+$('upload').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  showError('');
+  const file = $('file').files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append('language', $('language').value.trim() || 'en');
+  form.append('priority', $('priority').value);
+  form.append('file', file, file.name);
+  $('current').hidden = false;
+  $('result').hidden = true;
+  $('title').textContent = file.name;
+  try {
+    const job = await uploadForm(form, (f) => {
+      $('bar').value = f * 100;
+      $('status').textContent = `uploading ${Math.round(f * 100)}%`;
+    });
+    $('bar').value = 0;
+    follow(job);
+    refreshJobs();
+  } catch (error) {
+    showError(error.message);
+    $('status').textContent = '';
+  }
+});
+$('refresh').addEventListener('click', refreshJobs);
+refreshJobs();
