@@ -29,8 +29,14 @@ RUN for s in gateway worker notifier; do \
       && rm -rf "/out/$s/src" "/out/$s/test" "/out/$s/tsconfig.json" \
       && find "/out/$s/node_modules/.pnpm" -maxdepth 1 -name '@transcribe+*' -print0 \
          | xargs -0 -I{} sh -c 'rm -rf {}/node_modules/@transcribe/*/src {}/node_modules/@transcribe/*/test' \
-      && find "/out/$s" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.tsbuildinfo' \) -path '*/dist/*' -delete; \
-    done
+      && find "/out/$s" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.tsbuildinfo' \) -path '*/dist/*' -delete \
+      || exit 1; \
+    done \
+  # whisper.cpp's CUDA and Vulkan builds (~240 MB) and its browser build: the worker asks
+  # for the CPU build (useGpu: false). A GPU image would keep the variant it uses.
+  && rm -rf /out/worker/node_modules/.pnpm/@fugood+node-whisper-*-cuda@* \
+            /out/worker/node_modules/.pnpm/@fugood+node-whisper-*-vulkan@* \
+            /out/worker/node_modules/.pnpm/@fugood+node-whisper-wasm@*
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

@@ -71,13 +71,17 @@ function parseInstruction(line: string): Instruction {
     flags[m[1] as string] = m[2] ?? 'true';
     rest = rest.slice(m[0].length);
   }
-  let args: string[];
-  if (rest.startsWith('[')) {
-    args = JSON.parse(rest) as string[];
-  } else {
-    args = rest.split(/\s+/).filter(Boolean);
-  }
+  // HEALTHCHECK's options are followed by a CMD in either form.
+  const args =
+    keyword.toUpperCase() === 'HEALTHCHECK' && /^CMD\s/i.test(rest)
+      ? ['CMD', ...splitArgs(rest.slice(3).trim())]
+      : splitArgs(rest);
   return { keyword: keyword.toUpperCase(), flags, args, raw: rest };
+}
+
+/** The exec form's JSON array, else whitespace-separated words (the shell form). */
+function splitArgs(rest: string): string[] {
+  return rest.startsWith('[') ? (JSON.parse(rest) as string[]) : rest.split(/\s+/).filter(Boolean);
 }
 
 function substitute(s: string, vars: Record<string, string>): string {

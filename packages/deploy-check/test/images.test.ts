@@ -88,8 +88,9 @@ describe('Dockerfile', () => {
       const defaults = parseEnv(svc.schema, minimalEnv) as Record<string, unknown>;
       expect(schemaKeys(svc.schema)).toContain(svc.portVar);
       const healthcheck = effective(chain, 'HEALTHCHECK');
-      expect(healthcheck?.args[0]).toBe('CMD');
-      const probe = healthcheck?.args.slice(1).join(' ') ?? '';
+      // Exec form: node itself, no shell and no curl (the slim image has neither need).
+      expect(healthcheck?.args.slice(0, 3)).toEqual(['CMD', 'node', '-e']);
+      const probe = healthcheck?.args[3] ?? '';
       expect(probe).toContain(`process.env.${svc.portVar}||${String(defaults[svc.portVar])}`);
       expect(probe).toContain('/healthz');
       expect(effective(chain, 'EXPOSE')?.args).toEqual([String(defaults[svc.portVar])]);
