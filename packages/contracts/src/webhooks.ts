@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { Uuid } from './jobs.js';
+import { Uuid, WebhookUrl } from './jobs.js';
 
 /**
  * Webhooks, version 1: when a job completes, fails or is canceled, the notifier POSTs one
@@ -100,6 +100,20 @@ export const WebhookDelivery = z.object({
 export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 export const WebhookDeliveryList = z.object({ deliveries: z.array(WebhookDelivery) });
 export type WebhookDeliveryList = z.infer<typeof WebhookDeliveryList>;
+
+/** `GET /v1/webhooks` and `PUT /v1/webhooks` (gateway): the tenant's webhook settings. */
+export const TenantWebhookSettings = z.object({
+  /** Where jobs created without a `webhookUrl` report; null: nowhere. */
+  url: WebhookUrl.nullable(),
+  /** First characters of the signing secret, to tell secrets apart; null before the first. */
+  secretPrefix: z.string().nullable(),
+});
+export type TenantWebhookSettings = z.infer<typeof TenantWebhookSettings>;
+export const UpdateTenantWebhookRequest = z.object({ url: WebhookUrl.nullable() });
+export type UpdateTenantWebhookRequest = z.infer<typeof UpdateTenantWebhookRequest>;
+/** `POST /v1/webhooks/secret`: a new signing secret, shown this once. */
+export const WebhookSecretResponse = z.object({ secret: z.string() });
+export type WebhookSecretResponse = z.infer<typeof WebhookSecretResponse>;
 
 function hmac(secret: string, timestamp: number, body: string): string {
   return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
