@@ -162,6 +162,18 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('hands out links to the gateway and notifier the host reaches', () => {
+    const [gateway, , notifier] = services.map(
+      (svc) => parseEnv(svc.schema, serviceEnv(service(svc.name))) as Record<string, unknown>,
+    );
+    const api = new URL(String(gateway?.PUBLIC_URL));
+    expect(api.hostname).toBe('localhost');
+    expect(containerPorts(service('gateway')).map(String)).toContain(api.port);
+    // The notifier links back to the gateway (completed events, webhooks), where it has such a setting.
+    if (notifier && 'PUBLIC_API_URL' in notifier)
+      expect(notifier.PUBLIC_API_URL).toBe(gateway?.PUBLIC_URL);
+  });
+
   it('runs the migration with the same image and database as the services', () => {
     expect(service('migrate').image).toBe(service('gateway').image);
     expect(serviceEnv(service('migrate')).DATABASE_URL).toBe(

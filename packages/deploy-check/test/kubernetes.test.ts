@@ -363,6 +363,29 @@ describe('worker scaling', () => {
   });
 });
 
+describe('public addresses', () => {
+  it('prod: the links the services hand out point at the Ingress host, over TLS', () => {
+    const ingress = one<IIngress>('prod', 'Ingress', 'gateway');
+    const host = ingress.spec?.rules?.[0]?.host;
+    expect(ingress.spec?.tls?.[0]?.hosts).toContain(host);
+    const config = (name: string, svc: (typeof services)[number]) =>
+      parseEnv(
+        svc.schema,
+        containerEnv(
+          'prod',
+          podOf(one<IDeployment>('prod', 'Deployment', name)).containers[0] as IContainer,
+        ),
+      ) as Record<string, unknown>;
+    const gateway = config('gateway', services[0]);
+    const notifier = config('notifier', services[2]);
+    const api = new URL(String(gateway.PUBLIC_URL));
+    const events = new URL(String(gateway.EVENTS_PUBLIC_URL));
+    expect([api.protocol, api.hostname]).toEqual(['https:', host]);
+    expect([events.protocol, events.hostname]).toEqual(['wss:', host]);
+    if ('PUBLIC_API_URL' in notifier) expect(notifier.PUBLIC_API_URL).toBe(gateway.PUBLIC_URL);
+  });
+});
+
 describe('images and secrets', () => {
   it('prod pins registry images by tag; dev uses local dev builds', () => {
     for (const [variant, pattern] of [
