@@ -60,8 +60,6 @@ export const gatewaySchema = z.object({
   /** Per tenant, per minute; 0 turns the limit off. */
   RATE_LIMIT_JOBS_PER_MIN: nonNegativeInt.default(120),
   RATE_LIMIT_UPLOADS_PER_MIN: nonNegativeInt.default(120),
-  /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
-  TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
   /** Finished jobs, their objects and transcripts are deleted after this many days; 0 keeps them. */
   RETENTION_DAYS: nonNegativeInt.default(30),
   SWEEP_INTERVAL_S: positiveInt.default(300),
