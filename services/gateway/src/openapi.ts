@@ -23,8 +23,11 @@ import {
   Upload,
   UploadPartsRequest,
   UploadPartsResponse,
+  TenantWebhookSettings,
+  UpdateTenantWebhookRequest,
   WebhookDelivery,
   WebhookDeliveryList,
+  WebhookSecretResponse,
 } from '@transcribe/contracts';
 
 // The document is generated from the same zod schemas the routes parse with, so the
@@ -193,6 +196,20 @@ export const paths: ZodOpenApiPathsObject = {
         '409': error('invalid_job_state: not failed or canceled'),
         ...rateLimited,
       },
+    }),
+  },
+  '/v1/webhooks': {
+    get: op("The tenant's webhook settings", {
+      responses: { '200': { description: 'settings', content: json(TenantWebhookSettings) } },
+    }),
+    put: op('Set (or clear, with null) the URL that jobs without a webhookUrl report to', {
+      requestBody: { content: json(UpdateTenantWebhookRequest) },
+      responses: { '200': { description: 'settings', content: json(TenantWebhookSettings) } },
+    }),
+  },
+  '/v1/webhooks/secret': {
+    post: op('Replace the webhook signing secret; the answer is the only time it is shown', {
+      responses: { '201': { description: 'the new secret', content: json(WebhookSecretResponse) } },
     }),
   },
   '/v1/jobs/{id}/webhooks/deliveries': {

@@ -88,6 +88,9 @@ describe('OpenAPI document', () => {
         'GET /v1/jobs/{id}/events',
         'GET /v1/jobs/{id}/transcript',
         'GET /v1/jobs/{id}/webhooks/deliveries',
+        'GET /v1/webhooks',
+        'PUT /v1/webhooks',
+        'POST /v1/webhooks/secret',
         'POST /v1/jobs/{id}/webhooks/deliveries/{deliveryId}/redeliver',
       ]),
     );
@@ -104,6 +107,10 @@ describe('OpenAPI document', () => {
     await h.api(`/v1/jobs/${created.id}`);
     await h.api(`/v1/jobs/${created.id}/events?after=0`);
     await h.api(`/v1/jobs/${created.id}/webhooks/deliveries`);
+    await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'https://hooks.example.com/t' } });
+    await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'gopher://x' } }); // 400
+    await h.api('/v1/webhooks/secret', { method: 'POST' });
+    await h.api('/v1/webhooks');
     await h.api(`/v1/jobs/${created.id}/transcript`); // 409
     await h.api(`/v1/jobs/${created.id}/retry`, { method: 'POST' }); // 409
     await completeJobNow(created.id);
@@ -197,6 +204,10 @@ describe('OpenAPI document', () => {
         'GET /v1/jobs/{id} 200',
         'GET /v1/jobs/{id} 404',
         'GET /v1/jobs/{id}/webhooks/deliveries 200',
+        'GET /v1/webhooks 200',
+        'PUT /v1/webhooks 200',
+        'PUT /v1/webhooks 400',
+        'POST /v1/webhooks/secret 201',
         'GET /v1/jobs/{id}/transcript 200',
         'GET /v1/jobs/{id}/transcript 409',
         'POST /v1/uploads 201',
