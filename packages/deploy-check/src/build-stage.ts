@@ -55,7 +55,7 @@ export async function runStage(file: Dockerfile, options: BuildStageOptions): Pr
         const from = join(context, source);
         // `COPY a b ./` copies files into the folder; `COPY dir ./dir` copies the folder's contents.
         const to =
-          sources.length > 1 || dest.endsWith('/') || step.args.at(-1)?.endsWith('/')
+          sources.length > 1 || step.args.at(-1)?.endsWith('/')
             ? join(inSandbox(dest), posix.basename(source))
             : inSandbox(dest);
         mkdirSync(dirname(to), { recursive: true });
