@@ -34,6 +34,7 @@ const MB = 1024;
 interface Sample {
   /** VmHWM of the worker's node process: its exact peak so far. */
   nodePeakKb: number;
+  nodeKb: number;
   /** VmRSS of the node process plus all its descendants (ffmpeg, pocketsphinx). */
   treeKb: number;
   children: number;
@@ -78,6 +79,7 @@ async function sample(pid: number): Promise<Sample> {
   const kidRss = await Promise.all(kids.map(async (k) => (await procStatus(k)).VmRSS ?? 0));
   return {
     nodePeakKb: root.VmHWM ?? 0,
+    nodeKb: root.VmRSS ?? 0,
     treeKb: (root.VmRSS ?? 0) + kidRss.reduce((a, b) => a + b, 0),
     children: kids.length,
   };
@@ -139,6 +141,8 @@ interface RunResult {
   chunksDone: number;
   chunks: number;
   status: string;
+  /** Peak sampled RSS of the node process alone, by the job's stage. */
+  nodeByStageMb: Record<string, number>;
   processingS: number;
 }
 
@@ -178,6 +182,10 @@ async function main() {
       console.log(
         `${r.label.padEnd(11)} ${f(r.fileMb)} ${f(r.nodePeakMb)}   ${f(r.treePeakPrepareMb)}     ${f(r.treePeakTranscribeMb)}   ${f(treePeak - engineMb)}       ${r.chunksDone}/${r.chunks}  ${r.status}`,
       );
+    }
+    for (const r of results) {
+      const stages = Object.entries(r.nodeByStageMb).map(([k, v]) => `${k} ${v}`);
+      console.log(`${r.label}: node process RSS by stage (MB): ${stages.join(', ')}`);
     }
     const [minute] = results;
     if (minute && minute.status === 'completed') {
@@ -238,6 +246,7 @@ async function runWorker(
     });
 
     let nodePeakKb = 0;
+    const nodeByStage: Record<string, number> = {};
     let prepareKb = 0;
     let transcribeKb = 0;
     let stage = 'queued';
@@ -250,6 +259,7 @@ async function runWorker(
     for (;;) {
       const s = await sample(pid);
       nodePeakKb = Math.max(nodePeakKb, s.nodePeakKb);
+      nodeByStage[stage] = Math.max(nodeByStage[stage] ?? 0, s.nodeKb);
       if (stage === 'transcribing') transcribeKb = Math.max(transcribeKb, s.treeKb);
       else prepareKb = Math.max(prepareKb, s.treeKb);
       if (Date.now() - lastPoll > 1000) {
@@ -280,6 +290,9 @@ async function runWorker(
       chunksDone,
       chunks,
       status: canceled ? `canceled after ${chunksDone} chunks` : status,
+      nodeByStageMb: Object.fromEntries(
+        Object.entries(nodeByStage).map(([k, v]) => [k, Math.round(v / MB)]),
+      ),
       processingS: (job?.processing_ms ?? Date.now() - started) / 1000,
     };
   } finally {
