@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { claimJob, completeJob } from '@transcribe/db';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { createGatewayApp } from '../src/app.js';
 import { sweepOnce } from '../src/sweeper.js';
 import { startGatewayHarness, type GatewayHarness } from './support/harness.js';
 
@@ -94,6 +95,33 @@ describe('OpenAPI document', () => {
         'POST /v1/jobs/{id}/webhooks/deliveries/{deliveryId}/redeliver',
       ]),
     );
+  });
+
+  it('documents every route the app has (a new route without docs fails here)', () => {
+    interface Layer {
+      route?: { path: string; methods: Record<string, boolean> };
+      handle?: { stack?: Layer[] };
+    }
+    const app = createGatewayApp({ ...h.deps, registry: createRegistry('gateway') });
+    const routes: string[] = [];
+    const walk = (stack: Layer[]) => {
+      for (const layer of stack) {
+        if (layer.route) {
+          for (const method of Object.keys(layer.route.methods)) {
+            routes.push(`${method.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
+          }
+        } else if (layer.handle?.stack) walk(layer.handle.stack);
+      }
+    };
+    walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+    const served = routes.filter((r) => r.includes(' /v1/'));
+    expect(served.length).toBeGreaterThan(15);
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      ),
+    );
+    expect(served.filter((r) => !documented.has(r))).toEqual([]);
   });
 
   it('matches every response of a real session, successes and errors alike', async () => {
