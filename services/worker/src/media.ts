@@ -333,7 +333,7 @@ function formatDuration(seconds: number): string {
 }
 
 export interface CompressOptions {
-  /** Opus bitrate; 32 kbps mono keeps speech intelligible at 1/8 of 16 kHz PCM's size. */
+  /** Opus bitrate, e.g. 64 kbps mono: 1/4 of 16 kHz PCM's size, speech kept intact. */
   bitrateKbps: number;
   /** Only this part of the input (seconds); the whole file when omitted. */
   span?: { startS: number; endS: number };
@@ -356,7 +356,8 @@ export function compressAudio(wav: string, output: string, opts: CompressOptions
     const command = ffmpeg(wav)
       .inputOptions(['-nostdin', ...seek])
       .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libopus'])
-      .outputOptions(['-b:a', `${bitrateKbps}k`, '-application', 'voip'])
+      // Constant bitrate: the size of a piece is known before it is made.
+      .outputOptions(['-b:a', `${bitrateKbps}k`, '-vbr', 'off', '-application', 'voip'])
       .format('ogg')
       .output(output);
     const onAbort = (): void => {

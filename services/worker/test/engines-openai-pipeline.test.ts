@@ -20,6 +20,9 @@ import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { runPipeline, type PipelineDeps } from '../src/pipeline.js';
 
+// Recognition runs at a fraction of real time when the 2-core machine is busy.
+jest.setTimeout(300_000);
+
 const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
 let env: TestEnv;
 let server: OpenAICompatibleServer;

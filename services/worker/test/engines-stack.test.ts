@@ -19,6 +19,9 @@ import {
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 
+// Recognition runs at a fraction of real time when the 2-core machine is busy.
+jest.setTimeout(300_000);
+
 const KEY = `engines-key-${randomBytes(8).toString('hex')}`;
 const OPENAI_KEY = 'sk-engines-stack';
 const clip = librivoxClips().find((c) => c.wav.endsWith('0870.wav')) ?? librivoxClips()[0]!;

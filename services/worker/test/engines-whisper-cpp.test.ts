@@ -12,6 +12,9 @@ import {
   type WhisperCppEngine,
 } from '../src/engines/whisper-cpp.js';
 
+// Recognition runs at a fraction of real time when the 2-core machine is busy.
+jest.setTimeout(300_000);
+
 const fixtureModel = join(fixturesDir(), 'models', 'for-tests-ggml-tiny.en.bin');
 const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
 let dir: string;

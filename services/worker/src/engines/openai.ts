@@ -70,7 +70,9 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
     timeout: opts.timeoutMs ?? 10 * 60_000,
   });
   const maxFileBytes = opts.maxFileBytes ?? OPENAI_MAX_FILE_BYTES;
-  const bitrateKbps = opts.compressBitrateKbps ?? 32;
+  // 64 kbps Opus is 1/4 of the WAV (50 minutes per request) and, unlike 24-48 kbps,
+  // cost pocketsphinx no words on the LibriVox clips.
+  const bitrateKbps = opts.compressBitrateKbps ?? 64;
   // Models found to refuse verbose_json, so later requests ask for json at once.
   const jsonOnly = new Set<string>();
 
@@ -164,15 +166,25 @@ async function* plan(
       return;
     }
   }
-  for (let startS = 0, i = 0; startS < o.durationS; startS += pieceS, i++) {
-    const endS = Math.min(o.durationS, startS + pieceS);
+  const spans: { startS: number; endS: number }[] = [];
+  for (let startS = 0; startS < o.durationS; startS += pieceS) {
+    spans.push({ startS, endS: Math.min(o.durationS, startS + pieceS) });
+  }
+  for (let i = 0; spans.length > 0; i++) {
+    const span = spans.shift()!;
     const file = join(o.dir, `piece-${i}.ogg`);
-    await compressAudio(wav, file, {
-      bitrateKbps: o.bitrateKbps,
-      span: { startS, endS },
-      signal: o.signal,
-    });
-    yield { file, startS, endS };
+    await compressAudio(wav, file, { bitrateKbps: o.bitrateKbps, span, signal: o.signal });
+    if ((await stat(file)).size > o.maxFileBytes) {
+      // Over the estimate after all: halve the span and try again.
+      await rm(file, { force: true });
+      if (span.endS - span.startS < 2) {
+        throw new Error(`cannot compress audio under ${o.maxFileBytes} bytes per request`);
+      }
+      const middle = (span.startS + span.endS) / 2;
+      spans.unshift({ startS: span.startS, endS: middle }, { startS: middle, endS: span.endS });
+      continue;
+    }
+    yield { file, ...span };
     await rm(file, { force: true });
   }
 }

@@ -6,12 +6,18 @@ import { librivoxClips } from '../../../../packages/testkit/src/index.js';
 const run = promisify(execFile);
 
 /**
- * All of Debian's LibriVox test clips joined into one 16 kHz mono WAV (~25 s, ~70 words),
- * the form media.ts hands to engines, with the joined reference transcript.
+ * Debian's LibriVox test clips (all five, ~25 s and ~70 words, or those whose file names
+ * end in one of `only`) joined into one 16 kHz mono WAV, the form media.ts hands to
+ * engines, with the joined reference transcript.
  */
-export async function librivoxWav(dir: string): Promise<{ wav: string; reference: string }> {
-  const clips = librivoxClips();
-  const wav = join(dir, 'librivox.wav');
+export async function librivoxWav(
+  dir: string,
+  only?: string[],
+): Promise<{ wav: string; reference: string }> {
+  const clips = librivoxClips().filter(
+    (c) => !only || only.some((suffix) => c.wav.endsWith(suffix)),
+  );
+  const wav = join(dir, `librivox-${clips.length}.wav`);
   const inputs = clips.flatMap((c) => ['-i', c.wav]);
   const filter = `${clips.map((_, i) => `[${i}:a]`).join('')}concat=n=${clips.length}:v=0:a=1`;
   await run('ffmpeg', [
