@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(ffmpeg pocketsphinx pocketsphinx-en-us pocketsphinx-testdata)
+# chromium: the web UI test drives a real browser (playwright-core, no browser download).
+debs=(ffmpeg pocketsphinx pocketsphinx-en-us pocketsphinx-testdata chromium)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
