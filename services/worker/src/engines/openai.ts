@@ -112,10 +112,11 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
             },
           );
           if (part.text.trim()) texts.push(part.text.trim());
-          // json answers have no timings: one segment spans the piece.
-          const parts = part.segments ?? [
-            { start: 0, end: piece.endS - piece.startS, text: part.text },
-          ];
+          // json answers (and some servers' verbose ones) have no timings: one segment
+          // spans the piece.
+          const parts = part.segments?.length
+            ? part.segments
+            : [{ start: 0, end: piece.endS - piece.startS, text: part.text }];
           for (const s of parts) {
             const text = s.text.trim();
             if (!text) continue;
