@@ -46,6 +46,9 @@ import { reapOnce } from '../src/reaper.js';
 import { joinLibrivox } from './speech.js';
 
 const run = promisify(execFile);
+// pocketsphinx runs many times slower when other suites share the 2 cores: wait on
+// conditions with generous limits.
+jest.setTimeout(400_000);
 const sphinx = createSphinxEngine();
 const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
 // The shortest real speech at hand (3 s), for jobs that only need to complete.
@@ -147,7 +150,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await waitFor(async () => active === 0, 30_000).catch(() => undefined);
+  await waitFor(async () => active === 0, 120_000).catch(() => undefined);
   await relay?.stop();
   await broker?.close();
   await env?.close();
@@ -155,7 +158,7 @@ afterAll(async () => {
   await rm(media, { recursive: true, force: true });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -194,7 +197,7 @@ async function submit(file: string, options: { publish?: boolean } = {}): Promis
 
 const reload = async (id: string) => (await findJobById(env.db, id))!;
 const isTerminal = (job: JobRow) => ['completed', 'failed', 'canceled'].includes(job.status);
-async function settled(id: string, timeoutMs = 90_000): Promise<JobRow> {
+async function settled(id: string, timeoutMs = 300_000): Promise<JobRow> {
   await waitFor(async () => isTerminal(await reload(id)), timeoutMs);
   return reload(id);
 }
@@ -298,7 +301,7 @@ it('dead-letters a job that fails every attempt, with the reason, and fails it',
     2,
   ]);
   expect(failed.error_message).toContain('engine exploded');
-  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 10_000);
+  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
   const message = dead.find((m) => m.body.includes(job.id))!;
   expect(JSON.parse(message.body)).toMatchObject({ v: 1, jobId: job.id });
   expect(message.headers).toMatchObject({
@@ -316,7 +319,7 @@ it('stops a job canceled mid-transcription: engine killed, nothing more stored, 
   const canceled = await cancelJob(env.db, tenantId, job.id);
   expect(canceled?.status).toBe('canceled');
   // The worker notices at its next progress write, chunk or heartbeat and lets go.
-  await waitFor(async () => active === 0, 15_000);
+  await waitFor(async () => active === 0, 120_000);
   const chunks = await listJobChunks(env.db, job.id);
   expect(chunks.filter((c) => c.done).length).toBeLessThan(chunks.length);
   const after = await reload(job.id);
@@ -424,7 +427,7 @@ describe('the reaper', () => {
     expect(await reap()).toMatchObject({ failed: 1 });
     relay.kick();
     expect(await reload(job.id)).toMatchObject({ status: 'failed', error_code: 'engine_failed' });
-    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 10_000);
+    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
     const message = dead.find((m) => m.body.includes(job.id))!;
     expect(String(message.headers['x-reason'])).toMatch(/lease expired/);
   });

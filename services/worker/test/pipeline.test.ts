@@ -86,6 +86,7 @@ it('turns a missing object into object_missing and leaves no temp files', async 
 describe('a several-minute recording in chunks', () => {
   let reference: string;
 
+  // Generous limits: under load (other suites on 2 cores) pocketsphinx runs many times slower.
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pipeline-speech-'));
     try {
@@ -139,5 +140,5 @@ describe('a several-minute recording in chunks', () => {
     }
     expect([...chunkProgress].sort((a, b) => a - b)).toEqual(chunkProgress);
     expect(await readdir(scratch)).toEqual([]);
-  }, 240_000);
+  }, 900_000);
 });
