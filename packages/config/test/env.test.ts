@@ -20,7 +20,20 @@ describe('parseEnv', () => {
     expect(config.GATEWAY_PORT).toBe(9000);
     expect(config.S3_FORCE_PATH_STYLE).toBe(false);
     expect(config.AMQP_PREFIX).toBe('');
-    expect(config.MAX_UPLOAD_BYTES).toBe(2 * 1024 ** 3);
+    expect(config.MAX_UPLOAD_BYTES).toBe(10 * 1024 ** 3);
+    expect(config.ENGINES).toEqual(['sphinx']);
+  });
+
+  it('parses the gateway engine list and refuses an unknown engine, naming the variable', () => {
+    expect(parseEnv(gatewaySchema, { ...valid, ENGINES: 'sphinx, openai' }).ENGINES).toEqual([
+      'sphinx',
+      'openai',
+    ]);
+    expect(() => parseEnv(gatewaySchema, { ...valid, ENGINES: 'sphinx,nope' })).toThrow(/ENGINES/);
+    expect(() => parseEnv(gatewaySchema, { ...valid, ENGINES: ' , ' })).toThrow(/ENGINES/);
+    expect(
+      parseEnv(gatewaySchema, { ...valid, CORS_ORIGINS: 'https://a.example, *' }).CORS_ORIGINS,
+    ).toEqual(['https://a.example', '*']);
   });
 
   it('treats empty variables as unset', () => {
