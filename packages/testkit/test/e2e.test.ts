@@ -191,8 +191,31 @@ describe('after the fact and across tenants', () => {
 });
 
 describe('bad input', () => {
-  it('fails random bytes with invalid_media and then completes the next job', async () => {
+  it('refuses random bytes at the gateway (415) and deletes them', async () => {
     const garbage = await uploadBytes('noise.wav', 'audio/wav', randomBytes(64 * 1024));
+    const res = await api('/v1/jobs', {
+      method: 'POST',
+      body: JSON.stringify({ uploadId: garbage.uploadId }),
+    });
+    expect(res.status).toBe(415);
+    expect(ErrorBody.parse(await res.json()).error.code).toBe('unsupported_media_type');
+    const { object_key } = await env.db
+      .selectFrom('uploads')
+      .select('object_key')
+      .where('id', '=', garbage.uploadId)
+      .executeTakeFirstOrThrow();
+    expect(await env.storage.head(object_key)).toBeUndefined();
+  });
+
+  it('fails a file that only looks like a WAV with invalid_media and then completes the next job', async () => {
+    // A RIFF/WAVE header passes the gateway's signature check; ffprobe finds no audio in it.
+    const fake = Buffer.concat([
+      Buffer.from('RIFF'),
+      Buffer.alloc(4),
+      Buffer.from('WAVE'),
+      randomBytes(64 * 1024),
+    ]);
+    const garbage = await uploadBytes('noise.wav', 'audio/wav', fake);
     const bad = await createJob(garbage.uploadId);
     const good = await transcribe(join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav');
 
