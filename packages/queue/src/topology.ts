@@ -14,6 +14,8 @@ export interface TopologyNames {
    * never waits long behind a later-expiring one (RabbitMQ expires from the head only).
    */
   delayQueues: string[];
+  /** The notifiers' shared, durable queue of terminal events for webhooks. */
+  webhooksQueue: string;
 }
 
 /** Backoff levels with their own delay queue; later retries reuse the last one. */
@@ -28,6 +30,7 @@ export function topologyNames(prefix = ''): TopologyNames {
       { length: DELAY_LEVELS },
       (_, i) => `${prefix}transcribe.delay.${i + 1}`,
     ),
+    webhooksQueue: `${prefix}notifier.webhooks`,
   };
 }
 

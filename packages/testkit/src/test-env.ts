@@ -98,8 +98,14 @@ async function deleteQueues(url: string, prefix: string): Promise<void> {
   const connection = await amqplib.connect(url);
   try {
     const channel = await connection.createChannel();
-    await channel.deleteQueue(names.jobsQueue);
-    await channel.deleteQueue(names.deadQueue);
+    for (const queue of [
+      names.jobsQueue,
+      names.deadQueue,
+      names.webhooksQueue,
+      ...names.delayQueues,
+    ]) {
+      await channel.deleteQueue(queue);
+    }
     await channel.deleteExchange(names.eventsExchange);
     await channel.close();
   } finally {

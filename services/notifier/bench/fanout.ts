@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signEventsToken, type JobEvent } from '@transcribe/contracts';
 import { appendJobEvent, ensureTenant, insertJob } from '@transcribe/db';
-import { connectBroker, startOutboxRelay } from '@transcribe/queue';
+import { connectBroker, startOutboxRelay, topologyNames } from '@transcribe/queue';
 import amqplib from 'amqplib';
 import { createTestEnv, freePort, startService } from '@transcribe/testkit';
 import {
@@ -284,7 +284,7 @@ async function main() {
     await broker.close();
     // The notifier declared its durable webhooks queue under this run's prefix.
     const connection = await amqplib.connect(env.env.AMQP_URL!);
-    await (await connection.createChannel()).deleteQueue(`${env.prefix}notifier.webhooks`); // webhookQueueName();
+    await (await connection.createChannel()).deleteQueue(topologyNames(env.prefix).webhooksQueue);
     await connection.close();
     await env.close();
   }

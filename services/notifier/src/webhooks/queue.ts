@@ -12,7 +12,7 @@ export interface WebhookQueue {
 export const WEBHOOK_BINDINGS = ['*.*.completed', '*.*.failed', '*.*.canceled'];
 
 export function webhookQueueName(prefix = ''): string {
-  return `${prefix}notifier.webhooks`;
+  return topologyNames(prefix).webhooksQueue;
 }
 
 /**
