@@ -293,7 +293,9 @@ describe('faults and shutdown', () => {
 
     const [victim] = [...stack.services.keys()].filter((k) => k.startsWith('worker'));
     const seen = await collectEvents(job.links.events, {
-      until: (e) => e.type === 'progress' && e.stage === 'transcribing' && e.progress > 12,
+      // The stage's first event comes as the engine starts (a stage change is never held back
+      // by the progress throttle); later ones may not come before the end on a busy machine.
+      until: (e) => e.type === 'progress' && e.stage === 'transcribing',
     });
     expect(seen.events.at(-1)?.type).toBe('progress');
     await stack.services.get(victim!)!.kill();

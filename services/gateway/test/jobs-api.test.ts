@@ -40,6 +40,14 @@ async function newJob(key = h.keyA, extra: Record<string, unknown> = {}) {
   return CreateJobResponse.parse(res.json);
 }
 
+/** Waits until `n` messages for the job have reached the jobs queue. */
+async function messagesFor(jobId: string, n: number) {
+  for (let i = 0; i < 200 && h.jobMessages.filter((m) => m.body.jobId === jobId).length < n; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(h.jobMessages.filter((m) => m.body.jobId === jobId).length).toBeGreaterThanOrEqual(n);
+}
+
 async function row(id: string): Promise<JobRow | undefined> {
   return h.env.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -302,21 +310,17 @@ describe('cancel, retry, delete', () => {
       code: 'engine_failed',
       message: 'boom',
     });
-    const before = h.jobMessages.filter((m) => m.body.jobId === job.id).length;
+    // The creation's own message first, so the retry's is the only one still to come.
+    await messagesFor(job.id, 1);
     const res = await h.api(`/v1/jobs/${job.id}/retry`, { method: 'POST' });
     expect(res.status).toBe(202);
     expect(Job.parse(res.json)).toMatchObject({ status: 'queued', error: null, progress: 0 });
     expect((await row(job.id))?.retry_base).toBe(claimed!.attempts);
     // (claimJob and failJob here are the bare row updates; the worker adds their events.)
     expect(await events(job.id)).toEqual(['queued', 'queued']);
-    for (
-      let i = 0;
-      i < 100 && h.jobMessages.filter((m) => m.body.jobId === job.id).length === before;
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(h.jobMessages.filter((m) => m.body.jobId === job.id).length).toBe(before + 1);
+    await messagesFor(job.id, 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.jobMessages.filter((m) => m.body.jobId === job.id)).toHaveLength(2);
   });
 
   it('refuses to retry a queued job with 409 invalid_job_state', async () => {
