@@ -78,61 +78,37 @@ export async function probeMedia(file: string, opts: ProbeOptions): Promise<Medi
 }
 
 /** Decodes the first audio stream to 16 kHz mono s16le WAV, the input every engine takes. */
-export function normalizeAudio(
+export async function normalizeAudio(
   input: string,
   output: string,
   opts: NormalizeOptions = {},
 ): Promise<void> {
   const { onProgress, durationS, signal } = opts;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
+  let lastFraction = 0;
+  const command = ffmpeg(input)
+    .inputOptions(['-nostdin'])
+    .outputOptions(['-map', '0:a:0', '-vn', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
+    .format('wav')
+    .output(output);
 
-  return new Promise<void>((resolve, reject) => {
-    let lastFraction = 0;
-    let aborted = false;
-    const command = ffmpeg(input)
-      .inputOptions(['-nostdin'])
-      .outputOptions(['-map', '0:a:0', '-vn', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
-      .format('wav')
-      .output(output);
-
-    // Timemarks are read from stderr rather than the 'progress' event, which would make
-    // fluent-ffmpeg run a second ffprobe of the input just to compute its own percent.
-    if (onProgress && durationS && durationS > 0) {
-      command.on('stderr', (line: string) => {
-        const seconds = timemarkSeconds(line);
-        if (seconds === undefined) return;
-        const fraction = Math.min(1, seconds / durationS);
-        if (fraction > lastFraction) {
-          lastFraction = fraction;
-          onProgress(fraction);
-        }
-      });
-    }
-
-    const onAbort = (): void => {
-      aborted = true;
-      command.kill('SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    command.on('error', (err: Error) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (aborted && signal) reject(abortError(signal));
-      else reject(classifyFfmpegError(err, input, output));
+  // Timemarks are read from stderr rather than the 'progress' event, which would make
+  // fluent-ffmpeg run a second ffprobe of the input just to compute its own percent.
+  if (onProgress && durationS && durationS > 0) {
+    command.on('stderr', (line: string) => {
+      const seconds = timemarkSeconds(line);
+      if (seconds === undefined) return;
+      const fraction = Math.min(1, seconds / durationS);
+      if (fraction > lastFraction) {
+        lastFraction = fraction;
+        onProgress(fraction);
+      }
     });
-    command.on('end', () => {
-      signal?.removeEventListener('abort', onAbort);
-      wavDataBytes(output).then((bytes) => {
-        if (bytes === 0) {
-          reject(new PermanentJobError('empty_audio', 'The audio decodes to no samples.'));
-          return;
-        }
-        if (onProgress && lastFraction < 1) onProgress(1);
-        resolve();
-      }, reject);
-    });
-    command.run();
-  });
+  }
+  await runFfmpeg(command, { input, output, signal });
+  if ((await wavDataBytes(output)) === 0) {
+    throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
+  }
+  if (onProgress && lastFraction < 1) onProgress(1);
 }
 
 export interface SilenceOptions {
@@ -147,47 +123,31 @@ export interface SilenceOptions {
  * Pauses in a (normalised) WAV file, found by ffmpeg's `silencedetect` in one streaming
  * pass: memory holds only the list of pauses, whatever the file's length.
  */
-export function detectSilences(
+export async function detectSilences(
   wav: string,
   opts: SilenceOptions = {},
 ): Promise<{ startS: number; endS: number }[]> {
   const { noiseDb = -35, minSilenceS = 0.3, signal } = opts;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise((resolve, reject) => {
-    const silences: { startS: number; endS: number }[] = [];
-    let openStart: number | undefined;
-    let aborted = false;
-    const command = ffmpeg(wav)
-      .inputOptions(['-nostdin'])
-      .audioFilters(`silencedetect=noise=${noiseDb}dB:d=${minSilenceS}`)
-      .format('null')
-      .output('-')
-      .on('stderr', (line: string) => {
-        const start = /silence_start: (-?\d+(?:\.\d+)?)/.exec(line);
-        if (start) openStart = Math.max(0, Number(start[1]));
-        const end = /silence_end: (\d+(?:\.\d+)?)/.exec(line);
-        if (end && openStart !== undefined) {
-          silences.push({ startS: openStart, endS: Number(end[1]) });
-          openStart = undefined;
-        }
-      });
-    const onAbort = (): void => {
-      aborted = true;
-      command.kill('SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    command.on('error', (err: Error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav));
+  const silences: { startS: number; endS: number }[] = [];
+  let openStart: number | undefined;
+  const command = ffmpeg(wav)
+    .inputOptions(['-nostdin'])
+    .audioFilters(`silencedetect=noise=${noiseDb}dB:d=${minSilenceS}`)
+    .format('null')
+    .output('-')
+    .on('stderr', (line: string) => {
+      const start = /silence_start: (-?\d+(?:\.\d+)?)/.exec(line);
+      if (start) openStart = Math.max(0, Number(start[1]));
+      const end = /silence_end: (\d+(?:\.\d+)?)/.exec(line);
+      if (end && openStart !== undefined) {
+        silences.push({ startS: openStart, endS: Number(end[1]) });
+        openStart = undefined;
+      }
     });
-    command.on('end', () => {
-      signal?.removeEventListener('abort', onAbort);
-      // A pause that runs to the end of the file has a start and no end line.
-      if (openStart !== undefined) silences.push({ startS: openStart, endS: Infinity });
-      resolve(silences);
-    });
-    command.run();
-  });
+  await runFfmpeg(command, { input: wav, signal });
+  // A pause that runs to the end of the file has a start and no end line.
+  if (openStart !== undefined) silences.push({ startS: openStart, endS: Infinity });
+  return silences;
 }
 
 /**
@@ -200,20 +160,32 @@ export function extractAudio(
   span: { startS: number; endS: number },
   signal?: AbortSignal,
 ): Promise<void> {
+  const command = ffmpeg(wav)
+    .inputOptions([
+      '-nostdin',
+      '-ss',
+      span.startS.toFixed(3),
+      '-t',
+      (span.endS - span.startS).toFixed(3),
+    ])
+    .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
+    .format('wav')
+    .output(output);
+  return runFfmpeg(command, { input: wav, output, signal });
+}
+
+/**
+ * Runs a prepared command to its end. The signal kills ffmpeg (SIGKILL) and rejects with
+ * the signal's reason; any other failure is classified into a job error code.
+ */
+function runFfmpeg(
+  command: ffmpeg.FfmpegCommand,
+  ctx: { input: string; output?: string; signal?: AbortSignal },
+): Promise<void> {
+  const { signal } = ctx;
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise<void>((resolve, reject) => {
     let aborted = false;
-    const command = ffmpeg(wav)
-      .inputOptions([
-        '-nostdin',
-        '-ss',
-        span.startS.toFixed(3),
-        '-t',
-        (span.endS - span.startS).toFixed(3),
-      ])
-      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'pcm_s16le'])
-      .format('wav')
-      .output(output);
     const onAbort = (): void => {
       aborted = true;
       command.kill('SIGKILL');
@@ -221,7 +193,9 @@ export function extractAudio(
     signal?.addEventListener('abort', onAbort, { once: true });
     command.on('error', (err: Error) => {
       signal?.removeEventListener('abort', onAbort);
-      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav, output));
+      reject(
+        aborted && signal ? abortError(signal) : classifyFfmpegError(err, ctx.input, ctx.output),
+      );
     });
     command.on('end', () => {
       signal?.removeEventListener('abort', onAbort);
@@ -347,32 +321,15 @@ export interface CompressOptions {
  */
 export function compressAudio(wav: string, output: string, opts: CompressOptions): Promise<void> {
   const { bitrateKbps, span, signal } = opts;
-  if (signal?.aborted) return Promise.reject(abortError(signal));
-  return new Promise<void>((resolve, reject) => {
-    let aborted = false;
-    const seek = span
-      ? ['-ss', span.startS.toFixed(3), '-t', (span.endS - span.startS).toFixed(3)]
-      : [];
-    const command = ffmpeg(wav)
-      .inputOptions(['-nostdin', ...seek])
-      .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libopus'])
-      // Constant bitrate: the size of a piece is known before it is made.
-      .outputOptions(['-b:a', `${bitrateKbps}k`, '-vbr', 'off', '-application', 'voip'])
-      .format('ogg')
-      .output(output);
-    const onAbort = (): void => {
-      aborted = true;
-      command.kill('SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    command.on('error', (err: Error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(aborted && signal ? abortError(signal) : classifyFfmpegError(err, wav, output));
-    });
-    command.on('end', () => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    command.run();
-  });
+  const seek = span
+    ? ['-ss', span.startS.toFixed(3), '-t', (span.endS - span.startS).toFixed(3)]
+    : [];
+  const command = ffmpeg(wav)
+    .inputOptions(['-nostdin', ...seek])
+    .outputOptions(['-map', '0:a:0', '-ac', '1', '-ar', '16000', '-acodec', 'libopus'])
+    // Constant bitrate: the size of a piece is known before it is made.
+    .outputOptions(['-b:a', `${bitrateKbps}k`, '-vbr', 'off', '-application', 'voip'])
+    .format('ogg')
+    .output(output);
+  return runFfmpeg(command, { input: wav, output, signal });
 }
