@@ -26,29 +26,31 @@ export interface SweepResult {
  */
 export async function sweepOnce(deps: SweeperDeps, now = new Date()): Promise<SweepResult> {
   const batch = deps.batchSize ?? 100;
-  const result: SweepResult = { uploads: 0, jobs: 0 };
-  for (;;) {
-    const n = await deps.db.transaction().execute(async (trx) => {
-      const uploads = await lockExpiredUploads(trx, UPLOAD_CLAIM_GRACE_MS, batch);
-      for (const upload of uploads) await discardUpload(trx, deps.storage, upload);
-      return uploads.length;
-    });
-    result.uploads += n;
-    if (n < batch) break;
-  }
+  const uploads = await drain(deps.db, batch, async (trx) => {
+    const rows = await lockExpiredUploads(trx, UPLOAD_CLAIM_GRACE_MS, batch);
+    for (const upload of rows) await discardUpload(trx, deps.storage, upload);
+    return rows.length;
+  });
+  let jobs = 0;
   if (deps.retentionDays > 0) {
     const before = new Date(now.getTime() - deps.retentionDays * 86_400_000);
-    for (;;) {
-      const n = await deps.db.transaction().execute(async (trx) => {
-        const jobs = await lockExpiredJobs(trx, before, batch);
-        for (const job of jobs) await purgeJob(trx, deps.storage, job);
-        return jobs.length;
-      });
-      result.jobs += n;
-      if (n < batch) break;
-    }
+    jobs = await drain(deps.db, batch, async (trx) => {
+      const rows = await lockExpiredJobs(trx, before, batch);
+      for (const job of rows) await purgeJob(trx, deps.storage, job);
+      return rows.length;
+    });
   }
-  return result;
+  return { uploads, jobs };
+}
+
+/** Runs `step` in a transaction per batch until a batch comes back short; the total done. */
+async function drain(db: Db, batch: number, step: (trx: Db) => Promise<number>): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await db.transaction().execute(step);
+    total += n;
+    if (n < batch) return total;
+  }
 }
 
 /** Sweeps every `intervalMs` until stopped; a failed pass is logged and retried next time. */

@@ -342,13 +342,14 @@ describe('headers', () => {
 });
 
 describe('sweeper', () => {
-  const sweep = (retentionDays = 30) =>
+  const sweep = (retentionDays = 30, batchSize?: number) =>
     sweepOnce({
       db: h.env.db,
       storage: h.storage,
       logger: createLogger('gateway', 'silent'),
       retentionDays,
       intervalMs: 1000,
+      batchSize,
     });
 
   async function exists(key: string) {
@@ -357,15 +358,17 @@ describe('sweeper', () => {
 
   it('removes unused uploads past their claim window, object and row, and keeps fresh ones', async () => {
     const stale = await h.uploadJfk();
+    const stale2 = await h.uploadJfk();
     const fresh = await h.uploadJfk();
     const staleKey = await h.objectKeyOf(stale.uploadId);
     await h.env.db
       .updateTable('uploads')
       .set({ expires_at: new Date(Date.now() - 2 * 3600_000) })
-      .where('id', '=', stale.uploadId)
+      .where('id', 'in', [stale.uploadId, stale2.uploadId])
       .execute();
-    const result = await sweep();
-    expect(result.uploads).toBeGreaterThanOrEqual(1);
+    // Batches of one: the sweep goes on past a full batch until one comes back short.
+    const result = await sweep(30, 1);
+    expect(result.uploads).toBeGreaterThanOrEqual(2);
     expect(await exists(staleKey)).toBe(false);
     expect(
       await h.env.db.selectFrom('uploads').select('id').where('id', '=', stale.uploadId).execute(),
