@@ -19,8 +19,8 @@ import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { offsetSegments } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
-import { JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
-import { startHeartbeat } from './heartbeat.js';
+import { JobLostError, ShutdownError } from './errors.js';
+import { guardAttempt } from './heartbeat.js';
 import type { WorkerMetrics } from './metrics.js';
 import { chunkLanded } from './transitions.js';
 
@@ -70,35 +70,25 @@ export async function handleChunk(
     return 'ack';
   }
 
-  const controller = new AbortController();
-  const abort = (reason: Error) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
-  const onShutdown = () => abort(new ShutdownError());
-  if (deps.shutdown?.aborted) onShutdown();
-  deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
-  const timer = setTimeout(
-    () => abort(new JobTimeoutError(Math.round(deps.chunkTimeoutMs / 1000))),
-    deps.chunkTimeoutMs,
-  );
-  const heartbeat = startHeartbeat({
-    intervalMs: deps.heartbeatMs,
-    beat: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
-    onLost: () => abort(new JobLostError()),
-    onError: (err) => log.warn({ err }, 'lease renewal failed'),
+  const guard = guardAttempt({
+    shutdown: deps.shutdown,
+    timeoutMs: deps.chunkTimeoutMs,
+    heartbeatMs: deps.heartbeatMs,
+    renew: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
+    onRenewError: (err) => log.warn({ err }, 'lease renewal failed'),
   });
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'chunk-'));
   let outcome: Outcome = 'ack';
   try {
     const wav = join(dir, 'chunk.wav');
     await deps.storage.download(key, wav);
-    controller.signal.throwIfAborted();
+    guard.signal.throwIfAborted();
     const started = Date.now();
     const result = await deps.engines
       .get(job.engine)
       .transcribe(
         wav,
-        { language: job.language, model: job.model, signal: controller.signal },
+        { language: job.language, model: job.model, signal: guard.signal },
         () => undefined,
       );
     const stored = await storeChunkResult(deps.db, {
@@ -119,7 +109,7 @@ export async function handleChunk(
       log.info({ index: chunk.index }, 'last chunk landed; job completed');
     }
   } catch (error) {
-    const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
+    const cause: unknown = guard.signal.aborted ? guard.signal.reason : error;
     if (cause instanceof ShutdownError) {
       // Only this chunk goes back to the queue; the job and its other chunks carry on.
       log.info({ index: chunk.index }, 'shutting down: chunk handed back to the queue');
@@ -128,9 +118,7 @@ export async function handleChunk(
       outcome = await deps.settleFailure(job, cause, log.child({ index: chunk.index }));
     }
   } finally {
-    clearTimeout(timer);
-    heartbeat.stop();
-    deps.shutdown?.removeEventListener('abort', onShutdown);
+    guard.release();
     await rm(dir, { recursive: true, force: true });
     if (outcome === 'ack') await deleteQuietly(deps, key, log);
   }

@@ -1,3 +1,5 @@
+import { JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
+
 export interface HeartbeatOptions {
   intervalMs: number;
   /** Renews the lease; false means the job is no longer ours. */
@@ -37,6 +39,55 @@ export function startHeartbeat(options: HeartbeatOptions): { stop(): void } {
     stop() {
       stopped = true;
       clearInterval(timer);
+    },
+  };
+}
+
+export interface AttemptGuard {
+  /** Aborts when the attempt must stop; its reason says why. */
+  readonly signal: AbortSignal;
+  /** Stops the attempt (the first reason wins). */
+  abort(reason: Error): void;
+  /** Ends the guard: the time limit, the heartbeat and the shutdown listener. */
+  release(): void;
+}
+
+/**
+ * What ends one attempt early, for a whole job or one chunk of it: the worker shutting
+ * down, the attempt's time limit, or a heartbeat that finds the job no longer ours.
+ */
+export function guardAttempt(options: {
+  shutdown?: AbortSignal;
+  timeoutMs: number;
+  heartbeatMs: number;
+  /** Renews the lease; false means the job was canceled or taken over. */
+  renew: () => Promise<boolean>;
+  onRenewError: (error: unknown) => void;
+}): AttemptGuard {
+  const controller = new AbortController();
+  const abort = (reason: Error) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onShutdown = () => abort(new ShutdownError());
+  if (options.shutdown?.aborted) onShutdown();
+  options.shutdown?.addEventListener('abort', onShutdown, { once: true });
+  const timer = setTimeout(
+    () => abort(new JobTimeoutError(Math.round(options.timeoutMs / 1000))),
+    options.timeoutMs,
+  );
+  const heartbeat = startHeartbeat({
+    intervalMs: options.heartbeatMs,
+    beat: options.renew,
+    onLost: () => abort(new JobLostError()),
+    onError: options.onRenewError,
+  });
+  return {
+    signal: controller.signal,
+    abort,
+    release() {
+      clearTimeout(timer);
+      heartbeat.stop();
+      options.shutdown?.removeEventListener('abort', onShutdown);
     },
   };
 }

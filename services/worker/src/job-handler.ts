@@ -7,7 +7,7 @@ import type { Logger } from '@transcribe/telemetry';
 import { chunkObjectKey, handleChunk, type Outcome } from './chunk-handler.js';
 import { dbChunkStore } from './chunk-store.js';
 import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
-import { startHeartbeat } from './heartbeat.js';
+import { guardAttempt } from './heartbeat.js';
 import { runPipeline, type FanOut, type PipelineDeps, type Stage } from './pipeline.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
@@ -138,27 +138,18 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     const started = Date.now();
     deps.metrics.inFlight.inc();
 
-    const controller = new AbortController();
-    const abort = (reason: Error) => {
-      if (!controller.signal.aborted) controller.abort(reason);
-    };
-    const onShutdown = () => abort(new ShutdownError());
-    if (deps.shutdown?.aborted) onShutdown();
-    deps.shutdown?.addEventListener('abort', onShutdown, { once: true });
-    const timer = setTimeout(
-      () => abort(new JobTimeoutError(Math.round(deps.jobTimeoutMs / 1000))),
-      deps.jobTimeoutMs,
-    );
-    const heartbeat = startHeartbeat({
-      intervalMs: heartbeatMs(),
-      beat: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
-      onLost: () => abort(new JobLostError()),
-      onError: (err) => log.warn({ err }, 'lease renewal failed'),
+    const guard = guardAttempt({
+      shutdown: deps.shutdown,
+      timeoutMs: deps.jobTimeoutMs,
+      heartbeatMs: heartbeatMs(),
+      renew: () =>
+        renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
+      onRenewError: (err) => log.warn({ err }, 'lease renewal failed'),
     });
 
     const fanOut = fanOutFor(job);
     try {
-      const progress = progressReporter(job, log, () => abort(new JobLostError()));
+      const progress = progressReporter(job, log, () => guard.abort(new JobLostError()));
       const result = await runPipeline(
         {
           objectKey: job.object_key,
@@ -168,7 +159,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         },
         deps.pipeline,
         progress.report,
-        controller.signal,
+        guard.signal,
         dbChunkStore(deps.db, job),
         fanOut,
       ).finally(() => progress.flush());
@@ -205,13 +196,11 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       return 'ack';
     } catch (error) {
       // When the signal fired, its reason says why, whatever the interrupted step threw.
-      const cause: unknown = controller.signal.aborted ? controller.signal.reason : error;
+      const cause: unknown = guard.signal.aborted ? guard.signal.reason : error;
       await fanOut?.discardUndispatched(log);
       return await settleFailure(job, attempt, cause, log);
     } finally {
-      clearTimeout(timer);
-      heartbeat.stop();
-      deps.shutdown?.removeEventListener('abort', onShutdown);
+      guard.release();
       deps.metrics.inFlight.dec();
     }
   }
