@@ -29,13 +29,40 @@ const TenantName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ -');
 
+/** Postgres could not be used; says which URL (without its password) and what to do. */
+export class DatabaseError extends Error {
+  override readonly name = 'DatabaseError';
+}
+
 async function withDb<T>(io: AdminIo, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = createDb(io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL, { max: 1 });
+  const url = io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const db = createDb(url, { max: 1 });
   try {
     return await fn(db);
+  } catch (error) {
+    throw describeDbError(error, url);
   } finally {
     await db.destroy();
   }
+}
+
+function describeDbError(error: unknown, url: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return error;
+  let where = url;
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    where = parsed.toString();
+  } catch {
+    // not a URL: shown as given
+  }
+  // 42P01: undefined table. Anything else with a code is a connection or server problem.
+  const hint =
+    code === '42P01'
+      ? 'the database has no schema yet: run the migrations (pnpm migrate)'
+      : `${(error as Error).message} (${code})`;
+  return new DatabaseError(`cannot use Postgres at ${where} (DATABASE_URL): ${hint}`);
 }
 
 function tenantName(value: string): string {

@@ -9,7 +9,7 @@ export const ExitCode = {
   JobFailed: 1,
   /** Bad arguments or configuration: fix the command line or the environment. */
   Usage: 2,
-  /** The API or the network failed: retrying may help. */
+  /** The API, the network or (operator commands) Postgres failed: retrying may help. */
   Api: 3,
   /** Interrupted by the user (128 + SIGINT). */
   Interrupted: 130,
@@ -29,6 +29,10 @@ export function reportError(error: unknown, stderr: Output): ExitCode {
   }
   if (error instanceof ApiError) {
     stderr.write(`error: ${error.code}: ${error.message} (HTTP ${error.status})\n`);
+    return ExitCode.Api;
+  }
+  if (error instanceof Error && error.name === 'DatabaseError') {
+    stderr.write(`error: ${error.message}\n`);
     return ExitCode.Api;
   }
   if (error instanceof ClientError) {

@@ -1,6 +1,8 @@
 // `transcribe keys …` and `transcribe tenants limit` against a real Postgres: a created key
 // authenticates, is stored only hashed, is never listed, and stops working once revoked.
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { ExitCode, runCli } from '@transcribe/cli';
 import { findTenantByName, findTenantIdByApiKey, hashApiKey } from '@transcribe/db';
 import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
@@ -79,6 +81,39 @@ describe('transcribe keys', () => {
   it('refuses a bad tenant name or a missing --tenant as usage errors', async () => {
     expect((await cli('keys', 'create', '--tenant', 'Bad Name')).code).toBe(ExitCode.Usage);
     expect((await cli('keys', 'create')).code).toBe(ExitCode.Usage);
+  });
+});
+
+describe('when Postgres cannot be used', () => {
+  async function cliAt(url: string, ...argv: string[]) {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await runCli(argv, { env: { DATABASE_URL: url }, stdout, stderr });
+    return { code, stderr: stderr.text };
+  }
+
+  it('says so in one line, without the password, and exits 3', async () => {
+    const res = await cliAt('postgres://admin:s3cret@127.0.0.1:1/nowhere', 'keys', 'list');
+    expect(res.code).toBe(ExitCode.Api);
+    expect(res.stderr).toMatch(
+      /^error: cannot use Postgres at postgres:\/\/admin@127\.0\.0\.1:1\/nowhere \(DATABASE_URL\)/,
+    );
+    expect(res.stderr).not.toContain('s3cret');
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('points at the migrations when the schema is missing', async () => {
+    const empty = `t_empty_${randomBytes(5).toString('hex')}`;
+    await sql.raw(`CREATE DATABASE ${empty}`).execute(env.db);
+    try {
+      const url = new URL(env.databaseUrl);
+      url.pathname = `/${empty}`;
+      const res = await cliAt(url.toString(), 'keys', 'list');
+      expect(res.code).toBe(ExitCode.Api);
+      expect(res.stderr).toContain('run the migrations');
+    } finally {
+      await sql.raw(`DROP DATABASE IF EXISTS ${empty} WITH (FORCE)`).execute(env.db);
+    }
   });
 });
 
