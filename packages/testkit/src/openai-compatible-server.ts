@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { decodeToSpeechWav } from './raw-sphinx.js';
 
 const run = promisify(execFile);
 
@@ -329,21 +330,7 @@ async function recognise(file: Blob, name: string): Promise<Recognised> {
     const input = join(dir, `upload${extname(name) || '.bin'}`);
     await writeFile(input, Buffer.from(await file.arrayBuffer()));
     const wav = join(dir, 'audio.wav');
-    await run('ffmpeg', [
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      input,
-      '-vn',
-      '-ac',
-      '1',
-      '-ar',
-      '16000',
-      '-acodec',
-      'pcm_s16le',
-      wav,
-    ]);
+    await decodeToSpeechWav(input, wav);
     const { stdout: probed } = await run('ffprobe', [
       '-v',
       'error',

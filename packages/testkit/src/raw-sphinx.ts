@@ -6,6 +6,25 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** Any media → 16 kHz mono s16le WAV with ffmpeg alone: what pocketsphinx reads. */
+export async function decodeToSpeechWav(input: string, wav: string): Promise<void> {
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    input,
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-acodec',
+    'pcm_s16le',
+    wav,
+  ]);
+}
+
 /**
  * The baseline for speech tests: ffmpeg decodes to 16 kHz mono, then pocketsphinx runs
  * directly on it, with nothing of ours in between. Returns the recognised words.
@@ -14,21 +33,7 @@ export async function rawSphinxTranscript(file: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'raw-sphinx-'));
   try {
     const wav = join(dir, 'audio.wav');
-    await run('ffmpeg', [
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      file,
-      '-vn',
-      '-ac',
-      '1',
-      '-ar',
-      '16000',
-      '-acodec',
-      'pcm_s16le',
-      wav,
-    ]);
+    await decodeToSpeechWav(file, wav);
     const { stdout } = await run(
       'pocketsphinx_continuous',
       ['-infile', wav, '-logfn', '/dev/null'],
