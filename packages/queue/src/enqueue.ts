@@ -1,5 +1,12 @@
 import type { ChunkMessage, Priority, TranscribeMessage } from '@transcribe/contracts';
-import { insertOutbox, type Db } from '@transcribe/db';
+import {
+  appendJobEvent,
+  insertJob,
+  insertOutbox,
+  type Db,
+  type JobRow,
+  type NewJob,
+} from '@transcribe/db';
 import { MAX_PRIORITY } from './topology.js';
 
 const PRIORITY_VALUE: Record<Priority, number> = {
@@ -24,6 +31,21 @@ export async function enqueueTranscription(
     payload,
     priority: PRIORITY_VALUE[job.priority],
   });
+}
+
+/**
+ * A new job, queued: its row, its `queued` event and its message, all in the caller's
+ * transaction, so the job exists if and only if its message will be sent.
+ */
+export async function insertQueuedJob(
+  trx: Db,
+  job: Omit<NewJob, 'status' | 'stage'>,
+): Promise<JobRow> {
+  const row = await insertJob(trx, { ...job, status: 'queued', stage: 'queued' });
+  const tenantId = row.tenant_id;
+  await appendJobEvent(trx, { id: row.id, tenantId }, { type: 'queued' });
+  await enqueueTranscription(trx, { id: row.id, tenantId, priority: row.priority });
+  return row;
 }
 
 /**

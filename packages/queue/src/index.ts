@@ -16,6 +16,7 @@ export {
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
 export {
   enqueueTranscription,
+  insertQueuedJob,
   enqueueRetry,
   enqueueDeadLetter,
   enqueueChunks,

@@ -8,14 +8,12 @@ import {
   type JobOptions,
 } from '@transcribe/contracts';
 import {
-  appendJobEvent,
   findJobByIdempotencyKey,
-  insertJob,
   markUploadUsed,
   type JobRow,
   type UploadRow,
 } from '@transcribe/db';
-import { enqueueTranscription } from '@transcribe/queue';
+import { insertQueuedJob } from '@transcribe/queue';
 import type { GatewayDeps } from './deps.js';
 import { HttpError } from './http-error.js';
 import { toJob } from './job-view.js';
@@ -156,12 +154,10 @@ export async function queueJob(
       if (!(await markUploadUsed(trx, upload.id))) {
         throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
       }
-      const row = await insertJob(trx, {
+      return insertQueuedJob(trx, {
         id: uuidv7(),
         tenant_id: tenantId,
         upload_id: upload.id,
-        status: 'queued',
-        stage: 'queued',
         priority: options.priority,
         object_key: upload.object_key,
         filename: upload.filename,
@@ -175,9 +171,6 @@ export async function queueJob(
         idempotency_key: idempotency?.key ?? null,
         request_hash: idempotency?.hash ?? null,
       });
-      await appendJobEvent(trx, { id: row.id, tenantId }, { type: 'queued' });
-      await enqueueTranscription(trx, { id: row.id, tenantId, priority: row.priority });
-      return row;
     });
   } catch (error) {
     // A concurrent request with the same Idempotency-Key won (it spent the upload first, or

@@ -15,15 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  appendJobEvent,
-  cancelJob,
-  ensureTenant,
-  findJobById,
-  insertJob,
-  listJobChunks,
-} from '@transcribe/db';
-import { enqueueTranscription } from '@transcribe/queue';
+import { cancelJob, ensureTenant, findJobById, listJobChunks } from '@transcribe/db';
+import { insertQueuedJob } from '@transcribe/queue';
 import { createTestEnv, freePort, librivoxClips, startService } from '@transcribe/testkit';
 
 const run = promisify(execFile);
@@ -227,23 +220,20 @@ async function runWorker(
     const id = uuidv7();
     const key = `${tenantId}/${id}/speech.wav`;
     await env.storage.upload(key, createReadStream(file), 'audio/wav');
-    await env.db.transaction().execute(async (trx) => {
-      await insertJob(trx, {
+    const sizeBytes = (await stat(file)).size;
+    await env.db.transaction().execute((trx) =>
+      insertQueuedJob(trx, {
         id,
         tenant_id: tenantId,
-        status: 'queued',
-        stage: 'queued',
         priority: 'default',
         object_key: key,
         filename: 'speech.wav',
         content_type: 'audio/wav',
-        size_bytes: (await stat(file)).size,
+        size_bytes: sizeBytes,
         language: 'en',
         engine: 'sphinx',
-      });
-      await appendJobEvent(trx, { id, tenantId }, { type: 'queued' });
-      await enqueueTranscription(trx, { id, tenantId, priority: 'default' });
-    });
+      }),
+    );
 
     let nodePeakKb = 0;
     const nodeByStage: Record<string, number> = {};

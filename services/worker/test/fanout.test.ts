@@ -5,18 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import {
-  appendJobEvent,
   cancelJob,
   ensureTenant,
   findJobById,
-  insertJob,
   listJobChunks,
   listJobEvents,
   type JobRow,
 } from '@transcribe/db';
 import {
   connectBroker,
-  enqueueTranscription,
+  insertQueuedJob,
   startOutboxRelay,
   type Broker,
   type OutboxRelay,
@@ -148,12 +146,10 @@ async function submit(file: string): Promise<JobRow> {
   const id = uuidv7();
   const key = `${tenantId}/${id}/speech.wav`;
   await env.storage.upload(key, await readFile(file), 'audio/wav');
-  const job = await env.db.transaction().execute(async (trx) => {
-    const row = await insertJob(trx, {
+  const job = await env.db.transaction().execute((trx) =>
+    insertQueuedJob(trx, {
       id,
       tenant_id: tenantId,
-      status: 'queued',
-      stage: 'queued',
       priority: 'default',
       object_key: key,
       filename: 'speech.wav',
@@ -161,11 +157,8 @@ async function submit(file: string): Promise<JobRow> {
       size_bytes: 1,
       language: 'en',
       engine: 'sphinx',
-    });
-    await appendJobEvent(trx, { id, tenantId }, { type: 'queued' });
-    await enqueueTranscription(trx, { id, tenantId, priority: 'default' });
-    return row;
-  });
+    }),
+  );
   relay.kick();
   return job;
 }
