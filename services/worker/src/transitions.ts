@@ -124,13 +124,7 @@ export async function markFailed(
   job: JobRow,
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
-    if (failed) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'failed', error });
-    }
-    return Boolean(failed);
-  });
+  return db.transaction().execute((trx) => failWithEvent(trx, job, error));
 }
 
 /**
@@ -143,16 +137,15 @@ export async function requeueForRetry(
   retry: { level: number; delayMs: number },
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
+    const requeued = await requeueWithEvent(trx, job);
     if (requeued) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
       await enqueueRetry(
         trx,
         { id: job.id, tenantId: job.tenant_id, priority: job.priority },
         retry,
       );
     }
-    return Boolean(requeued);
+    return requeued;
   });
 }
 
@@ -161,13 +154,7 @@ export async function requeueForRetry(
  * the broker hands that same message to another worker (graceful shutdown).
  */
 export async function requeueForHandover(db: Db, job: JobRow): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
-    if (requeued) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
-    }
-    return Boolean(requeued);
-  });
+  return db.transaction().execute((trx) => requeueWithEvent(trx, job));
 }
 
 /** Out of attempts: failed, and its message put on the dead-letter queue with the reason. */
@@ -177,17 +164,38 @@ export async function markDeadLettered(
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+    const failed = await failWithEvent(trx, job, error);
     if (failed) {
-      await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'failed', error });
       await enqueueDeadLetter(
         trx,
         { id: job.id, tenantId: job.tenant_id },
         { code: error.code, reason: error.message, attempts: job.attempts - job.retry_base },
       );
     }
-    return Boolean(failed);
+    return failed;
   });
+}
+
+/** processing → failed under this attempt, with its event; false when the job is not ours. */
+async function failWithEvent(
+  trx: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+  if (failed) {
+    await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'failed', error });
+  }
+  return Boolean(failed);
+}
+
+/** processing → queued under this attempt, with its event; false when the job is not ours. */
+async function requeueWithEvent(trx: Db, job: JobRow): Promise<boolean> {
+  const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
+  if (requeued) {
+    await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
+  }
+  return Boolean(requeued);
 }
 
 /**
