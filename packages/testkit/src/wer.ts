@@ -1,7 +1,8 @@
 // Speech tests compare word error rates, never strings: PocketSphinx's text changes with
-// tiny changes to the audio (see ../shared/fixtures/README.md).
+// tiny changes to the audio (see fixtures/README.md).
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { repoRoot } from './repo.js';
 
 export const JFK_REFERENCE =
   'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
@@ -63,19 +64,17 @@ export function librivoxClips(dir: string = LIBRIVOX_DIR): { wav: string; refere
 }
 
 /**
- * The shared fixtures directory: `$FIXTURES_DIR`, else the first `shared/fixtures` found
- * walking up from the working directory (the repository is checked out with `shared`
- * beside it, both locally and in CI).
+ * The repository's test fixtures (`fixtures/` at the workspace root, see its README for
+ * where each file comes from), or `$FIXTURES_DIR` when set.
  */
 export function fixturesDir(): string {
   const fromEnv = process.env['FIXTURES_DIR'];
   if (fromEnv) return resolve(fromEnv);
-  for (let dir = process.cwd(); ; dir = dirname(dir)) {
-    const candidate = join(dir, 'shared', 'fixtures');
-    if (existsSync(join(candidate, 'audio', 'jfk.wav'))) return candidate;
-    if (dirname(dir) === dir) break;
+  let root: string;
+  try {
+    root = repoRoot();
+  } catch {
+    throw new Error(`fixtures not found: run inside the repository or set FIXTURES_DIR`);
   }
-  throw new Error(
-    `shared/fixtures (with audio/jfk.wav) not found above ${process.cwd()}; set FIXTURES_DIR`,
-  );
+  return join(root, 'fixtures');
 }

@@ -90,7 +90,7 @@ describe('fixturesDir', () => {
     rmSync(empty, { recursive: true, force: true });
   });
 
-  test('finds shared/fixtures beside the repository', () => {
+  test("finds the repository's own fixtures", () => {
     delete process.env['FIXTURES_DIR'];
     expect(existsSync(join(fixturesDir(), 'audio', 'jfk.wav'))).toBe(true);
   });

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SIGNATURE_BYTES, detectContainer } from '../src/media-signature.js';
 import { toCues, toSrt, toVtt, wrap } from '../src/subtitles.js';
+import { fixturesDir } from '../../../packages/testkit/src/wer.js';
 
 const run = promisify(execFile);
-const JFK = '/work/shared/fixtures/audio/jfk.wav';
+const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
 let dir: string;
 
 beforeAll(async () => {

@@ -17,8 +17,10 @@ import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, type TestEnv } from '../../../../packages/testkit/src/index.js';
 import { createGatewayApp } from '../../src/app.js';
 import type { GatewayDeps, GatewaySettings } from '../../src/deps.js';
+import { join } from 'node:path';
+import { fixturesDir } from '../../../../packages/testkit/src/wer.js';
 
-export const JFK = '/work/shared/fixtures/audio/jfk.wav';
+export const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export interface ApiInit {
