@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import {
   createDb,
+  DEFAULT_DATABASE_URL,
   ensureTenant,
   findTenantByName,
   generateApiKey,
@@ -24,7 +25,6 @@ export interface AdminIo {
   stderr: Output;
 }
 
-const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const TenantName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, . _ -');

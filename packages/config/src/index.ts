@@ -1,6 +1,7 @@
 export { ConfigError, parseEnv, loadConfigOrExit, bool, port, positiveInt, url } from './env.js';
 export {
   common,
+  DEFAULT_DATABASE_URL,
   s3,
   gatewaySchema,
   workerSchema,

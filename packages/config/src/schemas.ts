@@ -2,10 +2,16 @@ import { z } from 'zod';
 import { EngineName } from '@transcribe/contracts';
 import { bool, nonNegativeInt, port, positiveInt, url } from './env.js';
 
+/**
+ * The one default database for services, `pnpm stack`, `pnpm migrate` and the operator CLI,
+ * so a key made with the CLI is one the stack's gateway knows.
+ */
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/transcribe';
+
 /** Variables every service reads. */
 export const common = {
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: url.default('postgres://postgres@127.0.0.1:5432/postgres'),
+  DATABASE_URL: url.default(DEFAULT_DATABASE_URL),
   AMQP_URL: url.default('amqp://guest:guest@127.0.0.1:5672'),
   /** Prefix for every exchange and queue name, so several stacks can share one broker. */
   AMQP_PREFIX: z

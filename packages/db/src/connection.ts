@@ -38,3 +38,37 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
+
+/**
+ * Creates the database named in `url` when it does not exist, so `pnpm stack` and
+ * `pnpm migrate` work on a fresh server. It connects to the target first and only falls
+ * back to the server's `postgres` database when told the target is missing (3D000), so a
+ * managed server that allows only the target database still works.
+ */
+export async function ensureDatabase(url: string): Promise<void> {
+  const name = decodeURIComponent(new URL(url).pathname.slice(1));
+  if (!name) return;
+  const probe = new pg.Client({ connectionString: url });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '3D000') throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+  } catch (error) {
+    // Another process created it after our probe: 42P04 once it has committed, 23505
+    // (pg_database's unique index) while both creations race.
+    const code = (error as { code?: unknown }).code;
+    if (code !== '42P04' && code !== '23505') throw error;
+  } finally {
+    await client.end();
+  }
+}

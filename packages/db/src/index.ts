@@ -1,4 +1,5 @@
-export { createDb, migrateToLatest, type Db } from './connection.js';
+export { createDb, ensureDatabase, migrateToLatest, type Db } from './connection.js';
+export { DEFAULT_DATABASE_URL } from '@transcribe/config';
 export type * from './schema.js';
 export * from './tenants.repository.js';
 export * from './api-keys.repository.js';

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `pnpm migrate`: applies pending migrations to DATABASE_URL and exits.
-import { createDb, migrateToLatest } from './connection.js';
+import { DEFAULT_DATABASE_URL } from '@transcribe/config';
+import { createDb, ensureDatabase, migrateToLatest } from './connection.js';
 
-const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
 const db = createDb(url, { max: 1 });
 try {
+  await ensureDatabase(url);
   const applied = await migrateToLatest(db);
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
 } catch (error) {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { createDb, migrateToLatest } from '@transcribe/db';
+import { createDb, DEFAULT_DATABASE_URL, ensureDatabase, migrateToLatest } from '@transcribe/db';
 import { createStorage } from '@transcribe/storage';
 import { startS3Server, type S3Server } from './s3-server.js';
 import { startStack, type Stack } from './stack.js';
@@ -21,22 +20,6 @@ export interface LocalStack {
   stack: Stack;
   s3?: S3Server;
   stop(): Promise<void>;
-}
-
-async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
-  if (!name) return;
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -113,7 +96,7 @@ export function localStackOptionsFromEnv(): LocalStackOptions {
     return value;
   };
   return {
-    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/transcribe',
+    databaseUrl: process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
     gatewayPort: port('GATEWAY_PORT', 8080),
     notifierPort: port('NOTIFIER_PORT', 8081),
