@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this repo needs on a Debian/Ubuntu machine and is a no-op when it is all
-# there: ffmpeg and PocketSphinx (the offline engine) from Debian, pnpm through corepack,
-# then the workspace's npm packages.
+# there: ffmpeg and PocketSphinx (the offline engine) from Debian, a local PostgreSQL and
+# RabbitMQ where there is no Docker engine, pnpm through corepack, the workspace's npm
+# packages, and the build (so the CLI, `pnpm stack` and `pnpm demo` start at once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,32 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# PostgreSQL and RabbitMQ for the tests, `pnpm stack` and `pnpm demo`. With a Docker engine
+# the tests start their own (testcontainers). Without one, a server already answering on
+# the default port is used as it is; otherwise Debian's packages are installed. A cluster
+# this script installs trusts connections from 127.0.0.1 (the default DATABASE_URL has no
+# password): it is a development database on this machine, reachable from it only.
+docker_engine() { [ -S /var/run/docker.sock ] || [ -n "${DOCKER_HOST:-}" ]; }
+pg_answers() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+mq_answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+if ! docker_engine; then
+  services=()
+  if ! pg_answers && ! command -v pg_ctlcluster >/dev/null; then services+=(postgresql); fi
+  if ! mq_answers && ! command -v rabbitmq-server >/dev/null; then services+=(rabbitmq-server); fi
+  if ((${#services[@]})); then
+    echo "setup: no Docker engine and no local server: installing ${services[*]}"
+    if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${services[@]}" >/dev/null
+    if [[ " ${services[*]} " == *" postgresql "* ]]; then
+      version=$(ls /etc/postgresql | sort -V | tail -1)
+      hba=/etc/postgresql/$version/main/pg_hba.conf
+      $sudo sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    fi
+  fi
+  bash scripts/ensure-services.sh
+fi
+
 # pnpm at the exact version in package.json's packageManager. Corepack's signature check
 # fails behind some registries ("No compatible signature found"); the version is pinned
 # and the lockfile carries integrity hashes, so skipping that check is safe here.
@@ -30,6 +57,7 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version 2>/dev/null)" != "$want" 
   fi
 fi
 pnpm install --frozen-lockfile --reporter=silent
+pnpm build >/dev/null
 
 # The k8s/ tests render the overlays with kustomize 5 (kubectl ≥ 1.27 has it built in).
 # Debian bookworm's kubernetes-client (1.20, kustomize 2) is too old to render them, and
