@@ -117,6 +117,11 @@ function isNotFound(error: unknown): boolean {
 }
 
 export function createStorage(options: StorageOptions): Storage {
+  // The SDK warns in every process that its releases after January 2027 need Node 22. The
+  // lockfile pins a release that supports Node 20.19+ (the version the project supports;
+  // the images run 22), so the warning says nothing an operator can act on. An operator
+  // who sets the variable keeps their choice.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const client = makeClient(options, options.endpoint);
   const presigner =
     options.publicEndpoint && options.publicEndpoint !== options.endpoint
