@@ -3,6 +3,8 @@ import { ServerFrame, TERMINAL_EVENT_TYPES, type JobEvent } from '@transcribe/co
 
 export interface Collected {
   events: JobEvent[];
+  /** The `links` of the last frame that carried them (the completed event's). */
+  links?: Record<string, string>;
   /** Close code when the server closed the socket, undefined when we did (terminal event). */
   closeCode?: number;
   closeReason?: string;
@@ -24,6 +26,7 @@ export function collectEvents(
 ): Promise<Collected> {
   return new Promise((resolve, reject) => {
     const events: JobEvent[] = [];
+    let links: Record<string, string> | undefined;
     const socket = new WebSocket(url, { headers: options.headers });
     const timer = setTimeout(() => {
       socket.terminate();
@@ -36,6 +39,7 @@ export function collectEvents(
     socket.on('message', (data) => {
       const frame = ServerFrame.parse(JSON.parse(String(data)));
       events.push(frame.event);
+      if (frame.links) links = { ...frame.links };
       const done =
         TERMINAL_EVENT_TYPES.includes(frame.event.type) ||
         (options.stopAfter !== undefined && events.length >= options.stopAfter) ||
@@ -43,12 +47,17 @@ export function collectEvents(
       if (done) {
         clearTimeout(timer);
         socket.close(1000);
-        resolve({ events });
+        resolve({ events, ...(links ? { links } : {}) });
       }
     });
     socket.on('close', (code, reason) => {
       clearTimeout(timer);
-      resolve({ events, closeCode: code, closeReason: reason.toString() });
+      resolve({
+        events,
+        closeCode: code,
+        closeReason: reason.toString(),
+        ...(links ? { links } : {}),
+      });
     });
     socket.on('error', (error) => {
       clearTimeout(timer);

@@ -116,6 +116,10 @@ describe.each([
     expect(types[0]).toBe('queued');
     expect(types[1]).toBe('processing');
     expect(types.at(-1)).toBe('completed');
+    // The completed frame links to this stack's gateway, on its real port.
+    expect(live.links?.['transcript']).toMatch(
+      new RegExp(`^${stack.gatewayUrl}/v1/jobs/${job.id}/`),
+    );
     expect(types.filter((t) => t === 'progress').length).toBeGreaterThanOrEqual(3);
     const progress = live.events.flatMap((e) => (e.type === 'progress' ? [e.progress] : []));
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);
