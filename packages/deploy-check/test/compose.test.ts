@@ -54,6 +54,17 @@ describe('docker-compose.yml', () => {
     expect(validate({ services: { x: { image: 'a', restart_policy: 'always' } } })).not.toEqual([]);
   });
 
+  it('pins every third-party image to a version and keeps consoles on this host', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (!s.image || s.image.startsWith('transcribe/')) continue;
+      // A bare name or `latest` changes under the operator on the next pull.
+      expect([name, s.image]).toEqual([name, expect.stringMatching(/:(?!latest$)[\w.-]+$/)]);
+    }
+    const published = (s: ComposeService) => (s.ports ?? []).map((p) => String(p));
+    expect(published(service('rabbitmq'))).toEqual(['127.0.0.1:15672:15672']);
+    expect(published(service('minio'))).toContain('127.0.0.1:9001:9001');
+  });
+
   it('has the dependencies, one-shot jobs and the three services', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
       [
