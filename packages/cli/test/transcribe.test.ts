@@ -146,7 +146,7 @@ describe('runCli', () => {
     ['a bad format', [JFK, '--format', 'xml'], undefined, "'xml' is invalid"],
     ['a bad language', [JFK, '--language', 'English'], undefined, 'invalid --language'],
     ['a missing file', ['/nonexistent/a.wav'], undefined, 'file_error'],
-    ['no arguments', [], undefined, "missing required argument 'file'"],
+    ['no arguments', [], undefined, "missing required argument 'files'"],
   ])('exits 2 for %s', async (_name, argv, environment, message) => {
     const out = io();
     const code = await runCli(argv, { env: environment ?? env(), ...out });
@@ -200,7 +200,7 @@ describe('runCli', () => {
   it('prints help with exit code 0', async () => {
     const out = io();
     expect(await runCli(['--help'], { env: {}, ...out })).toBe(ExitCode.Ok);
-    expect(out.stdout.text).toContain('Usage: transcribe [options] [command] <file>');
+    expect(out.stdout.text).toContain('Usage: transcribe [options] [command] <files...>');
   });
 });
 

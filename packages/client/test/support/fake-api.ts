@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CloseCode,
+  type CreateJobRequest,
   type CreateJobResponse,
   type ErrorBody,
   type ErrorCode,
@@ -54,6 +55,8 @@ export interface FakeApi {
   wsBaseUrl: string;
   uploads: Map<string, ReceivedUpload>;
   jobs: Map<string, FakeJob>;
+  /** The body of every `POST /v1/jobs`, in order. */
+  jobRequests: CreateJobRequest[];
   /** Every events connection attempt, in order. */
   connections: SocketContext[];
   /** Signed headers handed out with each upload. */
@@ -105,6 +108,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     wsBaseUrl: `ws://127.0.0.1:${port}`,
     uploads: new Map(),
     jobs: new Map(),
+    jobRequests: [],
     connections: [],
     signedHeaders: { 'x-amz-meta-test': 'signed-value' },
     script: COMPLETED_SCRIPT,
@@ -215,7 +219,8 @@ export async function startFakeApi(): Promise<FakeApi> {
       };
     }
     if (req.method === 'POST' && url.pathname === '/v1/jobs') {
-      const input = JSON.parse(body.toString()) as { uploadId: string; language?: string };
+      const input = JSON.parse(body.toString()) as CreateJobRequest;
+      fake.jobRequests.push(input);
       if (!fake.uploads.has(input.uploadId)) {
         return error(409, 'upload_missing', 'nothing was uploaded for this upload id yet');
       }
