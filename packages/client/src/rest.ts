@@ -33,6 +33,9 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The transcript formats that are text (plain, SubRip, WebVTT); `json` is an object. */
+export type TextFormat = Exclude<TranscriptFormat, 'json'>;
+
 /** Filters and paging of {@link RestApi.listJobs} (the query of `GET /v1/jobs`). */
 export interface ListJobsOptions extends RequestOptions {
   /** Only jobs in this status, or in any of these. */
@@ -82,7 +85,7 @@ export interface RestApi {
    * first). Deleting an unknown or already deleted job succeeds too.
    */
   deleteJob(id: string, opts?: RequestOptions): Promise<void>;
-  getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  getTranscript(id: string, format: TextFormat, opts?: RequestOptions): Promise<string>;
   getTranscript(id: string, format: 'json', opts?: RequestOptions): Promise<TranscriptJson>;
   getTranscript(
     id: string,
@@ -156,7 +159,11 @@ export function createRest(options: RestOptions): RestApi {
   const job = (id: string): string => `v1/jobs/${encodeURIComponent(id)}`;
   const upload = (id: string): string => `v1/uploads/${encodeURIComponent(id)}`;
 
-  async function getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  async function getTranscript(
+    id: string,
+    format: TextFormat,
+    opts?: RequestOptions,
+  ): Promise<string>;
   async function getTranscript(
     id: string,
     format: 'json',

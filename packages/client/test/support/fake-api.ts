@@ -246,8 +246,17 @@ export async function startFakeApi(): Promise<FakeApi> {
       if (found.job.status !== 'completed') {
         return error(409, 'job_not_completed', `job is ${found.job.status}`);
       }
-      if (url.searchParams.get('format') === 'txt') {
+      const format = url.searchParams.get('format');
+      if (format === 'txt') {
         return { status: 200, body: `${found.text}\n`, type: 'text/plain; charset=utf-8' };
+      }
+      if (format === 'srt') {
+        const body = `1\n00:00:00,000 --> 00:00:02,500\n${found.text}\n`;
+        return { status: 200, body, type: 'application/x-subrip; charset=utf-8' };
+      }
+      if (format === 'vtt') {
+        const body = `WEBVTT\n\n00:00:00.000 --> 00:00:02.500\n${found.text}\n`;
+        return { status: 200, body, type: 'text/vtt; charset=utf-8' };
       }
       const transcript: TranscriptJson = {
         jobId: found.job.id,
