@@ -23,18 +23,19 @@ export interface JobFlags {
 /** What every job of one `transcribe` run is created with (all but the upload). */
 export type JobOptions = Omit<CreateJobRequest, 'uploadId'>;
 
+/** The part of a zod schema used here. */
 interface Checkable<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: unknown };
+  safeParse(
+    value: unknown,
+  ): { success: true; data: T } | { success: false; error: { issues: { message: string }[] } };
 }
 
 /** `value` checked with the contract's schema, or a usage error naming the flag. */
 function check<T>(schema: Checkable<T>, value: unknown, flag: string, shown: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = (parsed.error as { issues?: { message: string }[] }).issues ?? [];
-  throw new UsageError(
-    `invalid ${flag}${shown ? ` ${shown}` : ''}: ${issues[0]?.message ?? 'not accepted'}`,
-  );
+  const reason = parsed.error.issues[0]?.message ?? 'not accepted';
+  throw new UsageError(`invalid ${flag}${shown ? ` ${shown}` : ''}: ${reason}`);
 }
 
 /**
