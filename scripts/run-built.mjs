@@ -24,7 +24,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // tsc -b leaves a tsbuildinfo untouched when a newer file changed nothing it compiles (a
 // script in package.json, a comment-only edit it proves harmless): this stamp, dated when
 // the last successful build started, says "everything older was built".
-const stamp = join(root, 'node_modules', '.cache', 'run-built', 'built-at');
+const stampOf = (workspace) => join(workspace, 'node_modules', '.cache', 'run-built', 'built-at');
 
 /** mtime in ms, or undefined when the path does not exist. */
 function mtimeOf(path) {
@@ -63,7 +63,7 @@ function buildInfoOf(projectDir) {
 function staleReason(workspace) {
   // The root tsconfig.json is JSON without comments here; its references are the projects.
   const { references = [] } = JSON.parse(readFileSync(join(workspace, 'tsconfig.json'), 'utf8'));
-  const stamped = mtimeOf(stamp) ?? 0;
+  const stamped = mtimeOf(stampOf(workspace)) ?? 0;
   let oldestBuild = Infinity;
   for (const { path } of references) {
     const dir = join(workspace, path);
@@ -93,6 +93,7 @@ function build(reason) {
     process.stderr.write('run-built: the build failed; not running stale code\n');
     process.exit(result.status ?? 1);
   }
+  const stamp = stampOf(root);
   mkdirSync(dirname(stamp), { recursive: true });
   writeFileSync(stamp, `${startedAt.toISOString()}\n`);
   utimesSync(stamp, startedAt, startedAt);
