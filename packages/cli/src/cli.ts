@@ -13,9 +13,10 @@ import { collectMetadata, type JobFlags } from './job-options.js';
 import { addJobsCommands } from './jobs-commands.js';
 import type { Output } from './output.js';
 
-// This module is all that `transcribe --help` loads besides commander and the contracts:
-// each command imports its implementation (and the SDK, cli-progress, the database code)
-// when it runs. Keep static imports here to what defining the commands needs.
+// `transcribe --help` loads this module, the command definitions it imports, commander and
+// the contracts, nothing more: each command imports its implementation (and with it the
+// SDK and ws, cli-progress, kysely and pg) when it runs. Keep static imports to what
+// defining the commands needs; test/transcribe.test.ts checks what --help loads.
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
