@@ -1,23 +1,16 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import {
-  createDb,
-  DEFAULT_DATABASE_URL,
-  ensureTenant,
-  findTenantByName,
-  generateApiKey,
-  insertApiKey,
-  listApiKeys,
-  revokeApiKey,
-  setTenantMaxConcurrentJobs,
-  type Db,
-} from '@transcribe/db';
+import type * as DbRepo from '@transcribe/db';
+import type { Db } from '@transcribe/db';
 import { ExitCode, UsageError } from './exit-codes.js';
-import type { Output } from './output.js';
+import { formatTable, type Output } from './output.js';
 
 // Operator commands: they talk to Postgres (DATABASE_URL), not to the API, because they
 // manage who may use the API at all. A key is printed once, at creation, and only hashed
 // after that.
+
+/** Loaded on first use: kysely and pg cost more to load than the rest of the CLI. */
+type DbModule = typeof DbRepo;
 
 export interface AdminIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -34,11 +27,12 @@ export class DatabaseError extends Error {
   override readonly name = 'DatabaseError';
 }
 
-async function withDb<T>(io: AdminIo, fn: (db: Db) => Promise<T>): Promise<T> {
-  const url = io.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const db = createDb(url, { max: 1 });
+async function withDb<T>(io: AdminIo, fn: (db: Db, repo: DbModule) => Promise<T>): Promise<T> {
+  const repo = await import('@transcribe/db');
+  const url = io.env.DATABASE_URL ?? repo.DEFAULT_DATABASE_URL;
+  const db = repo.createDb(url, { max: 1 });
   try {
-    return await fn(db);
+    return await fn(db, repo);
   } catch (error) {
     throw describeDbError(error, url);
   } finally {
@@ -72,20 +66,6 @@ function tenantName(value: string): string {
   return parsed.data;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return (
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
-}
-
 /** `keys create|list|revoke` and `tenants limit` on the given program. */
 export function addAdminCommands(
   program: Command,
@@ -101,10 +81,14 @@ export function addAdminCommands(
     .option('--json', 'print JSON')
     .action(async (opts: { tenant: string; name: string; json?: boolean }) => {
       const tenant = tenantName(opts.tenant);
-      const key = generateApiKey();
-      const created = await withDb(io, async (db) => {
-        const tenantId = await ensureTenant(db, tenant);
-        return { tenantId, ...(await insertApiKey(db, { tenantId, name: opts.name, key })) };
+      const { key, ...created } = await withDb(io, async (db, repo) => {
+        const key = repo.generateApiKey();
+        const tenantId = await repo.ensureTenant(db, tenant);
+        return {
+          key,
+          tenantId,
+          ...(await repo.insertApiKey(db, { tenantId, name: opts.name, key })),
+        };
       });
       io.stdout.write(
         opts.json
@@ -122,15 +106,15 @@ export function addAdminCommands(
     .option('-t, --tenant <name>', 'only this tenant')
     .option('--json', 'print JSON')
     .action(async (opts: { tenant?: string; json?: boolean }) => {
-      const rows = await withDb(io, (db) =>
-        listApiKeys(db, opts.tenant ? tenantName(opts.tenant) : undefined),
+      const rows = await withDb(io, (db, repo) =>
+        repo.listApiKeys(db, opts.tenant ? tenantName(opts.tenant) : undefined),
       );
       if (opts.json) {
         io.stdout.write(`${JSON.stringify(rows)}\n`);
         return;
       }
       io.stdout.write(
-        table([
+        formatTable([
           ['ID', 'TENANT', 'NAME', 'PREFIX', 'CREATED', 'REVOKED'],
           ...rows.map((r) => [
             r.id,
@@ -150,7 +134,7 @@ export function addAdminCommands(
     .action(async (id: string) => {
       if (!z.uuid().safeParse(id).success)
         throw new UsageError(`"${id}" is not a key id (a UUID from \`keys list\`)`);
-      if (await withDb(io, (db) => revokeApiKey(db, id))) {
+      if (await withDb(io, (db, repo) => repo.revokeApiKey(db, id))) {
         io.stderr.write(`revoked ${id}\n`);
       } else {
         io.stderr.write(`error: no active key ${id}\n`);
@@ -171,9 +155,9 @@ export function addAdminCommands(
       if (value !== null && !(Number.isInteger(value) && value > 0)) {
         throw new UsageError(`invalid max "${max}": a positive integer or "default"`);
       }
-      const found = await withDb(io, async (db) => {
-        const tenant = await findTenantByName(db, tenantName(name));
-        if (tenant) await setTenantMaxConcurrentJobs(db, tenant.id, value);
+      const found = await withDb(io, async (db, repo) => {
+        const tenant = await repo.findTenantByName(db, tenantName(name));
+        if (tenant) await repo.setTenantMaxConcurrentJobs(db, tenant.id, value);
         return tenant;
       });
       if (!found) {

@@ -1,13 +1,22 @@
 import { Command, CommanderError, Option } from 'commander';
-import { createClient, type TranscribeClient, type TranscriptFormat } from '@transcribe/client';
-import { Language, Priority, TranscriptFormat as Formats } from '@transcribe/contracts';
+import {
+  EngineName,
+  Priority,
+  TranscriptFormat as Formats,
+  type TranscriptFormat,
+} from '@transcribe/contracts';
 import { addAdminCommands } from './admin.js';
-import { ExitCode, UsageError, reportError } from './exit-codes.js';
+import type { CommandDeps } from './command-deps.js';
+import { clientFromOptions, DEFAULT_URL, type ConnectionFlags } from './connection.js';
+import { ExitCode } from './exit-codes.js';
+import { collectMetadata, type JobFlags } from './job-options.js';
+import { addJobsCommands } from './jobs-commands.js';
 import type { Output } from './output.js';
-import { runGet, runStatus } from './status.js';
-import { runTranscribe, type CommandDeps } from './transcribe.js';
 
-export const DEFAULT_URL = 'http://localhost:8080';
+// `transcribe --help` loads this module, the command definitions it imports, commander and
+// the contracts, nothing more: each command imports its implementation (and with it the
+// SDK and ws, cli-progress, kysely and pg) when it runs. Keep static imports to what
+// defining the commands needs; test/transcribe.test.ts checks what --help loads.
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -16,55 +25,51 @@ export interface CliIo {
   signal?: AbortSignal;
 }
 
-interface GlobalOptions {
+/** The program's options: the transcription's, and the connection's (shared by commands). */
+export interface GlobalOptions extends ConnectionFlags, JobFlags {
   format: TranscriptFormat;
-  language?: string;
-  priority?: Priority;
   progress: boolean;
-  url?: string;
-  apiKey?: string;
-}
-
-/** Resolves URL and key from flags, then the environment; bad ones are usage errors. */
-export function clientFromOptions(
-  opts: Pick<GlobalOptions, 'url' | 'apiKey'>,
-  env: CliIo['env'],
-): TranscribeClient {
-  const baseUrl = opts.url ?? env.TRANSCRIBE_URL ?? DEFAULT_URL;
-  let parsed: URL;
-  try {
-    parsed = new URL(baseUrl);
-  } catch {
-    throw new UsageError(`invalid API URL "${baseUrl}" (from --url or TRANSCRIBE_URL)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`API URL must be http(s), got "${baseUrl}"`);
-  }
-  const apiKey = opts.apiKey ?? env.TRANSCRIBE_API_KEY;
-  if (!apiKey) throw new UsageError('no API key: set TRANSCRIBE_API_KEY or pass --api-key');
-  return createClient({ baseUrl, apiKey });
+  outputDir?: string;
 }
 
 /** Parses argv (without node and script), runs the command, resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.Ok;
-  const deps = (opts: GlobalOptions): CommandDeps => ({
-    client: clientFromOptions(opts, io.env),
+  const setExitCode = (code: ExitCode) => (exitCode = code);
+  const deps = async (opts: ConnectionFlags): Promise<CommandDeps> => ({
+    client: await clientFromOptions(opts, io.env),
     stdout: io.stdout,
     stderr: io.stderr,
     ...(io.signal ? { signal: io.signal } : {}),
   });
 
   const program = new Command('transcribe')
-    .description('Transcribe an audio or video file with a transcription service.')
-    .argument('<file>', 'recording to transcribe (mp3, wav, flac, m4a, ogg, opus, webm, mp4, mov…)')
+    .description(
+      'Transcribe audio or video files with a transcription service: one job per file, ' +
+        'all at once, transcripts on stdout (or in --output-dir).',
+    )
+    .argument(
+      '<files...>',
+      'recordings to transcribe (mp3, wav, flac, m4a, ogg, opus, webm, mp4, mov…)',
+    )
     .addOption(
       new Option('-f, --format <format>', 'transcript format')
         .choices(Formats.options)
         .default('txt'),
     )
+    .option('-o, --output-dir <dir>', 'write <name>.<format> per file here instead of stdout')
     .option('-l, --language <tag>', 'spoken language, e.g. "en", or "auto"')
+    .addOption(
+      new Option('-e, --engine <engine>', 'transcription engine').choices(EngineName.options),
+    )
+    .option('-m, --model <name>', "the engine's model, e.g. whisper-1")
     .addOption(new Option('-p, --priority <priority>', 'queue priority').choices(Priority.options))
+    .option('--webhook <url>', 'URL that receives a signed POST when each job finishes')
+    .option(
+      '--metadata <key=value>',
+      'label kept with each job and echoed back (repeatable)',
+      collectMetadata,
+    )
     .option('--no-progress', 'do not show progress on stderr')
     .option('--url <url>', `API base URL (env TRANSCRIBE_URL, default ${DEFAULT_URL})`)
     .option('--api-key <key>', 'API key (env TRANSCRIBE_API_KEY)')
@@ -74,19 +79,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
-    .action(async (file: string, opts: GlobalOptions) => {
-      if (opts.language !== undefined && !Language.safeParse(opts.language).success) {
-        throw new UsageError(`invalid --language "${opts.language}": expected a tag like "en"`);
-      }
-      exitCode = await runTranscribe(
+    .action(async (files: string[], opts: GlobalOptions) => {
+      const { jobOptionsFrom } = await import('./job-options.js');
+      const job = jobOptionsFrom(opts);
+      const { runTranscribeFiles } = await import('./transcribe-files.js');
+      exitCode = await runTranscribeFiles(
         {
-          file,
+          files,
           format: opts.format,
+          job,
           progress: opts.progress,
-          ...(opts.language ? { language: opts.language } : {}),
-          ...(opts.priority ? { priority: opts.priority } : {}),
+          ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
         },
-        deps(opts),
+        await deps(opts),
       );
     });
 
@@ -97,7 +102,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .argument('<jobId>')
     .action(async (jobId: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
-      exitCode = await runStatus(jobId, opts.format, deps(opts));
+      const { runStatus } = await import('./status.js');
+      exitCode = await runStatus(jobId, opts.format, await deps(opts));
     });
   program
     .command('get')
@@ -105,10 +111,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .argument('<jobId>')
     .action(async (jobId: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
-      exitCode = await runGet(jobId, opts.format, deps(opts));
+      const { runGet } = await import('./status.js');
+      exitCode = await runGet(jobId, opts.format, await deps(opts));
     });
 
-  addAdminCommands(program, io, (code) => (exitCode = code));
+  addJobsCommands(program, deps, setExitCode);
+  addAdminCommands(program, io, setExitCode);
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -117,6 +125,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
+    const { reportError } = await import('./report-error.js');
     return reportError(error, io.stderr);
   }
 }

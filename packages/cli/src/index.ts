@@ -1,10 +1,10 @@
-export { runCli, clientFromOptions, DEFAULT_URL, type CliIo } from './cli.js';
-export {
-  runTranscribe,
-  printTranscript,
-  type TranscribeArgs,
-  type CommandDeps,
-} from './transcribe.js';
+export { runCli, type CliIo } from './cli.js';
+export { clientFromOptions, connectionFrom, DEFAULT_URL } from './connection.js';
+export { runTranscribe, type TranscribeArgs } from './transcribe.js';
+export { runTranscribeFiles, type TranscribeFilesArgs } from './transcribe-files.js';
+export { printTranscript } from './transcript.js';
+export type { CommandDeps } from './command-deps.js';
 export { runStatus, runGet } from './status.js';
-export { ExitCode, UsageError } from './exit-codes.js';
+export { runJobsList, runJobsCancel, runJobsRetry, runJobsDelete } from './jobs.js';
+export { ExitCode, UsageError, worstExitCode } from './exit-codes.js';
 export type { Output } from './output.js';

@@ -53,3 +53,18 @@ export function describeJob(job: Job): string {
   if (job.error) rows.push(['error', `${job.error.code}: ${job.error.message}`]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
 }
+
+/** Rows as left-aligned columns two spaces apart; the first row is the header. */
+export function formatTable(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}

@@ -1,7 +1,9 @@
 import type { TranscriptFormat } from '@transcribe/client';
-import { ExitCode, reportError } from './exit-codes.js';
+import type { CommandDeps } from './command-deps.js';
+import { ExitCode } from './exit-codes.js';
 import { describeJob } from './output.js';
-import { printTranscript, type CommandDeps } from './transcribe.js';
+import { reportError } from './report-error.js';
+import { printTranscript } from './transcript.js';
 
 /** `transcribe status <jobId>`: the job, as text or (format json) as the API's JSON. */
 export async function runStatus(

@@ -146,7 +146,7 @@ describe('runCli', () => {
     ['a bad format', [JFK, '--format', 'xml'], undefined, "'xml' is invalid"],
     ['a bad language', [JFK, '--language', 'English'], undefined, 'invalid --language'],
     ['a missing file', ['/nonexistent/a.wav'], undefined, 'file_error'],
-    ['no arguments', [], undefined, "missing required argument 'file'"],
+    ['no arguments', [], undefined, "missing required argument 'files'"],
   ])('exits 2 for %s', async (_name, argv, environment, message) => {
     const out = io();
     const code = await runCli(argv, { env: environment ?? env(), ...out });
@@ -200,11 +200,39 @@ describe('runCli', () => {
   it('prints help with exit code 0', async () => {
     const out = io();
     expect(await runCli(['--help'], { env: {}, ...out })).toBe(ExitCode.Ok);
-    expect(out.stdout.text).toContain('Usage: transcribe [options] [command] <file>');
+    expect(out.stdout.text).toContain('Usage: transcribe [options] [command] <files...>');
   });
 });
 
 describe('the transcribe binary', () => {
+  it('answers --help without loading the SDK, ws, cli-progress or the database code', async () => {
+    if (!existsSync(MAIN))
+      throw new Error(`${MAIN} is missing: build first (npx tsc -b packages/cli)`);
+    const hook = join(__dirname, 'support', 'trace-imports.mjs');
+    const child = spawn(process.execPath, ['--import', hook, MAIN, '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: transcribe');
+    const loaded = stderr.split('\n').filter((l) => l.startsWith('import '));
+    expect(loaded.some((l) => l.includes('/commander/'))).toBe(true);
+    for (const heavy of [
+      '/client/dist/',
+      '/ws/',
+      '/cli-progress/',
+      '/db/dist/',
+      '/kysely/',
+      '/pg/',
+    ]) {
+      expect(loaded.filter((l) => l.includes(heavy))).toEqual([]);
+    }
+  });
+
   it('transcribes, writes the transcript to stdout and exits 0', async () => {
     if (!existsSync(MAIN))
       throw new Error(`${MAIN} is missing: build first (npx tsc -b packages/cli)`);

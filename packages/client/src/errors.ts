@@ -7,18 +7,36 @@ import { ErrorBody, type ErrorCode } from '@transcribe/contracts';
  */
 export type ApiErrorCode = ErrorCode | 'upload_failed' | 'http_error';
 
-/** The server answered with a non-2xx status. */
+/**
+ * The server answered with a non-2xx status. Switch on `code` (stable); `message` is for
+ * humans and may change; quote `requestId` when reporting a problem to the operator (the
+ * gateway logs every request under it).
+ */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
+  /** HTTP status of the answer. */
   readonly status: number;
   readonly code: ApiErrorCode;
+  /** Extra facts some codes carry, e.g. `{status}` with `invalid_job_state`. */
   readonly details: unknown;
+  /**
+   * The answer's `x-request-id` (the gateway sets one on every answer); for `upload_failed`,
+   * the storage server's `x-amz-request-id`. Undefined when the answer had none.
+   */
+  readonly requestId: string | undefined;
 
-  constructor(status: number, code: ApiErrorCode, message: string, details?: unknown) {
+  constructor(
+    status: number,
+    code: ApiErrorCode,
+    message: string,
+    details?: unknown,
+    requestId?: string,
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details;
+    this.requestId = requestId;
   }
 }
 
@@ -52,7 +70,12 @@ export class ClientError extends Error {
 }
 
 /** Builds the {@link ApiError} for a non-2xx answer from its status and raw body text. */
-export function apiErrorFrom(status: number, statusText: string, bodyText: string): ApiError {
+export function apiErrorFrom(
+  status: number,
+  statusText: string,
+  bodyText: string,
+  requestId?: string,
+): ApiError {
   let json: unknown;
   try {
     json = JSON.parse(bodyText);
@@ -62,11 +85,11 @@ export function apiErrorFrom(status: number, statusText: string, bodyText: strin
   const body = ErrorBody.safeParse(json);
   if (body.success) {
     const { code, message, details } = body.data.error;
-    return new ApiError(status, code, message, details);
+    return new ApiError(status, code, message, details, requestId);
   }
   const snippet = bodyText.trim().slice(0, 200);
   const message = `HTTP ${status}${statusText ? ` ${statusText}` : ''}${snippet ? `: ${snippet}` : ''}`;
-  return new ApiError(status, 'http_error', message);
+  return new ApiError(status, 'http_error', message, undefined, requestId);
 }
 
 /** Minimal structural view of a zod schema, so this package needs no zod import of its own. */

@@ -11,7 +11,7 @@ const DEFAULT_MULTIPART_THRESHOLD = 100 * 1024 ** 2;
 export { ApiError, ClientError, type ApiErrorCode, type ClientErrorCode } from './errors.js';
 export { contentTypeFor, type UploadContentType } from './content-type.js';
 export { isTerminal, type EventsTarget, type FollowEventsOptions } from './events.js';
-export type { FetchLike, RequestOptions, RestApi } from './rest.js';
+export type { FetchLike, ListJobsOptions, RequestOptions, RestApi, TextFormat } from './rest.js';
 export type {
   CreateJobRequest,
   CreateJobResponse,
@@ -19,6 +19,8 @@ export type {
   CreateUploadResponse,
   Job,
   JobEvent,
+  JobList,
+  JobStatus,
   TranscriptFormat,
   TranscriptJson,
 } from '@transcribe/contracts';

@@ -3,6 +3,7 @@ import {
   CreateUploadResponse,
   Job,
   JobEventList,
+  JobList,
   TranscriptJson,
   Upload,
   UploadPartsResponse,
@@ -11,6 +12,7 @@ import {
   type UploadPartsRequest,
   type CreateUploadRequest,
   type JobEvent,
+  type JobStatus,
   type TranscriptFormat,
 } from '@transcribe/contracts';
 import { ClientError, apiErrorFrom, parseOrThrow, type Schema } from './errors.js';
@@ -31,6 +33,23 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The transcript formats that are text (plain, SubRip, WebVTT); `json` is an object. */
+export type TextFormat = Exclude<TranscriptFormat, 'json'>;
+
+/** Filters and paging of {@link RestApi.listJobs} (the query of `GET /v1/jobs`). */
+export interface ListJobsOptions extends RequestOptions {
+  /** Only jobs in this status, or in any of these. */
+  status?: JobStatus | readonly JobStatus[];
+  /** Only jobs created at or after this instant. */
+  createdAfter?: Date | string;
+  /** Only jobs created before this instant. */
+  createdBefore?: Date | string;
+  /** Jobs per page, 1–100 (the gateway's default is 20). */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
 /** The gateway's REST endpoints, each answer checked against its contract. */
 export interface RestApi {
   createUpload(input: CreateUploadRequest, opts?: RequestOptions): Promise<CreateUploadResponse>;
@@ -49,7 +68,24 @@ export interface RestApi {
   /** Discards an unused upload (aborts a multipart one). */
   deleteUpload(uploadId: string, opts?: RequestOptions): Promise<void>;
   getJob(id: string, opts?: RequestOptions): Promise<Job>;
-  getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  /** One page of the tenant's jobs, newest first; follow `nextCursor` for older ones. */
+  listJobs(opts?: ListJobsOptions): Promise<JobList>;
+  /**
+   * Cancels a queued or processing job (a canceled one is answered as is); any other
+   * status is an `ApiError` with code `invalid_job_state`.
+   */
+  cancelJob(id: string, opts?: RequestOptions): Promise<Job>;
+  /**
+   * Queues a failed or canceled job again; any other status is an `ApiError` with code
+   * `invalid_job_state`. Its events continue with a new `queued` event.
+   */
+  retryJob(id: string, opts?: RequestOptions): Promise<Job>;
+  /**
+   * Deletes a job, its events, transcript and uploaded media (a running one is canceled
+   * first). Deleting an unknown or already deleted job succeeds too.
+   */
+  deleteJob(id: string, opts?: RequestOptions): Promise<void>;
+  getTranscript(id: string, format: TextFormat, opts?: RequestOptions): Promise<string>;
   getTranscript(id: string, format: 'json', opts?: RequestOptions): Promise<TranscriptJson>;
   getTranscript(
     id: string,
@@ -96,7 +132,10 @@ export function createRest(options: RestOptions): RestApi {
         cause: error,
       });
     }
-    if (!res.ok) throw apiErrorFrom(res.status, res.statusText, await res.text());
+    if (!res.ok) {
+      const requestId = res.headers.get('x-request-id') ?? undefined;
+      throw apiErrorFrom(res.status, res.statusText, await res.text(), requestId);
+    }
     return res;
   }
 
@@ -120,7 +159,11 @@ export function createRest(options: RestOptions): RestApi {
   const job = (id: string): string => `v1/jobs/${encodeURIComponent(id)}`;
   const upload = (id: string): string => `v1/uploads/${encodeURIComponent(id)}`;
 
-  async function getTranscript(id: string, format: 'txt', opts?: RequestOptions): Promise<string>;
+  async function getTranscript(
+    id: string,
+    format: TextFormat,
+    opts?: RequestOptions,
+  ): Promise<string>;
   async function getTranscript(
     id: string,
     format: 'json',
@@ -142,6 +185,20 @@ export function createRest(options: RestOptions): RestApi {
     return res.text();
   }
 
+  function jobsQuery(opts: ListJobsOptions): string {
+    const query = new URLSearchParams();
+    if (opts.status !== undefined) {
+      query.set('status', typeof opts.status === 'string' ? opts.status : opts.status.join(','));
+    }
+    const instant = (d: Date | string) => (typeof d === 'string' ? d : d.toISOString());
+    if (opts.createdAfter !== undefined) query.set('createdAfter', instant(opts.createdAfter));
+    if (opts.createdBefore !== undefined) query.set('createdBefore', instant(opts.createdBefore));
+    if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+    if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+    const text = query.toString();
+    return text ? `v1/jobs?${text}` : 'v1/jobs';
+  }
+
   return {
     createUpload: (input, opts = {}) =>
       json(CreateUploadResponse, 'POST', 'v1/uploads', { ...opts, body: input }),
@@ -155,6 +212,13 @@ export function createRest(options: RestOptions): RestApi {
       await send('DELETE', upload(id), { ...opts, accept: 'application/json' });
     },
     getJob: (id, opts = {}) => json(Job, 'GET', job(id), opts),
+    listJobs: (opts = {}) =>
+      json(JobList, 'GET', jobsQuery(opts), opts.signal ? { signal: opts.signal } : {}),
+    cancelJob: (id, opts = {}) => json(Job, 'POST', `${job(id)}/cancel`, opts),
+    retryJob: (id, opts = {}) => json(Job, 'POST', `${job(id)}/retry`, opts),
+    deleteJob: async (id, opts = {}) => {
+      await send('DELETE', job(id), { ...opts, accept: 'application/json' });
+    },
     getTranscript,
     listEvents: async (id, after = 0, opts = {}) =>
       (await json(JobEventList, 'GET', `${job(id)}/events?after=${after}`, opts)).events,

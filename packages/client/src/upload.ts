@@ -85,7 +85,16 @@ export function putFile(
       const done = (): void => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) settle();
-        else settle(storageError(status, Buffer.concat(chunks).toString('utf8')));
+        else {
+          const requestId = res.headers['x-amz-request-id'];
+          settle(
+            storageError(
+              status,
+              Buffer.concat(chunks).toString('utf8'),
+              typeof requestId === 'string' ? requestId : undefined,
+            ),
+          );
+        }
       };
       res.on('end', done);
       res.on('close', done);
@@ -128,7 +137,7 @@ function networkError(url: URL, error: unknown): ClientError {
 }
 
 /** S3-style XML errors: `<Error><Code>…</Code><Message>…</Message></Error>`. */
-function storageError(status: number, body: string): ApiError {
+function storageError(status: number, body: string, requestId: string | undefined): ApiError {
   const storageCode = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const storageMessage = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
   const what =
@@ -138,5 +147,6 @@ function storageError(status: number, body: string): ApiError {
     'upload_failed',
     `the storage server refused the upload (HTTP ${status})${what ? `: ${what}` : ''}`,
     storageCode ? { storageCode } : undefined,
+    requestId,
   );
 }

@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CloseCode,
+  type CreateJobRequest,
   type CreateJobResponse,
   type ErrorBody,
   type ErrorCode,
@@ -54,6 +55,8 @@ export interface FakeApi {
   wsBaseUrl: string;
   uploads: Map<string, ReceivedUpload>;
   jobs: Map<string, FakeJob>;
+  /** The body of every `POST /v1/jobs`, in order. */
+  jobRequests: CreateJobRequest[];
   /** Every events connection attempt, in order. */
   connections: SocketContext[];
   /** Signed headers handed out with each upload. */
@@ -105,6 +108,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     wsBaseUrl: `ws://127.0.0.1:${port}`,
     uploads: new Map(),
     jobs: new Map(),
+    jobRequests: [],
     connections: [],
     signedHeaders: { 'x-amz-meta-test': 'signed-value' },
     script: COMPLETED_SCRIPT,
@@ -215,7 +219,8 @@ export async function startFakeApi(): Promise<FakeApi> {
       };
     }
     if (req.method === 'POST' && url.pathname === '/v1/jobs') {
-      const input = JSON.parse(body.toString()) as { uploadId: string; language?: string };
+      const input = JSON.parse(body.toString()) as CreateJobRequest;
+      fake.jobRequests.push(input);
       if (!fake.uploads.has(input.uploadId)) {
         return error(409, 'upload_missing', 'nothing was uploaded for this upload id yet');
       }
@@ -241,8 +246,17 @@ export async function startFakeApi(): Promise<FakeApi> {
       if (found.job.status !== 'completed') {
         return error(409, 'job_not_completed', `job is ${found.job.status}`);
       }
-      if (url.searchParams.get('format') === 'txt') {
+      const format = url.searchParams.get('format');
+      if (format === 'txt') {
         return { status: 200, body: `${found.text}\n`, type: 'text/plain; charset=utf-8' };
+      }
+      if (format === 'srt') {
+        const body = `1\n00:00:00,000 --> 00:00:02,500\n${found.text}\n`;
+        return { status: 200, body, type: 'application/x-subrip; charset=utf-8' };
+      }
+      if (format === 'vtt') {
+        const body = `WEBVTT\n\n00:00:00.000 --> 00:00:02.500\n${found.text}\n`;
+        return { status: 200, body, type: 'text/vtt; charset=utf-8' };
       }
       const transcript: TranscriptJson = {
         jobId: found.job.id,
