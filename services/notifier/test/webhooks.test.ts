@@ -10,6 +10,7 @@ import {
   WEBHOOK_EVENT_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WebhookPayload,
+  forbiddenRange,
   verifyWebhookSignature,
 } from '@transcribe/contracts';
 import {
@@ -28,7 +29,6 @@ import {
 import { webhookIntake } from '../src/webhooks/intake.js';
 import { consumeWebhookQueue, webhookQueueName, type WebhookQueue } from '../src/webhooks/queue.js';
 import { postWebhook } from '../src/webhooks/sender.js';
-import { forbiddenRange } from '../src/webhooks/ssrf-guard.js';
 import { Harness, sleep, waitFor, type Job, type Tenant } from './support/harness.js';
 
 interface Received {
@@ -364,7 +364,7 @@ describe('SSRF guard', () => {
         allowPrivate: false,
       },
     );
-    expect(result).toMatchObject({ ok: false, statusCode: null });
+    expect(result).toMatchObject({ ok: false, statusCode: null, permanent: true });
     expect(result.error).toMatch(/^refused: .* is a \w+ address$/);
     expect(receiver.requests.length).toBe(before);
   });
@@ -382,17 +382,65 @@ describe('SSRF guard', () => {
     expect(result).toMatchObject({ ok: true, statusCode: 204, error: null });
   });
 
-  it('records refused attempts and gives up after the bounded number of attempts', async () => {
-    const guarded = await startWebhooks({ allowPrivate: false, backoffBaseMs: 20 }, 2);
+  it('records a refused URL as failed after one attempt: a policy refusal is permanent', async () => {
+    const guarded = await startWebhooks({ allowPrivate: false, backoffBaseMs: 20 }, 5);
     const tenant = await tenantWithWebhook('/guarded');
     const job = await h.createJob(tenant);
     await h.complete(job);
     const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
-    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 2 });
-    expect(rows[0]!.attemptRows.every((a) => a.status_code === null)).toBe(true);
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1, attempts_left: 4 });
+    expect(rows[0]!.attemptRows).toHaveLength(1);
+    expect(rows[0]!.attemptRows[0]).toMatchObject({ attempt: 1, status_code: null });
     expect(rows[0]!.attemptRows[0]!.error).toMatch(/refused: 127\.0\.0\.1 is a loopback address/);
     expect(receiver.for('/guarded')).toHaveLength(0);
     await stopWebhooks(guarded);
+  });
+});
+
+describe('permanent failures', () => {
+  let webhooks: (typeof running)[number];
+  beforeAll(async () => {
+    webhooks = await startWebhooks({}, 5);
+  });
+  afterAll(async () => {
+    await stopWebhooks(webhooks);
+  });
+
+  it('stops after one attempt when the receiver answers 410 Gone', async () => {
+    receiver.answer = (req) => ({ status: req.path === '/gone' ? 410 : 204 });
+    const tenant = await tenantWithWebhook('/gone');
+    const job = await h.createJob(tenant);
+    await h.complete(job);
+    const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 410 });
+    expect(rows[0]!.attemptRows).toMatchObject([{ attempt: 1, status_code: 410 }]);
+    expect(rows[0]!.attemptRows[0]!.error).toMatch(/410/);
+    await sleep(300);
+    expect(receiver.for('/gone')).toHaveLength(1);
+    receiver.answer = () => ({ status: 204 });
+  });
+
+  it('stops after one attempt on a URL that is not one (written around the API)', async () => {
+    const tenant = await h.createTenant();
+    const job = await h.createJob(tenant);
+    await env.db
+      .updateTable('jobs')
+      .set({ webhook_url: 'gopher://hooks.example.test/x' })
+      .where('id', '=', job.id)
+      .execute();
+    await h.complete(job);
+    const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(rows[0]!.attemptRows[0]!.error).toMatch(/unsupported scheme gopher:/);
+  });
+
+  it('still retries a 404 (a receiver mid-deploy answers that too)', async () => {
+    receiver.answer = (req) => ({ status: req.path === '/missing' ? 404 : 204 });
+    const tenant = await tenantWithWebhook('/missing');
+    const job = await h.createJob(tenant);
+    await h.complete(job);
+    await waitFor(() => receiver.for('/missing').length >= 2, 15_000, 'a second attempt');
+    receiver.answer = () => ({ status: 204 });
   });
 });
 

@@ -78,7 +78,12 @@ export function startWebhookDispatcher(deps: {
       },
       { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
     );
-    const outcome = result.ok ? 'succeeded' : delivery.attempts_left <= 1 ? 'failed' : 'retry';
+    // A permanent failure (policy refusal, invalid URL, 410 Gone) is not retried: once.
+    const outcome = result.ok
+      ? 'succeeded'
+      : result.permanent || delivery.attempts_left <= 1
+        ? 'failed'
+        : 'retry';
     const retryInMs =
       outcome === 'retry'
         ? backoffMs(number, settings.backoffBaseMs, settings.backoffMaxMs)
@@ -97,6 +102,7 @@ export function startWebhookDispatcher(deps: {
     const fields = {
       statusCode: result.statusCode,
       error: result.error,
+      permanent: result.permanent,
       durationMs: result.durationMs,
       retryInMs,
     };
