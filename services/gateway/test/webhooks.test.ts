@@ -94,6 +94,9 @@ function dispatcher() {
       backoffBaseMs: 50,
       backoffMaxMs: 200,
       allowPrivate: true,
+      // Deliveries here answer 500 on purpose: no circuit should defer them.
+      breakerThreshold: 0,
+      breakerCooldownMs: 1000,
     },
   });
 }

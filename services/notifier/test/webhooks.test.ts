@@ -21,13 +21,13 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, type TestEnv } from '../../../packages/testkit/src/index.js';
 import {
-  backoffMs,
   startWebhookDispatcher,
   type WebhookDispatcher,
   type WebhookDispatcherSettings,
 } from '../src/webhooks/dispatcher.js';
 import { webhookIntake } from '../src/webhooks/intake.js';
 import { consumeWebhookQueue, webhookQueueName, type WebhookQueue } from '../src/webhooks/queue.js';
+import { backoffMs } from '../src/webhooks/retry-schedule.js';
 import { postWebhook } from '../src/webhooks/sender.js';
 import { Harness, sleep, waitFor, type Job, type Tenant } from './support/harness.js';
 
@@ -92,6 +92,10 @@ const fast: WebhookDispatcherSettings = {
   backoffBaseMs: 100,
   backoffMaxMs: 1000,
   allowPrivate: true,
+  // Every test here shares one receiver origin and some make it fail on purpose; the
+  // breaker has its own tests (webhook-breaker.test.ts) with receivers of their own.
+  breakerThreshold: 0,
+  breakerCooldownMs: 1000,
 };
 
 /** A notifier's webhook side as main.ts wires it: queue consumer + dispatcher. */
@@ -275,9 +279,9 @@ describe('delivery', () => {
     const sent = receiver.for('/broken');
     // One delivery id across attempts: receivers can drop duplicates.
     expect(new Set(sent.map((r) => r.headers[WEBHOOK_DELIVERY_HEADER])).size).toBe(1);
-    // Backoff: base 100 ms, doubled, with ½–1× jitter: ≥ 50 ms, then ≥ 100 ms.
-    expect(sent[1]!.atMs - sent[0]!.atMs).toBeGreaterThanOrEqual(45);
-    expect(sent[2]!.atMs - sent[1]!.atMs).toBeGreaterThanOrEqual(95);
+    // Backoff: base 100 ms, doubled, with ¾–1× jitter: ≥ 75 ms, then ≥ 150 ms.
+    expect(sent[1]!.atMs - sent[0]!.atMs).toBeGreaterThanOrEqual(70);
+    expect(sent[2]!.atMs - sent[1]!.atMs).toBeGreaterThanOrEqual(145);
     await sleep(300);
     expect(receiver.for('/broken')).toHaveLength(3); // bounded: no fourth attempt
     receiver.answer = () => ({ status: 204 });
@@ -445,10 +449,11 @@ describe('permanent failures', () => {
 });
 
 describe('backoff', () => {
-  it('doubles from the base, stays within ½–1× of it, and is capped', () => {
-    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffMs(3, 1000, 60_000, () => 1)).toBe(4000);
-    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(60_000);
+  it('doubles from the base, stays within ¾–1× of it, and is capped', () => {
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(1000);
+    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(750);
+    expect(backoffMs(3, 1000, 60_000, () => 0)).toBe(4000);
+    expect(backoffMs(20, 1000, 60_000, () => 0)).toBe(60_000);
+    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(45_000);
   });
 });
