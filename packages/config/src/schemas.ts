@@ -150,29 +150,9 @@ export const notifierSchema = z.object({
   PUBLIC_API_URL: url.default('http://localhost:8080'),
   ...webhookPolicy,
   /**
-   * Attempts per webhook delivery. With the default backoff (base 30 s, doubled, capped at
-   * 6 h, each delay ¾–1× of nominal) a receiver that never answers gets, after the 1st:
-   *
-   * | attempt | delay after the previous | since the 1st (¾× … 1×) |
-   * |--------:|-------------------------:|------------------------:|
-   * |  2 | 30 s   | 22.5 s … 30 s      |
-   * |  3 | 1 min  | 1.1 … 1.5 min      |
-   * |  4 | 2 min  | 2.6 … 3.5 min      |
-   * |  5 | 4 min  | 5.6 … 7.5 min      |
-   * |  6 | 8 min  | 11.6 … 15.5 min    |
-   * |  7 | 16 min | 23.6 … 31.5 min    |
-   * |  8 | 32 min | 47.6 … 63.5 min    |
-   * |  9 | 64 min | 1.6 … 2.1 h        |
-   * | 10 | 128 min| 3.2 … 4.3 h        |
-   * | 11 | 256 min| 6.4 … 8.5 h        |
-   * | 12 | 6 h    | 10.9 … 14.5 h      |
-   * | 13 | 6 h    | 15.4 … 20.5 h      |
-   * | 14 | 6 h    | 19.9 … 26.5 h      |
-   * | 15 | 6 h    | 24.4 … 32.5 h      |
-   * | 16 | 6 h    | 28.9 … 38.5 h      |
-   *
-   * so an outage of up to ~29 h is ridden out (plus up to WEBHOOK_TIMEOUT_MS per attempt).
-   * Deferrals by an open circuit (below) are not attempts and only push these later.
+   * Attempts per webhook delivery, refused URLs and 410 Gone excepted (one). With the
+   * default backoff a receiver that never answers gets 16 attempts, the last 28.9–38.5 h
+   * after the first: a day-long outage is ridden out (schedule: retry-schedule.ts).
    */
   WEBHOOK_MAX_ATTEMPTS: positiveInt.max(50).default(16),
   /** Delay before the 2nd attempt; doubled each time (¾–1× jitter), up to WEBHOOK_BACKOFF_MAX_MS. */

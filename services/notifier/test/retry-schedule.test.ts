@@ -18,7 +18,7 @@ describe('default webhook retry schedule', () => {
     expect(schedule.at(-1)!.minAtMs).toBeGreaterThanOrEqual(DAY_MS);
   });
 
-  it('is the schedule documented on WEBHOOK_MAX_ATTEMPTS', () => {
+  it('is the table documented on retrySchedule (retry-schedule.ts)', () => {
     const minutes = (ms: number) => Math.round((ms / 60_000) * 10) / 10;
     expect(schedule.map((a) => minutes(a.maxDelayMs))).toEqual([
       0, 0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360, 360, 360,

@@ -34,6 +34,31 @@ export interface ScheduledAttempt {
  * Every attempt a delivery to an unreachable receiver gets, and when, as bounds over the
  * jitter (attempts themselves, up to WEBHOOK_TIMEOUT_MS each, add to these). A receiver
  * down for less than the last attempt's `minAtMs` still gets the webhook.
+ *
+ * With the defaults (WEBHOOK_MAX_ATTEMPTS 16, WEBHOOK_BACKOFF_BASE_MS 30 s doubled up to
+ * WEBHOOK_BACKOFF_MAX_MS 6 h, each delay ¾–1× of nominal):
+ *
+ * | attempt | nominal delay after the previous | since the 1st (¾× … 1×) |
+ * | ------: | -------------------------------: | ----------------------: |
+ * |       1 |                                — | 0                       |
+ * |       2 |                             30 s | 22.5 s … 30 s           |
+ * |       3 |                            1 min | 1.1 … 1.5 min           |
+ * |       4 |                            2 min | 2.6 … 3.5 min           |
+ * |       5 |                            4 min | 5.6 … 7.5 min           |
+ * |       6 |                            8 min | 11.6 … 15.5 min         |
+ * |       7 |                           16 min | 23.6 … 31.5 min         |
+ * |       8 |                           32 min | 47.6 … 63.5 min         |
+ * |       9 |                           64 min | 1.6 … 2.1 h             |
+ * |      10 |                          128 min | 3.2 … 4.3 h             |
+ * |      11 |                          256 min | 6.4 … 8.5 h             |
+ * |      12 |                              6 h | 10.9 … 14.5 h           |
+ * |      13 |                              6 h | 15.4 … 20.5 h           |
+ * |      14 |                              6 h | 19.9 … 26.5 h           |
+ * |      15 |                              6 h | 24.4 … 32.5 h           |
+ * |      16 |                              6 h | 28.9 … 38.5 h           |
+ *
+ * Deferrals while the receiver's circuit is open (circuit-breaker.ts) are not attempts:
+ * they only move these later. retry-schedule.test.ts checks this table against the config.
  */
 export function retrySchedule(settings: RetryScheduleSettings): ScheduledAttempt[] {
   const schedule: ScheduledAttempt[] = [];
