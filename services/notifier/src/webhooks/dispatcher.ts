@@ -13,7 +13,12 @@ import {
   type WebhookDeliveryRow,
 } from '@transcribe/db';
 import { Counter, type Logger, type Registry } from '@transcribe/telemetry';
-import { CircuitBreaker, originOf, type AttemptHealth } from './circuit-breaker.js';
+import {
+  CircuitBreaker,
+  originOf,
+  type AttemptHealth,
+  type CircuitState,
+} from './circuit-breaker.js';
 import { backoffMs } from './retry-schedule.js';
 import { postWebhook, type PostResult } from './sender.js';
 
@@ -35,6 +40,8 @@ export interface WebhookDispatcher {
   kick(): void;
   /** Stops polling and waits for attempts under way. */
   stop(): Promise<void>;
+  /** This process's circuit for a receiver origin (operators' logs, tests). */
+  circuit(origin: string): CircuitState;
 }
 
 /**
@@ -194,6 +201,7 @@ export function startWebhookDispatcher(deps: {
   kick();
   return {
     kick,
+    circuit: (origin) => breaker.state(origin),
     async stop() {
       stopped = true;
       clearInterval(timer);
