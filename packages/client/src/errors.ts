@@ -1,4 +1,4 @@
-import { ErrorBody, type ErrorCode } from '@transcribe/contracts';
+import { ErrorBody, type DiscontinuityFrame, type ErrorCode } from '@transcribe/contracts';
 
 /**
  * `code` of an {@link ApiError}: the server's stable error code, `upload_failed` when the
@@ -47,7 +47,9 @@ export class ApiError extends Error {
  * - `invalid_response`: a body or frame did not match the contract;
  * - `network_error`: the request never got an answer (DNS, refused, reset);
  * - `reconnect_failed`: the events socket kept dropping and the retries ran out;
- * - `file_error`: the file to upload cannot be read.
+ * - `file_error`: the file to upload cannot be read;
+ * - `discontinuity`: the stream cannot resume where asked (the job was deleted since, by
+ *   retention or DELETE); a {@link DiscontinuityError} carrying the server's typed frame.
  */
 export type ClientErrorCode =
   | 'unauthorized'
@@ -56,7 +58,8 @@ export type ClientErrorCode =
   | 'invalid_response'
   | 'network_error'
   | 'reconnect_failed'
-  | 'file_error';
+  | 'file_error'
+  | 'discontinuity';
 
 /** Something went wrong on this side of the wire, or the server broke the contract. */
 export class ClientError extends Error {
@@ -111,4 +114,18 @@ export function parseOrThrow<T>(schema: Schema<T>, data: unknown, what: string):
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ');
   throw new ClientError('invalid_response', `${what} does not match the contract: ${issues}`);
+}
+
+/**
+ * The events stream said it cannot go on from where the client asked (a `discontinuity`
+ * frame): not a failure of the connection or the contract, but a gap the caller must close
+ * by re-reading state over REST. `frame` is the server's frame, typed.
+ */
+export class DiscontinuityError extends ClientError {
+  readonly frame: DiscontinuityFrame;
+
+  constructor(frame: DiscontinuityFrame) {
+    super('discontinuity', frame.message);
+    this.frame = frame;
+  }
 }

@@ -1,6 +1,12 @@
 import WebSocket from 'ws';
-import { CloseCode, ServerFrame, TERMINAL_EVENT_TYPES, type JobEvent } from '@transcribe/contracts';
-import { ClientError, parseOrThrow, type ClientErrorCode } from './errors.js';
+import {
+  CloseCode,
+  ServerFrame,
+  TERMINAL_EVENT_TYPES,
+  type DiscontinuityFrame,
+  type JobEvent,
+} from '@transcribe/contracts';
+import { ClientError, DiscontinuityError, parseOrThrow, type ClientErrorCode } from './errors.js';
 
 /** Where to follow a job's events: a job (its `links.events`) or the events URL itself. */
 export type EventsTarget = { links: { events: string } } | { eventsUrl: string };
@@ -10,6 +16,12 @@ export interface FollowEventsOptions {
   after?: number;
   /** Called once per event, in seq order, without duplicates. A throw stops following. */
   onEvent(event: JobEvent): void;
+  /**
+   * Called when the server says the stream cannot resume where asked — the job was
+   * deleted since (retention, DELETE) — before the promise rejects with a
+   * {@link DiscontinuityError} carrying the same frame.
+   */
+  onDiscontinuity?(frame: DiscontinuityFrame): void;
   /** Aborting closes the socket and rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Reconnect (with `after` = last seq seen) when the connection drops. Default true. */
@@ -141,8 +153,14 @@ export function followEvents(
       }
       // Frame kinds newer than this client are skipped, not fatal.
       const kind = (data as { kind?: unknown } | null)?.kind;
-      if (typeof kind === 'string' && kind !== 'event') return;
+      if (typeof kind === 'string' && kind !== 'event' && kind !== 'discontinuity') return;
       const frame = parseOrThrow(ServerFrame, data, 'events frame');
+      if (frame.kind === 'discontinuity') {
+        // No terminal event can come for a job that is gone: end here, typed, not retried.
+        opts.onDiscontinuity?.(frame);
+        finish(new DiscontinuityError(frame));
+        return;
+      }
       const event = frame.event;
       if (event.seq <= last) return;
       last = event.seq;

@@ -8,7 +8,13 @@ import { inspectFile, putFile } from './upload.js';
 
 const DEFAULT_MULTIPART_THRESHOLD = 100 * 1024 ** 2;
 
-export { ApiError, ClientError, type ApiErrorCode, type ClientErrorCode } from './errors.js';
+export {
+  ApiError,
+  ClientError,
+  DiscontinuityError,
+  type ApiErrorCode,
+  type ClientErrorCode,
+} from './errors.js';
 export { contentTypeFor, type UploadContentType } from './content-type.js';
 export { isTerminal, type EventsTarget, type FollowEventsOptions } from './events.js';
 export type { FetchLike, ListJobsOptions, RequestOptions, RestApi, TextFormat } from './rest.js';
@@ -17,6 +23,7 @@ export type {
   CreateJobResponse,
   CreateUploadRequest,
   CreateUploadResponse,
+  DiscontinuityFrame,
   Job,
   JobEvent,
   JobList,

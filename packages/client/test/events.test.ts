@@ -1,6 +1,8 @@
 import {
   ClientError,
+  DiscontinuityError,
   createClient,
+  type DiscontinuityFrame,
   type JobEvent,
   type TranscribeClient,
 } from '@transcribe/client';
@@ -156,6 +158,30 @@ describe('followEvents', () => {
     const job = createdJob();
     fake.onSocket = (ctx) => ctx.ws.send(JSON.stringify({ kind: 'event', event: { seq: 1 } }));
     await expect(follow(job)).rejects.toMatchObject({ code: 'invalid_response' });
+  });
+
+  it('surfaces a discontinuity frame typed (callback + DiscontinuityError), without retrying', async () => {
+    const job = createdJob();
+    const sent: DiscontinuityFrame = {
+      kind: 'discontinuity',
+      reason: 'job_deleted',
+      jobId: job.id,
+      after: 2,
+      message: `job ${job.id} no longer exists`,
+    };
+    fake.onSocket = (ctx) => {
+      ctx.ws.send(JSON.stringify(sent));
+      ctx.ws.close(CloseCode.NotFound, 'job not found (deleted)');
+    };
+    const seen: DiscontinuityFrame[] = [];
+    const error = await follow(job, { after: 2, onDiscontinuity: (f) => seen.push(f) }).catch(
+      (e: unknown) => e,
+    );
+    expect(seen).toEqual([sent]);
+    expect(error).toBeInstanceOf(DiscontinuityError);
+    expect(error).toBeInstanceOf(ClientError);
+    expect(error).toMatchObject({ code: 'discontinuity', frame: sent });
+    expect(fake.connections).toHaveLength(1);
   });
 
   it('skips frame kinds it does not know', async () => {

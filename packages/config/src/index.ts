@@ -3,6 +3,7 @@ export {
   common,
   DEFAULT_DATABASE_URL,
   s3,
+  webhookPolicy,
   gatewaySchema,
   workerSchema,
   notifierSchema,

@@ -24,6 +24,8 @@ export const ErrorCode = z.enum([
   'upload_parts_invalid',
   'not_ready',
   'internal_error',
+  /** A webhook URL the service will not call (a private, loopback, link-local or metadata address, …). */
+  'webhook_url_refused',
   // Job failure codes (worker)
   'invalid_media',
   'no_audio_stream',

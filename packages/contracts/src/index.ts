@@ -5,3 +5,4 @@ export * from './queue.js';
 export * from './websocket.js';
 export * from './events-token.js';
 export * from './webhooks.js';
+export * from './webhook-url-policy.js';

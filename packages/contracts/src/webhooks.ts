@@ -14,8 +14,11 @@ import { Uuid, WebhookUrl } from './jobs.js';
  *   drop the ones you have processed;
  * - `Transcribe-Event: job.completed | job.failed | job.canceled`.
  * Any 2xx answer is success; anything else (redirects included, they are not followed),
- * a timeout or a refused connection is retried with exponential backoff, a bounded number
- * of times.
+ * a timeout or a refused connection is retried with exponential backoff and jitter, a
+ * bounded number of times (by default 16 attempts over about 29–38 h). Not retried: a URL
+ * the webhook URL policy refuses (webhook-url-policy.ts; the API refuses it up front with
+ * 400 `webhook_url_refused`) and a 410 Gone answer. While a receiver's origin keeps
+ * failing, its deliveries wait (not counted as attempts) until a probe gets through.
  */
 export const WEBHOOK_SIGNATURE_HEADER = 'transcribe-signature';
 export const WEBHOOK_DELIVERY_HEADER = 'transcribe-delivery';

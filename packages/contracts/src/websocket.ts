@@ -22,6 +22,11 @@ import { AfterSeq } from './jobs.js';
  *   events committed moments before), and its first frame is `{kind: "ready", cursor}` so a
  *   client has a resume point before any event.
  *
+ * Resuming from a point that no longer exists is never a silent gap: the stream sends a
+ * `{kind: "discontinuity"}` frame (SSE: `event: discontinuity`) — for a job deleted since
+ * (retention, DELETE), then closes with 4404; for a tenant cursor from before events that
+ * were deleted since, then goes on from the cursor with the events that remain.
+ *
  * The server sends JSON text frames; clients send nothing (anything they send is ignored).
  */
 export const EVENTS_SUBPROTOCOL = 'transcribe.v1';
@@ -65,8 +70,37 @@ export const EventFrame = z.object({
 });
 export type EventFrame = z.infer<typeof EventFrame>;
 
+export const DiscontinuityReason = z.enum([
+  /** The job no longer exists (retention, DELETE): its events cannot be replayed. */
+  'job_deleted',
+  /** Some of the tenant's events after the resume cursor were deleted (retention, DELETE). */
+  'events_deleted',
+]);
+export type DiscontinuityReason = z.infer<typeof DiscontinuityReason>;
+
+/**
+ * The stream cannot continue seamlessly from where the client asked to resume: re-read the
+ * state it needs over REST (`GET /v1/jobs`, `GET /v1/jobs/:id`) rather than trust that
+ * every change arrived as an event.
+ */
+export const DiscontinuityFrame = z.object({
+  kind: z.literal('discontinuity'),
+  reason: DiscontinuityReason,
+  /** One-job streams: the job asked for. */
+  jobId: z.uuid().optional(),
+  /** The resume point asked for: a seq (one job) or a cursor (tenant). */
+  after: z.union([z.number().int().nonnegative(), TenantCursor]),
+  /**
+   * Tenant streams: events up to this position may be missing; the stream goes on from
+   * `after` with every event that still exists.
+   */
+  through: TenantCursor.optional(),
+  message: z.string(),
+});
+export type DiscontinuityFrame = z.infer<typeof DiscontinuityFrame>;
+
 /** A one-job stream's frames. */
-export const ServerFrame = z.discriminatedUnion('kind', [EventFrame]);
+export const ServerFrame = z.discriminatedUnion('kind', [EventFrame, DiscontinuityFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 
 export const ReadyFrame = z.object({
@@ -78,7 +112,11 @@ export const ReadyFrame = z.object({
 export type ReadyFrame = z.infer<typeof ReadyFrame>;
 
 /** A tenant stream's frames. */
-export const TenantServerFrame = z.discriminatedUnion('kind', [EventFrame, ReadyFrame]);
+export const TenantServerFrame = z.discriminatedUnion('kind', [
+  EventFrame,
+  ReadyFrame,
+  DiscontinuityFrame,
+]);
 export type TenantServerFrame = z.infer<typeof TenantServerFrame>;
 
 /**

@@ -25,6 +25,9 @@ export function createDb(connectionString: string, options: { max?: number } = {
   // An idle client's error (e.g. Postgres restarted) must not crash the process;
   // the pool drops that client and the next query reconnects.
   pool.on('error', () => undefined);
+  // A checked-out client is not the pool's to watch: when its connection dies its query
+  // rejects, and it also emits 'error', which, unheard, would end the process.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

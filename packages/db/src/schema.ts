@@ -175,6 +175,15 @@ export interface WebhookDeliveryAttemptsTable {
   created_at: CreatedAt;
 }
 
+/** Written only by the job_events_horizon trigger (0005_tenant_event_horizon). */
+export interface TenantEventHorizonsTable {
+  tenant_id: string;
+  /** xid8, as text. */
+  tx: string;
+  id: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -187,6 +196,7 @@ export interface Database {
   webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
   job_chunks: JobChunksTable;
   rate_limits: RateLimitsTable;
+  tenant_event_horizons: TenantEventHorizonsTable;
 }
 
 export type JobRow = Selectable<JobsTable>;

@@ -51,3 +51,19 @@ export async function listTenantEvents(
   }
   return { events, pending: false };
 }
+
+/**
+ * The furthest position of any of the tenant's events deleted so far (by retention or a job
+ * deletion), kept by a trigger on job_events; undefined when none was. A stream resuming
+ * from before it has missed events that no longer exist.
+ */
+export async function findTenantEventHorizon(
+  db: Db,
+  tenantId: string,
+): Promise<TenantCursor | undefined> {
+  const { rows } = await sql<{ tx: string; id: string }>`
+    SELECT tx::text AS tx, id::text AS id FROM tenant_event_horizons
+     WHERE tenant_id = ${tenantId}`.execute(db);
+  const row = rows[0];
+  return row ? { tx: row.tx, id: Number(row.id) } : undefined;
+}

@@ -125,6 +125,27 @@ export async function recordWebhookAttempt(db: Db, record: WebhookAttemptRecord)
   });
 }
 
+/**
+ * Puts a claimed delivery off by `delayMs` without counting an attempt (its receiver's
+ * circuit is open). Guarded like an attempt, so a sender whose lease ran out moves nothing.
+ */
+export async function deferWebhookDelivery(
+  db: Db,
+  deferral: { deliveryId: string; attempts: number; delayMs: number },
+): Promise<boolean> {
+  const updated = await db
+    .updateTable('webhook_deliveries')
+    .set({
+      next_attempt_at: sql<Date>`now() + ${`${Math.round(deferral.delayMs)} milliseconds`}::interval`,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', deferral.deliveryId)
+    .where('attempts', '=', deferral.attempts)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return updated.numUpdatedRows > 0n;
+}
+
 export interface WebhookDeliveryWithAttempts extends WebhookDeliveryRow {
   attemptRows: WebhookAttemptRow[];
 }

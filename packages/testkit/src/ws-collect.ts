@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { ServerFrame, TERMINAL_EVENT_TYPES, type JobEvent } from '@transcribe/contracts';
+import { EventFrame, TERMINAL_EVENT_TYPES, type JobEvent } from '@transcribe/contracts';
 
 export interface Collected {
   events: JobEvent[];
@@ -37,7 +37,8 @@ export function collectEvents(
       );
     }, options.timeoutMs ?? 120_000);
     socket.on('message', (data) => {
-      const frame = ServerFrame.parse(JSON.parse(String(data)));
+      // A job that exists from start to end: only event frames (no discontinuity) are expected.
+      const frame = EventFrame.parse(JSON.parse(String(data)));
       events.push(frame.event);
       if (frame.links) links = { ...frame.links };
       const done =

@@ -18,6 +18,10 @@ export interface GatewaySettings {
   engines: readonly EngineName[];
   /** Origins allowed by CORS; undefined: no CORS headers. */
   corsOrigins?: readonly string[];
+  /** Accept webhook URLs on private/loopback/link-local addresses (WEBHOOK_ALLOW_PRIVATE); default false. */
+  webhookAllowPrivate?: boolean;
+  /** DNS wait when checking a webhook URL (WEBHOOK_DNS_TIMEOUT_MS); default 2000. */
+  webhookDnsTimeoutMs?: number;
   /** Folder of the web UI (services/gateway/ui); undefined: no UI. */
   uiDir?: string;
 }

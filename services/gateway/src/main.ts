@@ -62,6 +62,8 @@ const app = createGatewayApp({
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
     corsOrigins: config.CORS_ORIGINS,
+    webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    webhookDnsTimeoutMs: config.WEBHOOK_DNS_TIMEOUT_MS,
     // dist/main.js → the package's ui/ folder (shipped in the image with the package).
     uiDir: fileURLToPath(new URL('../ui', import.meta.url)),
   },

@@ -44,6 +44,12 @@ const common = {
   '401': error('unauthorized: missing, invalid or revoked API key'),
 };
 const notFound = { '404': error("not_found: unknown id, or another tenant's") };
+const webhookRefused = {
+  '400': error(
+    'validation_failed or bad_request: the request is malformed; webhook_url_refused: the ' +
+      'webhook URL is, or resolves to, a private, loopback, link-local or otherwise non-public address',
+  ),
+};
 const rateLimited = {
   '429': error("rate_limited: the tenant's budget is spent; see the Retry-After header"),
 };
@@ -139,6 +145,7 @@ export const paths: ZodOpenApiPathsObject = {
       requestBody: { content: json(CreateJobRequest) },
       responses: {
         '202': { description: 'queued', content: json(CreateJobResponse) },
+        ...webhookRefused,
         '404': error('upload_not_found'),
         '409': error('upload_missing, upload_already_used or idempotency_conflict'),
         '410': error('upload_expired'),
@@ -159,6 +166,7 @@ export const paths: ZodOpenApiPathsObject = {
         requestBody: { content: { 'multipart/form-data': { schema: FormJobRequest } } },
         responses: {
           '202': { description: 'queued', content: json(CreateJobResponse) },
+          ...webhookRefused,
           '413': error('payload_too_large: over MAX_FORM_UPLOAD_BYTES'),
           '415': error('unsupported_media_type'),
           '422': error('engine_unavailable'),
@@ -204,7 +212,10 @@ export const paths: ZodOpenApiPathsObject = {
     }),
     put: op('Set (or clear, with null) the URL that jobs without a webhookUrl report to', {
       requestBody: { content: json(UpdateTenantWebhookRequest) },
-      responses: { '200': { description: 'settings', content: json(TenantWebhookSettings) } },
+      responses: {
+        '200': { description: 'settings', content: json(TenantWebhookSettings) },
+        ...webhookRefused,
+      },
     }),
   },
   '/v1/webhooks/secret': {

@@ -137,6 +137,7 @@ describe('OpenAPI document', () => {
     await h.api(`/v1/jobs/${created.id}/webhooks/deliveries`);
     await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'https://hooks.example.com/t' } });
     await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'gopher://x' } }); // 400
+    await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'http://169.254.169.254/' } }); // 400
     await h.api('/v1/webhooks/secret', { method: 'POST' });
     await h.api('/v1/webhooks');
     await h.api(`/v1/jobs/${created.id}/transcript`); // 409

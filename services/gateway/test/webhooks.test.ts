@@ -94,6 +94,9 @@ function dispatcher() {
       backoffBaseMs: 50,
       backoffMaxMs: 200,
       allowPrivate: true,
+      // Deliveries here answer 500 on purpose: no circuit should defer them.
+      breakerThreshold: 0,
+      breakerCooldownMs: 1000,
     },
   });
 }
@@ -247,5 +250,81 @@ describe('tenant webhook settings', () => {
     expect((await findTenantWebhook(h.env.db, h.tenantA))?.secret).toBe(secret);
     const shown = TenantWebhookSettings.parse((await h.api('/v1/webhooks')).json);
     expect(shown.secretPrefix).toBe(secret.slice(0, 12));
+  });
+});
+
+describe("webhook URL policy (the notifier's, applied at the API)", () => {
+  const refused = [
+    'http://127.0.0.1:9/hook',
+    'http://localhost/hook', // resolves to loopback
+    'http://10.0.0.1/hook',
+    'http://192.168.1.10/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::1]/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://[fd00:ec2::254]/hook',
+  ];
+
+  it.each(refused)('PUT /v1/webhooks refuses %s with 400 webhook_url_refused', async (url) => {
+    const error = expectError(
+      await h.api('/v1/webhooks', { method: 'PUT', key: h.keyB, body: { url } }),
+      400,
+      'webhook_url_refused',
+    );
+    expect(error.message).toMatch(/^url: refused: .* is a \w+ address; webhooks are only sent/);
+    expect(error.details).toMatchObject({ field: 'url' });
+    expect((await findTenantWebhook(h.env.db, h.tenantB))?.url ?? null).toBeNull();
+  });
+
+  it('POST /v1/jobs refuses a metadata-address webhookUrl and leaves the upload unspent', async () => {
+    const upload = await h.uploadJfk();
+    const error = expectError(
+      await h.createJob(upload.uploadId, h.keyA, {
+        webhookUrl: 'http://169.254.169.254/latest/meta-data/',
+      }),
+      400,
+      'webhook_url_refused',
+    );
+    expect(error.details).toMatchObject({
+      field: 'webhookUrl',
+      address: '169.254.169.254',
+      range: 'linkLocal',
+    });
+    expect((await h.createJob(upload.uploadId)).status).toBe(202);
+  });
+
+  it('POST /v1/jobs/upload refuses a loopback webhookUrl form field and keeps nothing', async () => {
+    const before = await h.env.db.selectFrom('uploads').select('id').execute();
+    const form = new FormData();
+    form.append('webhookUrl', 'http://localhost:8080/internal');
+    form.append('file', new Blob([h.jfk], { type: 'audio/wav' }), 'jfk.wav');
+    expectError(
+      await h.api('/v1/jobs/upload', { method: 'POST', rawBody: form }),
+      400,
+      'webhook_url_refused',
+    );
+    expect(await h.env.db.selectFrom('uploads').select('id').execute()).toHaveLength(before.length);
+  });
+
+  it('accepts public addresses, and names that do not resolve (the notifier checks again)', async () => {
+    for (const url of ['https://93.184.215.14/hook', 'https://hooks.invalid/hook']) {
+      const res = await h.api('/v1/webhooks', { method: 'PUT', key: h.keyB, body: { url } });
+      expect({ url, status: res.status }).toEqual({ url, status: 200 });
+    }
+  });
+
+  it('accepts private addresses when WEBHOOK_ALLOW_PRIVATE is set', async () => {
+    const base = await h.listen({
+      ...h.deps,
+      registry: createRegistry('gateway'),
+      settings: { ...h.deps.settings, webhookAllowPrivate: true },
+    });
+    const res = await h.api(
+      '/v1/webhooks',
+      { method: 'PUT', key: h.keyB, body: { url: 'http://127.0.0.1:9/hook' } },
+      base,
+    );
+    expect(res.status).toBe(200);
+    expect(TenantWebhookSettings.parse(res.json).url).toBe('http://127.0.0.1:9/hook');
   });
 });

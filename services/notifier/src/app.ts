@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { sql } from 'kysely';
 import { JobEvent, type EventFrame } from '@transcribe/contracts';
-import { currentTenantCursor, listJobEvents, listTenantEvents, type Db } from '@transcribe/db';
+import {
+  currentTenantCursor,
+  findTenantEventHorizon,
+  listJobEvents,
+  listTenantEvents,
+  type Db,
+} from '@transcribe/db';
 import type { MessageHandler } from '@transcribe/queue';
 import { Counter, Gauge, type Logger, type Registry } from '@transcribe/telemetry';
 import { admit, type EventsRequest } from './authenticate.js';
@@ -91,6 +97,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     load: (jobId, after) => listJobEvents(deps.db, jobId, after),
     loadTenant: (tenantId, after) => listTenantEvents(deps.db, tenantId, after),
     currentCursor: () => currentTenantCursor(deps.db),
+    eventHorizon: (tenantId) => findTenantEventHorizon(deps.db, tenantId),
     decorate: (event): Partial<EventFrame> => {
       const etaS = eta.observe(event);
       if (etaS !== undefined) return { etaS };

@@ -11,9 +11,14 @@ import {
 import { findJob, findTenantIdByApiKey, type Db, type TenantCursor } from '@transcribe/db';
 import { parseCursor } from './cursor.js';
 
-/** What a client follows: one job from a seq, or all of its tenant's jobs from a cursor. */
+/**
+ * What a client follows: one job from a seq, or all of its tenant's jobs from a cursor.
+ * `deleted`: a resume (`after` > 0) of a job that is not there any more; the stream only
+ * says so (a discontinuity frame) and ends.
+ */
 export type Stream =
-  { kind: 'job'; jobId: string; after: number } | { kind: 'tenant'; after?: TenantCursor };
+  | { kind: 'job'; jobId: string; after: number; deleted?: boolean }
+  | { kind: 'tenant'; after?: TenantCursor };
 
 export type Admission =
   { ok: true; tenantId: string; stream: Stream } | { ok: false; code: number; reason: string };
@@ -116,7 +121,11 @@ export async function admit(
     return deny(CloseCode.Unauthorized, 'missing credentials');
   }
 
-  if (stream.kind === 'job' && !(await findJob(db, tenantId, stream.jobId)))
+  if (stream.kind === 'job' && !(await findJob(db, tenantId, stream.jobId))) {
+    // A client that saw events of this job resumes: it existed, so say it is gone rather
+    // than leave a gap that looks like "not found" for a typo.
+    if (stream.after > 0) return { ok: true, tenantId, stream: { ...stream, deleted: true } };
     return deny(CloseCode.NotFound, 'job not found');
+  }
   return { ok: true, tenantId, stream };
 }

@@ -1,7 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type EventFrame, type JobEvent, type ReadyFrame } from '@transcribe/contracts';
+import {
+  CloseCode,
+  type DiscontinuityFrame,
+  type EventFrame,
+  type JobEvent,
+  type ReadyFrame,
+} from '@transcribe/contracts';
 import type { TenantCursor } from '@transcribe/db';
 import type { Logger } from '@transcribe/telemetry';
 import {
@@ -11,6 +17,7 @@ import {
   type EventsRequest,
 } from './authenticate.js';
 import { formatCursor } from './cursor.js';
+import { jobDeletedFrame, tenantGapFrame } from './discontinuity.js';
 import { JobSubscription, type LoadEvents } from './subscription.js';
 import { TenantSubscription, type LoadTenantEvents } from './tenant-subscription.js';
 
@@ -22,6 +29,8 @@ export interface HubOptions {
   loadTenant: LoadTenantEvents;
   /** Where a tenant stream without `after` starts: now. */
   currentCursor: () => Promise<TenantCursor>;
+  /** The furthest position of the tenant's deleted events (see findTenantEventHorizon). */
+  eventHorizon: (tenantId: string) => Promise<TenantCursor | undefined>;
   /** Extra fields of an event frame (ETA, links). */
   decorate?: (event: JobEvent) => Partial<EventFrame>;
   logger: Logger;
@@ -146,7 +155,10 @@ export class Hub {
     const client: Client = { tenantId, transport };
     this.clients.set(transport, client);
     this.perTenant.set(tenantId, open + 1);
-    if (stream.kind === 'job') {
+    if (stream.kind === 'job' && stream.deleted) {
+      // After the caller's synchronous start of the stream (SSE writes its status line).
+      queueMicrotask(() => this.endDeleted(client, jobDeletedFrame(stream.jobId, stream.after)));
+    } else if (stream.kind === 'job') {
       client.job = new JobSubscription(
         stream.jobId,
         stream.after,
@@ -169,13 +181,39 @@ export class Hub {
     if (client) this.remove(client);
   }
 
+  /** A resumed job that is gone: the discontinuity frame, then 4404 as for any missing job. */
+  private endDeleted(client: Client, frame: DiscontinuityFrame): void {
+    if (this.clients.get(client.transport) !== client) return;
+    this.sendDiscontinuity(client, frame, String(frame.after));
+    client.transport.close(CloseCode.NotFound, 'job not found (deleted)');
+    this.remove(client);
+  }
+
+  private sendDiscontinuity(client: Client, frame: DiscontinuityFrame, id: string): void {
+    client.transport.send(new Serialized(JSON.stringify(frame)), id, 'discontinuity');
+  }
+
   private async startTenantStream(
     client: Client,
     after: TenantCursor | undefined,
     onError: (err: unknown) => void,
   ): Promise<void> {
-    let start = after;
-    if (!start) {
+    let start: TenantCursor;
+    if (after) {
+      start = after;
+      let gap: DiscontinuityFrame | undefined;
+      try {
+        gap = tenantGapFrame(after, await this.options.eventHorizon(client.tenantId));
+      } catch (err) {
+        onError(err);
+        client.transport.close(1011, 'internal error');
+        this.remove(client);
+        return;
+      }
+      if (this.clients.get(client.transport) !== client) return;
+      // The id keeps the client's position: events after `after` that remain still follow.
+      if (gap) this.sendDiscontinuity(client, gap, formatCursor(after));
+    } else {
       try {
         start = await this.options.currentCursor();
       } catch (err) {

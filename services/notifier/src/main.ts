@@ -28,6 +28,8 @@ const dispatcher = startWebhookDispatcher({
     backoffBaseMs: config.WEBHOOK_BACKOFF_BASE_MS,
     backoffMaxMs: config.WEBHOOK_BACKOFF_MAX_MS,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    breakerThreshold: config.WEBHOOK_BREAKER_THRESHOLD,
+    breakerCooldownMs: config.WEBHOOK_BREAKER_COOLDOWN_MS,
   },
 });
 if (config.WEBHOOK_ALLOW_PRIVATE)

@@ -10,6 +10,7 @@ import {
   WEBHOOK_EVENT_HEADER,
   WEBHOOK_SIGNATURE_HEADER,
   WebhookPayload,
+  forbiddenRange,
   verifyWebhookSignature,
 } from '@transcribe/contracts';
 import {
@@ -20,15 +21,14 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, type TestEnv } from '../../../packages/testkit/src/index.js';
 import {
-  backoffMs,
   startWebhookDispatcher,
   type WebhookDispatcher,
   type WebhookDispatcherSettings,
 } from '../src/webhooks/dispatcher.js';
 import { webhookIntake } from '../src/webhooks/intake.js';
 import { consumeWebhookQueue, webhookQueueName, type WebhookQueue } from '../src/webhooks/queue.js';
+import { backoffMs } from '../src/webhooks/retry-schedule.js';
 import { postWebhook } from '../src/webhooks/sender.js';
-import { forbiddenRange } from '../src/webhooks/ssrf-guard.js';
 import { Harness, sleep, waitFor, type Job, type Tenant } from './support/harness.js';
 
 interface Received {
@@ -92,6 +92,10 @@ const fast: WebhookDispatcherSettings = {
   backoffBaseMs: 100,
   backoffMaxMs: 1000,
   allowPrivate: true,
+  // Every test here shares one receiver origin and some make it fail on purpose; the
+  // breaker has its own tests (webhook-breaker.test.ts) with receivers of their own.
+  breakerThreshold: 0,
+  breakerCooldownMs: 1000,
 };
 
 /** A notifier's webhook side as main.ts wires it: queue consumer + dispatcher. */
@@ -275,9 +279,9 @@ describe('delivery', () => {
     const sent = receiver.for('/broken');
     // One delivery id across attempts: receivers can drop duplicates.
     expect(new Set(sent.map((r) => r.headers[WEBHOOK_DELIVERY_HEADER])).size).toBe(1);
-    // Backoff: base 100 ms, doubled, with ½–1× jitter: ≥ 50 ms, then ≥ 100 ms.
-    expect(sent[1]!.atMs - sent[0]!.atMs).toBeGreaterThanOrEqual(45);
-    expect(sent[2]!.atMs - sent[1]!.atMs).toBeGreaterThanOrEqual(95);
+    // Backoff: base 100 ms, doubled, with ¾–1× jitter: ≥ 75 ms, then ≥ 150 ms.
+    expect(sent[1]!.atMs - sent[0]!.atMs).toBeGreaterThanOrEqual(70);
+    expect(sent[2]!.atMs - sent[1]!.atMs).toBeGreaterThanOrEqual(145);
     await sleep(300);
     expect(receiver.for('/broken')).toHaveLength(3); // bounded: no fourth attempt
     receiver.answer = () => ({ status: 204 });
@@ -364,7 +368,7 @@ describe('SSRF guard', () => {
         allowPrivate: false,
       },
     );
-    expect(result).toMatchObject({ ok: false, statusCode: null });
+    expect(result).toMatchObject({ ok: false, statusCode: null, permanent: true });
     expect(result.error).toMatch(/^refused: .* is a \w+ address$/);
     expect(receiver.requests.length).toBe(before);
   });
@@ -382,25 +386,74 @@ describe('SSRF guard', () => {
     expect(result).toMatchObject({ ok: true, statusCode: 204, error: null });
   });
 
-  it('records refused attempts and gives up after the bounded number of attempts', async () => {
-    const guarded = await startWebhooks({ allowPrivate: false, backoffBaseMs: 20 }, 2);
+  it('records a refused URL as failed after one attempt: a policy refusal is permanent', async () => {
+    const guarded = await startWebhooks({ allowPrivate: false, backoffBaseMs: 20 }, 5);
     const tenant = await tenantWithWebhook('/guarded');
     const job = await h.createJob(tenant);
     await h.complete(job);
     const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
-    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 2 });
-    expect(rows[0]!.attemptRows.every((a) => a.status_code === null)).toBe(true);
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1, attempts_left: 4 });
+    expect(rows[0]!.attemptRows).toHaveLength(1);
+    expect(rows[0]!.attemptRows[0]).toMatchObject({ attempt: 1, status_code: null });
     expect(rows[0]!.attemptRows[0]!.error).toMatch(/refused: 127\.0\.0\.1 is a loopback address/);
     expect(receiver.for('/guarded')).toHaveLength(0);
     await stopWebhooks(guarded);
   });
 });
 
+describe('permanent failures', () => {
+  let webhooks: (typeof running)[number];
+  beforeAll(async () => {
+    webhooks = await startWebhooks({}, 5);
+  });
+  afterAll(async () => {
+    await stopWebhooks(webhooks);
+  });
+
+  it('stops after one attempt when the receiver answers 410 Gone', async () => {
+    receiver.answer = (req) => ({ status: req.path === '/gone' ? 410 : 204 });
+    const tenant = await tenantWithWebhook('/gone');
+    const job = await h.createJob(tenant);
+    await h.complete(job);
+    const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1, last_status_code: 410 });
+    expect(rows[0]!.attemptRows).toMatchObject([{ attempt: 1, status_code: 410 }]);
+    expect(rows[0]!.attemptRows[0]!.error).toMatch(/410/);
+    await sleep(300);
+    expect(receiver.for('/gone')).toHaveLength(1);
+    receiver.answer = () => ({ status: 204 });
+  });
+
+  it('stops after one attempt on a URL that is not one (written around the API)', async () => {
+    const tenant = await h.createTenant();
+    const job = await h.createJob(tenant);
+    await env.db
+      .updateTable('jobs')
+      .set({ webhook_url: 'gopher://hooks.example.test/x' })
+      .where('id', '=', job.id)
+      .execute();
+    await h.complete(job);
+    const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
+    expect(rows[0]).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(rows[0]!.attemptRows[0]!.error).toMatch(/unsupported scheme gopher:/);
+  });
+
+  it('still retries a 404 (a receiver mid-deploy answers that too)', async () => {
+    receiver.answer = (req) => ({ status: req.path === '/missing' ? 404 : 204 });
+    const tenant = await tenantWithWebhook('/missing');
+    const job = await h.createJob(tenant);
+    await h.complete(job);
+    await waitFor(() => receiver.for('/missing').length >= 2, 15_000, 'a second attempt');
+    receiver.answer = () => ({ status: 204 });
+  });
+});
+
 describe('backoff', () => {
-  it('doubles from the base, stays within ½–1× of it, and is capped', () => {
-    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
-    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(1000);
-    expect(backoffMs(3, 1000, 60_000, () => 1)).toBe(4000);
-    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(60_000);
+  it('doubles from the base, stays within ¾–1× of it, and is capped', () => {
+    expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(1000);
+    expect(backoffMs(1, 1000, 60_000, () => 1)).toBe(750);
+    expect(backoffMs(3, 1000, 60_000, () => 0)).toBe(4000);
+    expect(backoffMs(20, 1000, 60_000, () => 0)).toBe(60_000);
+    expect(backoffMs(20, 1000, 60_000, () => 1)).toBe(45_000);
   });
 });

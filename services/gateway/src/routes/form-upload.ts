@@ -24,6 +24,7 @@ import {
 import type { JobMetrics } from '../metrics.js';
 import { rateLimit } from '../rate-limit.js';
 import { objectKey } from './uploads.js';
+import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
 /** The formats this endpoint takes, by extension (browsers and curl often send octet-stream). */
 const FORM_EXTENSIONS = Object.keys(CONTENT_TYPE_BY_EXTENSION);
@@ -163,6 +164,7 @@ export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router
           FormFields.parse({ ...(req.body as Record<string, string>) }),
         );
         assertEngineEnabled(deps, options.engine);
+        await assertWebhookUrlAllowed(deps.settings, options.webhookUrl, 'webhookUrl');
         const filename = Filename.safeParse(file.originalname).success
           ? file.originalname
           : 'upload';

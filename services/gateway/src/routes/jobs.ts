@@ -41,6 +41,7 @@ import { toJob } from '../job-view.js';
 import type { JobMetrics } from '../metrics.js';
 import { rateLimit } from '../rate-limit.js';
 import { toSrt, toVtt } from '../subtitles.js';
+import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
 const JobId = z.uuid();
 const EventsQuery = z.object({ after: AfterSeq });
@@ -87,6 +88,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       }
     }
     assertEngineEnabled(deps, input.engine);
+    await assertWebhookUrlAllowed(deps.settings, input.webhookUrl, 'webhookUrl');
     const upload = await findUpload(deps.db, tenantId, input.uploadId);
     if (!upload) throw new HttpError(404, 'upload_not_found', 'upload not found');
     assertUploadClaimable(upload);

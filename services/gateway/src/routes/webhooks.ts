@@ -22,6 +22,7 @@ import {
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError, notFound } from '../http-error.js';
+import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
 const Id = z.uuid();
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -76,6 +77,7 @@ export function webhooksRouter(deps: GatewayDeps): Router {
 
   router.put('/v1/webhooks', async (req, res) => {
     const { url } = UpdateTenantWebhookRequest.parse(req.body);
+    await assertWebhookUrlAllowed(deps.settings, url, 'url');
     res.json(settings(await setTenantWebhookUrl(deps.db, tenantOf(req), url)));
   });
 

@@ -6,12 +6,20 @@ import {
 } from '@transcribe/contracts';
 import {
   claimDueWebhookDeliveries,
+  deferWebhookDelivery,
   ensureTenantWebhookSecret,
   recordWebhookAttempt,
   type Db,
   type WebhookDeliveryRow,
 } from '@transcribe/db';
 import { Counter, type Logger, type Registry } from '@transcribe/telemetry';
+import {
+  CircuitBreaker,
+  originOf,
+  type AttemptHealth,
+  type CircuitState,
+} from './circuit-breaker.js';
+import { backoffMs } from './retry-schedule.js';
 import { postWebhook, type PostResult } from './sender.js';
 
 export interface WebhookDispatcherSettings {
@@ -21,6 +29,10 @@ export interface WebhookDispatcherSettings {
   backoffBaseMs: number;
   backoffMaxMs: number;
   allowPrivate: boolean;
+  /** Consecutive failures of one receiver origin that open its circuit; 0: no breaker. */
+  breakerThreshold: number;
+  /** How long an open circuit defers that origin's deliveries before a probe. */
+  breakerCooldownMs: number;
 }
 
 export interface WebhookDispatcher {
@@ -28,12 +40,20 @@ export interface WebhookDispatcher {
   kick(): void;
   /** Stops polling and waits for attempts under way. */
   stop(): Promise<void>;
+  /** This process's circuit for a receiver origin (operators' logs, tests). */
+  circuit(origin: string): CircuitState;
 }
 
-/** Delay before attempt `attempt + 1`: exponential, capped, with "equal jitter" (½–1×). */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random) {
-  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exp / 2 + (exp / 2) * random());
+/**
+ * What an attempt says about its receiver: no answer (refused, reset, timeout), 5xx and 429
+ * count against its origin; any other answer shows it alive; a refusal before sending says
+ * nothing about it.
+ */
+function healthOf(result: PostResult): AttemptHealth {
+  if (result.ok) return 'healthy';
+  if (result.permanent && result.statusCode === null) return 'unsent';
+  const code = result.statusCode;
+  return code === null || code >= 500 || code === 429 ? 'unhealthy' : 'healthy';
 }
 
 /**
@@ -55,12 +75,40 @@ export function startWebhookDispatcher(deps: {
     labelNames: ['outcome'],
     registers: [deps.registry],
   });
+  const breaker = new CircuitBreaker({
+    threshold: settings.breakerThreshold,
+    cooldownMs: settings.breakerCooldownMs,
+    probeWaitMs: settings.timeoutMs + 1000,
+  });
   const inFlight = new Set<Promise<void>>();
   let polling: Promise<void> | undefined;
   let again = false;
   let stopped = false;
 
+  /** Puts the delivery off while its receiver's circuit is open; not an attempt. */
+  async function defer(delivery: WebhookDeliveryRow, delayMs: number): Promise<void> {
+    const deferred = await deferWebhookDelivery(db, {
+      deliveryId: delivery.id,
+      attempts: delivery.attempts,
+      delayMs,
+    });
+    attempts.inc({ outcome: deferred ? 'deferred' : 'superseded' });
+    logger.debug({ deliveryId: delivery.id, delayMs }, 'webhook deferred: receiver circuit open');
+  }
+
   async function attempt(delivery: WebhookDeliveryRow): Promise<void> {
+    const origin = originOf(delivery.url);
+    const admission = origin ? breaker.admit(origin) : { go: true as const, probe: false };
+    if (!admission.go) return defer(delivery, admission.retryInMs);
+    let health: AttemptHealth = 'unsent';
+    try {
+      health = await send(delivery);
+    } finally {
+      if (origin) breaker.record(origin, health, admission.probe);
+    }
+  }
+
+  async function send(delivery: WebhookDeliveryRow): Promise<AttemptHealth> {
     const number = delivery.attempts + 1;
     const log = logger.child({ deliveryId: delivery.id, jobId: delivery.job_id, attempt: number });
     const secret = await ensureTenantWebhookSecret(db, delivery.tenant_id);
@@ -78,7 +126,12 @@ export function startWebhookDispatcher(deps: {
       },
       { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
     );
-    const outcome = result.ok ? 'succeeded' : delivery.attempts_left <= 1 ? 'failed' : 'retry';
+    // A permanent failure (policy refusal, invalid URL, 410 Gone) is not retried: once.
+    const outcome = result.ok
+      ? 'succeeded'
+      : result.permanent || delivery.attempts_left <= 1
+        ? 'failed'
+        : 'retry';
     const retryInMs =
       outcome === 'retry'
         ? backoffMs(number, settings.backoffBaseMs, settings.backoffMaxMs)
@@ -97,6 +150,7 @@ export function startWebhookDispatcher(deps: {
     const fields = {
       statusCode: result.statusCode,
       error: result.error,
+      permanent: result.permanent,
       durationMs: result.durationMs,
       retryInMs,
     };
@@ -106,6 +160,7 @@ export function startWebhookDispatcher(deps: {
     if (outcome === 'retry' && retryInMs !== undefined) {
       setTimeout(kick, retryInMs + 5).unref();
     }
+    return healthOf(result);
   }
 
   async function poll(): Promise<void> {
@@ -146,6 +201,7 @@ export function startWebhookDispatcher(deps: {
   kick();
   return {
     kick,
+    circuit: (origin) => breaker.state(origin),
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -8,6 +8,9 @@ export interface WebhookQueue {
   close(): Promise<void>;
 }
 
+/** Pause before forcing a reconnect after our channel alone closed. */
+const RECOVER_DELAY_MS = 1000;
+
 /** Routing keys (`<tenant>.<job>.<type>`) of the events that trigger webhooks. */
 export const WEBHOOK_BINDINGS = ['*.*.completed', '*.*.failed', '*.*.canceled'];
 
@@ -23,6 +26,12 @@ export function webhookQueueName(prefix = ''): string {
  * This is the notifier's own connection (named `transcribe-notifier-webhooks` for
  * operators) because packages/queue's Broker consumes only queues it declares itself.
  * amqp-connection-manager re-runs `setup` on every reconnect.
+ *
+ * Nothing here may end the process: every error is reported to `onError` and the consumer
+ * comes back by itself. amqp-connection-manager reconnects after a lost connection, but a
+ * channel that closes alone (a channel error, the broker cancelling our consumer because
+ * the queue went away) would leave the connection up and nobody consuming: that case forces
+ * a reconnect, whose setup re-declares the queue and consumes again.
  */
 export async function consumeWebhookQueue(options: {
   url: string;
@@ -38,18 +47,51 @@ export async function consumeWebhookQueue(options: {
     reconnectTimeInSeconds: 1,
     connectionOptions: { clientProperties: { connection_name: 'transcribe-notifier-webhooks' } },
   });
-  connection.on('disconnect', ({ err }) => err && options.onError?.(err));
+  /** Bumped on every lost connection: tells a channel that died alone from one that went with it. */
+  let disconnects = 0;
+  connection.on('disconnect', ({ err }) => {
+    disconnects += 1;
+    if (err) options.onError?.(err);
+  });
   connection.on('connectFailed', ({ err }) => options.onError?.(err));
+  let closing = false;
+  let recovering: NodeJS.Timeout | undefined;
+
+  /** Our channel died while the connection lives on: reconnect, so setup runs again. */
+  function recover(why: string): void {
+    if (closing || recovering) return;
+    const seen = disconnects;
+    // Later, not now: when the whole connection is going, its 'disconnect' comes meanwhile
+    // and its own reconnect runs instead (forcing one too would close the fresh one).
+    recovering = setTimeout(() => {
+      recovering = undefined;
+      if (closing || disconnects !== seen || !connection.isConnected()) return;
+      options.onError?.(new Error(`webhooks channel lost (${why}); reconnecting`));
+      connection.reconnect();
+    }, RECOVER_DELAY_MS);
+    recovering.unref();
+  }
 
   const channel: ChannelWrapper = connection.createChannel({
     setup: async (ch: Channel) => {
+      ch.on('close', () => recover('channel closed'));
       await ch.assertExchange(names.eventsExchange, 'topic', { durable: true });
       await ch.assertQueue(queue, { durable: true });
       for (const key of WEBHOOK_BINDINGS) await ch.bindQueue(queue, names.eventsExchange, key);
       await ch.prefetch(options.prefetch);
-      await ch.consume(queue, (msg) => msg && deliver(ch, msg), { noAck: false });
+      await ch.consume(
+        queue,
+        // null: the broker cancelled the consumer (the queue was deleted, a node failed over).
+        (msg) => (msg ? deliver(ch, msg) : recover('consumer cancelled by the broker')),
+        { noAck: false },
+      );
     },
   });
+
+  // Unhandled, a ChannelWrapper's 'error' (a setup that failed mid-reconnect) crashes the process.
+  channel.on('error', (err: unknown) =>
+    options.onError?.(err instanceof Error ? err : new Error(String(err))),
+  );
 
   function deliver(ch: Channel, msg: ConsumeMessage) {
     let settled = false;
@@ -80,6 +122,8 @@ export async function consumeWebhookQueue(options: {
     queue,
     isConnected: () => connection.isConnected(),
     async close() {
+      closing = true;
+      clearTimeout(recovering);
       await channel.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
     },

@@ -1,6 +1,10 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { checkAddress, guardedLookup, literalAddress } from './ssrf-guard.js';
+import {
+  WebhookUrlRefusedError,
+  checkWebhookUrlSyntax,
+  guardedLookup,
+} from '@transcribe/contracts';
 
 export interface PostResult {
   ok: boolean;
@@ -8,6 +12,11 @@ export interface PostResult {
   statusCode: number | null;
   error: string | null;
   durationMs: number;
+  /**
+   * Retrying cannot change the answer: the URL is refused by policy or invalid, or the
+   * receiver said 410 Gone. The dispatcher fails such a delivery after this one attempt.
+   */
+  permanent: boolean;
 }
 
 export interface PostOptions {
@@ -17,6 +26,16 @@ export interface PostOptions {
 
 /** At most this much of a receiver's answer is read (and thrown away). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
+
+/**
+ * Statuses that say "never again" rather than "not now". Only 410: a 404 or 401 is as
+ * often a receiver mid-deploy or mid-secret-rotation, which later attempts outlast.
+ */
+const PERMANENT_STATUSES = new Set([410]);
+
+const isRefusal = (error: unknown) =>
+  error instanceof WebhookUrlRefusedError ||
+  (error as { code?: unknown } | null)?.code === 'webhook_url_refused';
 
 /**
  * POSTs one webhook body. Redirects are not followed (a 3xx is a failed attempt): following
@@ -29,32 +48,31 @@ export async function postWebhook(
   options: PostOptions,
 ): Promise<PostResult> {
   const started = performance.now();
-  const done = (statusCode: number | null, error: string | null): PostResult => ({
+  const done = (
+    statusCode: number | null,
+    error: string | null,
+    permanent = false,
+  ): PostResult => ({
     ok: statusCode !== null && statusCode >= 200 && statusCode < 300,
     statusCode,
     error,
     durationMs: Math.round(performance.now() - started),
+    permanent: permanent || (statusCode !== null && PERMANENT_STATUSES.has(statusCode)),
   });
   let url: URL;
   try {
-    url = new URL(target);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new Error(`unsupported scheme ${url.protocol}`);
-    if (url.username || url.password) throw new Error('credentials in webhook URLs are refused');
-    // IP literals never reach `lookup`: check them here.
-    const literal = literalAddress(url.hostname);
-    if (literal) checkAddress(literal, options.allowPrivate);
+    url = checkWebhookUrlSyntax(target, options.allowPrivate);
   } catch (error) {
-    return done(null, (error as Error).message);
+    return done(null, (error as Error).message, true);
   }
 
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<PostResult>((resolve) => {
     let settled = false;
-    const finish = (statusCode: number | null, error: string | null) => {
+    const finish = (statusCode: number | null, error: string | null, permanent = false) => {
       if (settled) return;
       settled = true;
-      resolve(done(statusCode, error));
+      resolve(done(statusCode, error, permanent));
     };
     const req = send(url, {
       method: 'POST',
@@ -70,7 +88,8 @@ export async function postWebhook(
     req.on('timeout', () => req.destroy(new Error(`timed out after ${options.timeoutMs} ms`)));
     req.on('error', (error) => {
       clearTimeout(deadline);
-      finish(null, error.message);
+      // The guarded lookup's refusal arrives here; DNS failures and timeouts are transient.
+      finish(null, error.message, isRefusal(error));
     });
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import {
-  ServerFrame,
+  EventFrame,
   signEventsToken,
   TERMINAL_EVENT_TYPES,
   type JobEvent,
@@ -254,7 +254,7 @@ export class Harness {
       };
       socket.on('message', (data) => {
         if (done) return;
-        const frame = ServerFrame.parse(JSON.parse(String(data)));
+        const frame = EventFrame.parse(JSON.parse(String(data)));
         events.push(frame.event);
         if (TERMINAL_EVENT_TYPES.includes(frame.event.type)) {
           socket.close(1000);
