@@ -6,6 +6,7 @@ export {
   workerSchema,
   notifierSchema,
   storageOptions,
+  postgresOptions,
   type GatewayConfig,
   type WorkerConfig,
   type NotifierConfig,

@@ -1,4 +1,14 @@
-export { createDb, migrateToLatest, type Db } from './connection.js';
+export {
+  createDb,
+  createPool,
+  migrateToLatest,
+  poolProbe,
+  DEFAULT_PG_TIMEOUTS,
+  type Db,
+  type PgTimeouts,
+  type PoolOptions,
+  type PoolProbe,
+} from './connection.js';
 export type * from './schema.js';
 export * from './tenants.repository.js';
 export * from './api-keys.repository.js';
@@ -10,3 +20,4 @@ export * from './tenant-events.repository.js';
 export * from './tenant-webhooks.repository.js';
 export * from './webhook-deliveries.repository.js';
 export * from './job-chunks.repository.js';
+export { isDatabaseUnavailable } from './unavailable.js';

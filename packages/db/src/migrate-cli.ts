@@ -3,7 +3,8 @@
 import { createDb, migrateToLatest } from './connection.js';
 
 const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const db = createDb(url, { max: 1 });
+// A migration may rewrite a big table: no statement or query limit here.
+const db = createDb(url, { max: 1, statementTimeoutMs: 0, queryTimeoutMs: 0 });
 try {
   const applied = await migrateToLatest(db);
   console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');

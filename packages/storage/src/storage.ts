@@ -105,6 +105,9 @@ function makeClient(options: StorageOptions, endpoint: string | undefined): S3Cl
       options.accessKeyId && options.secretAccessKey
         ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
         : undefined,
+    // An S3 that does not answer must fail the call, not hang it: bounded connect, and a
+    // socket idle this long is given up (streams in progress are never idle that long).
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
     // Checksums in presigned PUTs would bind a body the client hasn't computed yet.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -114,6 +117,28 @@ function makeClient(options: StorageOptions, endpoint: string | undefined): S3Cl
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * S3 could not serve the call (network error, timeout, throttling or a 5xx): the caller may
+ * retry later. A 4xx (bad key, bad credentials, missing object) is not one of these.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  const e = error as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  } | null;
+  if (!e || typeof e !== 'object') return false;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number') return status >= 500 || status === 429;
+  const name = typeof e.name === 'string' ? e.name : '';
+  const code = typeof e.code === 'string' ? e.code : '';
+  return (
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|EAI_AGAIN)$/.test(
+      code,
+    ) || /^(TimeoutError|RequestTimeout|RequestTimeoutException)$/.test(name)
+  );
 }
 
 export function createStorage(options: StorageOptions): Storage {
