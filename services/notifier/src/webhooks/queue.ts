@@ -51,6 +51,11 @@ export async function consumeWebhookQueue(options: {
     },
   });
 
+  // Unhandled, a ChannelWrapper's 'error' (a setup that failed mid-reconnect) crashes the process.
+  channel.on('error', (err: unknown) =>
+    options.onError?.(err instanceof Error ? err : new Error(String(err))),
+  );
+
   function deliver(ch: Channel, msg: ConsumeMessage) {
     let settled = false;
     const settle = (fn: () => void) => {
