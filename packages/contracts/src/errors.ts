@@ -24,6 +24,10 @@ export const ErrorCode = z.enum([
   'upload_parts_invalid',
   'not_ready',
   'internal_error',
+  /** A dependency (Postgres, S3, RabbitMQ) is down or hanging: retry after Retry-After. */
+  'dependency_unavailable',
+  /** A multipart/form-data body that cannot be parsed (truncated, bad boundary, bad header). */
+  'malformed_multipart',
   // Job failure codes (worker)
   'invalid_media',
   'no_audio_stream',
