@@ -128,7 +128,8 @@ function discardingBroken(pool: pg.Pool): PostgresPool {
         const result = (client.query as (...a: unknown[]) => unknown)(...args);
         if (result instanceof Promise) {
           result.catch((error: unknown) => {
-            if (isConnectionFailure(error)) broken = error as Error;
+            if (isConnectionFailure(error))
+              broken = error instanceof Error ? error : new Error('broken');
           });
         }
         return result;
@@ -141,11 +142,11 @@ function discardingBroken(pool: pg.Pool): PostgresPool {
 
 /** Errors after which the connection itself cannot be trusted (as opposed to a bad query). */
 function isConnectionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^(08|57P0)/.test(code)) return true;
-  return /Query read timeout|Connection terminated|not queryable|ECONNRESET|EPIPE/.test(
-    error.message,
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && /^(08|57P0|ECONNRESET|EPIPE)/.test(code)) return true;
+  return (
+    typeof message === 'string' &&
+    /Query read timeout|Connection terminated|not queryable/.test(message)
   );
 }
 

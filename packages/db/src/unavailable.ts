@@ -4,9 +4,14 @@
  * query itself was not at fault. (A constraint violation or bad SQL is not one of these.)
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error instanceof AggregateError && error.errors.some(isDatabaseUnavailable)) return true;
-  const code = (error as { code?: unknown }).code;
+  // Duck-typed, not `instanceof Error`: network errors may come from another realm.
+  if (!error || typeof error !== 'object') return false;
+  const { code, message, errors } = error as {
+    code?: unknown;
+    message?: unknown;
+    errors?: unknown;
+  };
+  if (Array.isArray(errors) && errors.some(isDatabaseUnavailable)) return true;
   if (typeof code === 'string') {
     // SQLSTATE 08 connection exception, 53300 too many connections, 57014 statement timeout,
     // 57P01-03 server shutting down / starting up.
@@ -18,7 +23,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     )
       return true;
   }
-  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable|connection timeout/i.test(
-    error.message,
+  return (
+    typeof message === 'string' &&
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|not queryable|connection timeout/i.test(
+      message,
+    )
   );
 }

@@ -107,7 +107,7 @@ function makeClient(options: StorageOptions, endpoint: string | undefined): S3Cl
         : undefined,
     // An S3 that does not answer must fail the call, not hang it: bounded connect, and a
     // socket idle this long is given up (streams in progress are never idle that long).
-    requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
     // Checksums in presigned PUTs would bind a body the client hasn't computed yet.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -120,25 +120,16 @@ function isNotFound(error: unknown): boolean {
 }
 
 /**
- * S3 could not serve the call (network error, timeout, throttling or a 5xx): the caller may
- * retry later. A 4xx (bad key, bad credentials, missing object) is not one of these.
+ * S3 could not serve the call (refused, reset, timed out, throttled or a 5xx): the caller may
+ * retry later. A 4xx (bad key, bad credentials, missing object) is not one of these. Only SDK
+ * errors (they carry `$metadata`) count, so a Postgres ECONNRESET is never taken for S3's.
  */
 export function isStorageUnavailable(error: unknown): boolean {
-  const e = error as {
-    name?: unknown;
-    code?: unknown;
-    $metadata?: { httpStatusCode?: number };
-  } | null;
-  if (!e || typeof e !== 'object') return false;
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number') return status >= 500 || status === 429;
-  const name = typeof e.name === 'string' ? e.name : '';
-  const code = typeof e.code === 'string' ? e.code : '';
-  return (
-    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|EAI_AGAIN)$/.test(
-      code,
-    ) || /^(TimeoutError|RequestTimeout|RequestTimeoutException)$/.test(name)
-  );
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
+  if (!metadata || typeof metadata !== 'object') return false;
+  const status = metadata.httpStatusCode;
+  // No status at all: no HTTP answer came back, however the SDK wrapped the network error.
+  return typeof status !== 'number' || status >= 500 || status === 429;
 }
 
 export function createStorage(options: StorageOptions): Storage {

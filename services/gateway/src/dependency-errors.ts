@@ -10,8 +10,8 @@ export const DEPENDENCY_RETRY_AFTER_S = 5;
  */
 export function unavailableDependency(error: unknown): 'postgres' | 's3' | undefined {
   for (let e = error, depth = 0; e && depth < 5; depth++) {
-    if (isDatabaseUnavailable(e)) return 'postgres';
     if (isStorageUnavailable(e)) return 's3';
+    if (isDatabaseUnavailable(e)) return 'postgres';
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
