@@ -79,6 +79,17 @@ it('serves normally through the proxy', async () => {
   expect((await get('/readyz', null)).status).toBe(200);
 });
 
+it('opens sessions with the configured server-side timeouts', async () => {
+  const { rows } = await sql<{
+    statement_timeout: string;
+    idle_in_transaction_session_timeout: string;
+  }>`select current_setting('statement_timeout') as statement_timeout,
+            current_setting('idle_in_transaction_session_timeout') as idle_in_transaction_session_timeout`.execute(
+    db,
+  );
+  expect(rows[0]).toEqual({ statement_timeout: '3s', idle_in_transaction_session_timeout: '1min' });
+});
+
 it('survives a cut while a client is checked out (idle in a transaction, and mid-query)', async () => {
   const idleInTransaction = db.transaction().execute(async (trx) => {
     await sql`select 1`.execute(trx);
