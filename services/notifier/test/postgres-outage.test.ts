@@ -32,9 +32,9 @@ beforeAll(async () => {
   proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
   db = createDb(proxy.rewrite(env.databaseUrl), {
     max: 2,
-    connectTimeoutMs: 4000,
+    connectTimeoutMs: 6000,
     statementTimeoutMs: 3000,
-    queryTimeoutMs: 4000,
+    queryTimeoutMs: 6000,
   });
   monitor = startLivenessMonitor({ stallMs: 1500, pools: [poolProbe(db)!] });
   notifier = await h.startNotifier(

@@ -28,8 +28,8 @@ beforeAll(async () => {
   proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
   db = createDb(proxy.rewrite(env.databaseUrl), {
     max: 1,
-    connectTimeoutMs: 4000,
-    queryTimeoutMs: 4000,
+    connectTimeoutMs: 6000,
+    queryTimeoutMs: 6000,
     statementTimeoutMs: 3000,
   });
   probes = workerProbes(
