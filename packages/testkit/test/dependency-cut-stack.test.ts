@@ -1,7 +1,8 @@
 // Gateway, notifier and a worker as separate processes from their built code, talking to a
 // real Postgres through a TCP proxy we cut, refuse and black-hole while they poll and serve.
 // No process crashes (the old `Unhandled 'error' event` of a checked-out pg client); the
-// gateway answers 503 + Retry-After while Postgres is gone; all are ready again after.
+// gateway answers 503 + Retry-After while Postgres is gone; all are ready again after. The
+// same for RabbitMQ connections cut again and again.
 import { randomBytes } from 'node:crypto';
 import { ErrorBody } from '@transcribe/contracts';
 import {
@@ -16,16 +17,20 @@ import {
 const KEY = `test-key-${randomBytes(8).toString('hex')}`;
 let env: TestEnv;
 let proxy: TcpCutProxy;
+let amqpProxy: TcpCutProxy;
 let stack: Stack;
 
 beforeAll(async () => {
   env = await createTestEnv();
   const target = new URL(env.databaseUrl);
   proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const amqp = new URL(env.env.AMQP_URL!);
+  amqpProxy = await startTcpCutProxy({ host: amqp.hostname, port: Number(amqp.port || 5672) });
   stack = await startStack({
     env: {
       ...env.env,
       DATABASE_URL: proxy.rewrite(env.databaseUrl),
+      AMQP_URL: amqpProxy.rewrite(env.env.AMQP_URL!),
       DEV_API_KEY: KEY,
       // Busy pollers: many transactions in flight, so a cut lands on checked-out clients.
       OUTBOX_POLL_MS: '20',
@@ -42,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await proxy?.close();
+  await amqpProxy?.close();
   await env?.close();
 });
 
@@ -122,4 +128,17 @@ it('no service dies when Postgres connections are cut, refused or black-holed, a
   // The gateway never answered 500 through all of it: 200 or 503 (or a dropped connection).
   expect(statuses.filter((s) => s !== 200 && s !== 503 && s !== 0)).toEqual([]);
   expect(statuses).toContain(503);
+}, 120_000);
+
+it('no service dies when its RabbitMQ connections are cut again and again, and all reconnect', async () => {
+  // Cuts at varying moments land during reconnects and channel setups too.
+  for (let i = 0; i < 12; i++) {
+    await sleep(150 + (i % 4) * 250);
+    amqpProxy.cutAll();
+  }
+  expectAllAlive();
+  for (const url of [`${stack.gatewayUrl}/readyz`, `${stack.notifierUrl}/readyz`])
+    await waitReady(url);
+  expect((await jobs()).status).toBe(200);
+  expectAllAlive();
 }, 120_000);
