@@ -8,6 +8,7 @@ export {
   workerSchema,
   notifierSchema,
   storageOptions,
+  postgresOptions,
   type GatewayConfig,
   type WorkerConfig,
   type NotifierConfig,

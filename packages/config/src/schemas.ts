@@ -18,6 +18,24 @@ export const common = {
     .string()
     .regex(/^[a-z0-9._-]*$/, 'only lowercase letters, digits, ".", "_" and "-"')
     .default(''),
+  /** Opening a Postgres connection, or waiting for a free one in the pool, before a 503. */
+  PG_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
+  /** Server-side `statement_timeout` of every connection; 0 turns it off. */
+  PG_STATEMENT_TIMEOUT_MS: nonNegativeInt.default(15_000),
+  /** Client-side limit per query when Postgres cannot even answer (network gone); keep it above the statement timeout; 0 off. */
+  PG_QUERY_TIMEOUT_MS: nonNegativeInt.default(20_000),
+  /** `idle_in_transaction_session_timeout`: frees the locks of a client that died mid-transaction; 0 off. */
+  PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: nonNegativeInt.default(60_000),
+  /** TCP keep-alive delay on Postgres sockets, so a silently dropped connection is noticed. */
+  PG_KEEPALIVE_DELAY_MS: positiveInt.default(10_000),
+  /** Each `/readyz` check (Postgres, RabbitMQ, S3) answers within this or counts as failed. */
+  READY_CHECK_TIMEOUT_MS: positiveInt.default(2000),
+  /**
+   * `/healthz` answers 503 (so the orchestrator restarts the process) once the event loop has
+   * stalled, or a database pool has had callers waiting with no progress, for this long. Keep it
+   * above PG_QUERY_TIMEOUT_MS: a pool that is only slow always progresses within that.
+   */
+  LIVENESS_STALL_MS: positiveInt.default(60_000),
   /** HMAC secret for the short-lived WebSocket subscription tokens (gateway signs, notifier verifies). */
   TOKEN_SECRET: z.string().min(16, 'must be at least 16 characters'),
 };
@@ -48,7 +66,15 @@ export const gatewaySchema = z.object({
   /** Base WebSocket URL of the notifier, e.g. ws://localhost:8081 (links.events). */
   EVENTS_PUBLIC_URL: url.default('ws://localhost:8081'),
   /** Ensured at start as an API key of the `dev` tenant, for local use. */
-  DEV_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  DEV_API_KEY: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,200}$/, 'must be 16-200 printable ASCII characters, no spaces')
+    .optional(),
+  /**
+   * Failed API-key attempts allowed per minute per client address and per key prefix (a burst
+   * of as many, refilled evenly), counted in this process's memory; then 429. 0 turns it off.
+   */
+  AUTH_FAILURES_PER_MIN: nonNegativeInt.default(30),
   /** Largest accepted upload; over 5 GiB needs a multipart upload. */
   MAX_UPLOAD_BYTES: positiveInt.default(10 * 1024 ** 3),
   /** Largest upload through the gateway itself (`POST /v1/jobs/upload`). */
@@ -171,6 +197,17 @@ export const notifierSchema = z.object({
   WEBHOOK_CONCURRENCY: positiveInt.max(256).default(16),
 });
 export type NotifierConfig = z.infer<typeof notifierSchema>;
+
+/** The Postgres part of a service's config, in the shape packages/db's createDb takes. */
+export function postgresOptions(config: z.infer<z.ZodObject<typeof common>>) {
+  return {
+    connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.PG_STATEMENT_TIMEOUT_MS,
+    queryTimeoutMs: config.PG_QUERY_TIMEOUT_MS,
+    idleInTransactionTimeoutMs: config.PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    keepAliveDelayMs: config.PG_KEEPALIVE_DELAY_MS,
+  };
+}
 
 /** The S3 part of a service's config, in the shape packages/storage takes. */
 export function storageOptions(config: z.infer<z.ZodObject<typeof s3>>) {

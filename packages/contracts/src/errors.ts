@@ -26,6 +26,10 @@ export const ErrorCode = z.enum([
   'internal_error',
   /** A webhook URL the service will not call (a private, loopback, link-local or metadata address, …). */
   'webhook_url_refused',
+  /** A dependency (Postgres, S3, RabbitMQ) is down or hanging: retry after Retry-After. */
+  'dependency_unavailable',
+  /** A multipart/form-data body that cannot be parsed (truncated, bad boundary, bad header). */
+  'malformed_multipart',
   // Job failure codes (worker)
   'invalid_media',
   'no_audio_stream',

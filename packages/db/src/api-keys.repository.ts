@@ -7,6 +7,24 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** Shortest and longest key we ever store (generated keys are 46; DEV_API_KEY at least 16). */
+export const API_KEY_MIN_LENGTH = 16;
+export const API_KEY_MAX_LENGTH = 200;
+const POSSIBLE_KEY = new RegExp(`^[\\x21-\\x7e]{${API_KEY_MIN_LENGTH},${API_KEY_MAX_LENGTH}}$`);
+
+/**
+ * False for a string that cannot be a stored key (wrong length, spaces, control or non-ASCII
+ * characters): it is refused without a database round trip. insertApiKey enforces the same.
+ */
+export function isPossibleApiKey(key: string): boolean {
+  return POSSIBLE_KEY.test(key);
+}
+
+/** What identifies a key in listings and in the failed-attempt throttle; not secret. */
+export function apiKeyPrefix(key: string): string {
+  return key.slice(0, 8);
+}
+
 export function generateApiKey(): string {
   return `tk_${randomBytes(32).toString('base64url')}`;
 }
@@ -15,8 +33,13 @@ export async function insertApiKey(
   db: Db,
   input: { tenantId: string; name: string; key: string },
 ): Promise<{ id: string; prefix: string }> {
+  if (!isPossibleApiKey(input.key)) {
+    throw new Error(
+      `an API key is ${API_KEY_MIN_LENGTH}-${API_KEY_MAX_LENGTH} printable ASCII characters without spaces`,
+    );
+  }
   const id = uuidv7();
-  const prefix = input.key.slice(0, 8);
+  const prefix = apiKeyPrefix(input.key);
   await db
     .insertInto('api_keys')
     .values({

@@ -1,4 +1,15 @@
-export { createDb, ensureDatabase, migrateToLatest, type Db } from './connection.js';
+export {
+  createDb,
+  createPool,
+  ensureDatabase,
+  migrateToLatest,
+  poolProbe,
+  DEFAULT_PG_TIMEOUTS,
+  type Db,
+  type PgTimeouts,
+  type PoolOptions,
+  type PoolProbe,
+} from './connection.js';
 export { DEFAULT_DATABASE_URL } from '@transcribe/config';
 export type * from './schema.js';
 export * from './tenants.repository.js';
@@ -11,3 +22,4 @@ export * from './tenant-events.repository.js';
 export * from './tenant-webhooks.repository.js';
 export * from './webhook-deliveries.repository.js';
 export * from './job-chunks.repository.js';
+export { isDatabaseUnavailable } from './unavailable.js';

@@ -4,7 +4,8 @@ import { DEFAULT_DATABASE_URL } from '@transcribe/config';
 import { createDb, ensureDatabase, migrateToLatest } from './connection.js';
 
 const url = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-const db = createDb(url, { max: 1 });
+// A migration may rewrite a big table: no statement or query limit here.
+const db = createDb(url, { max: 1, statementTimeoutMs: 0, queryTimeoutMs: 0 });
 try {
   await ensureDatabase(url);
   const applied = await migrateToLatest(db);

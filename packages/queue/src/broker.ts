@@ -72,6 +72,11 @@ export function connectBroker(options: BrokerOptions): Broker {
     publishTimeout: options.publishTimeoutMs ?? 10_000,
     setup: (channel: Channel) => assertTopology(channel, names),
   });
+  // A ChannelWrapper emits 'error' when a setup or a publish fails (e.g. the broker went away
+  // mid-setup); unhandled, that event would crash the process. It reconnects by itself.
+  const reportError = (err: unknown) =>
+    options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  publisher.on('error', reportError);
   const consumers: ChannelWrapper[] = [];
   // Live subscriptions, so stopConsuming can cancel them; setup re-runs skip consuming once stopped.
   const subscriptions = new Set<{ channel: Channel; tag: string }>();
@@ -139,6 +144,7 @@ export function connectBroker(options: BrokerOptions): Broker {
           await subscribe(channel, queue, handler);
         },
       });
+      wrapper.on('error', reportError);
       consumers.push(wrapper);
       await wrapper.waitForConnect();
     },
@@ -152,6 +158,7 @@ export function connectBroker(options: BrokerOptions): Broker {
           onSubscribed?.();
         },
       });
+      wrapper.on('error', reportError);
       consumers.push(wrapper);
       await wrapper.waitForConnect();
     },

@@ -1,6 +1,7 @@
 export {
   createStorage,
   ObjectNotFoundError,
+  isStorageUnavailable,
   type Storage,
   type StorageOptions,
   type ObjectInfo,

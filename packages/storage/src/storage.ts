@@ -105,6 +105,9 @@ function makeClient(options: StorageOptions, endpoint: string | undefined): S3Cl
       options.accessKeyId && options.secretAccessKey
         ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
         : undefined,
+    // An S3 that does not answer must fail the call, not hang it: bounded connect, and a
+    // socket idle this long is given up (streams in progress are never idle that long).
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 30_000 },
     // Checksums in presigned PUTs would bind a body the client hasn't computed yet.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -114,6 +117,19 @@ function makeClient(options: StorageOptions, endpoint: string | undefined): S3Cl
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * S3 could not serve the call (refused, reset, timed out, throttled or a 5xx): the caller may
+ * retry later. A 4xx (bad key, bad credentials, missing object) is not one of these. Only SDK
+ * errors (they carry `$metadata`) count, so a Postgres ECONNRESET is never taken for S3's.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
+  if (!metadata || typeof metadata !== 'object') return false;
+  const status = metadata.httpStatusCode;
+  // No status at all: no HTTP answer came back, however the SDK wrapped the network error.
+  return typeof status !== 'number' || status >= 500 || status === 429;
 }
 
 export function createStorage(options: StorageOptions): Storage {

@@ -20,3 +20,4 @@ export {
   type OpenAICompatibleServer,
   type OpenAIFault,
 } from './openai-compatible-server.js';
+export { startTcpCutProxy, type TcpCutProxy, type ProxyMode } from './tcp-cut-proxy.js';

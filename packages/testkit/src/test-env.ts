@@ -29,7 +29,12 @@ function withDatabase(url: string, database: string): string {
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+  });
+  // A dropped connection fails the awaited query; unhandled, its 'error' event would crash.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query(text);

@@ -89,7 +89,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.use(healthRouter(deps));
   app.use(docsRouter());
   if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir));
-  app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db));
+  app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db, deps.authThrottle));
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));
   app.use(jobsRouter(deps, jobMetrics));

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import { findTenantIdByApiKey, type Db } from '@transcribe/db';
+import { apiKeyPrefix, findTenantIdByApiKey, isPossibleApiKey, type Db } from '@transcribe/db';
+import type { AuthThrottle } from './auth-throttle.js';
 import { HttpError } from './http-error.js';
 
 declare global {
@@ -17,13 +18,32 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Resolves `Authorization: Bearer <api key>` to a tenant, or answers 401. */
-export function requireApiKey(db: Db): RequestHandler {
-  return async (req, _res, next) => {
+/**
+ * Resolves `Authorization: Bearer <api key>` to a tenant, or answers 401. A key that cannot
+ * exist is refused without a query; an address or key prefix with too many failures gets 429
+ * before any query.
+ */
+export function requireApiKey(db: Db, throttle?: AuthThrottle): RequestHandler {
+  return async (req, res, next) => {
     const key = bearerToken(req.headers.authorization);
     if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <api key>"');
-    const tenantId = await findTenantIdByApiKey(db, key);
-    if (!tenantId) throw new HttpError(401, 'unauthorized', 'invalid or revoked API key');
+    const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const prefix = apiKeyPrefix(key);
+    const waitS = throttle?.blockedFor(address, prefix);
+    if (waitS !== undefined) {
+      res.setHeader('retry-after', String(waitS));
+      throw new HttpError(
+        429,
+        'rate_limited',
+        `too many failed API-key attempts; retry in ${waitS} s`,
+        { retryAfterS: waitS },
+      );
+    }
+    const tenantId = isPossibleApiKey(key) ? await findTenantIdByApiKey(db, key) : undefined;
+    if (!tenantId) {
+      throttle?.failed(address, prefix);
+      throw new HttpError(401, 'unauthorized', 'invalid or revoked API key');
+    }
     req.tenantId = tenantId;
     next();
   };

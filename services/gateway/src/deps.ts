@@ -1,9 +1,10 @@
 import type { Db } from '@transcribe/db';
 import type { Broker, OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
-import type { Logger, Registry } from '@transcribe/telemetry';
+import type { LivenessReport, Logger, Registry } from '@transcribe/telemetry';
 import type { EngineName } from '@transcribe/contracts';
 import type { LinkBases } from './job-view.js';
+import type { AuthThrottle } from './auth-throttle.js';
 import type { RateLimits } from './rate-limit.js';
 
 export interface GatewaySettings {
@@ -22,6 +23,8 @@ export interface GatewaySettings {
   webhookAllowPrivate?: boolean;
   /** DNS wait when checking a webhook URL (WEBHOOK_DNS_TIMEOUT_MS); default 2000. */
   webhookDnsTimeoutMs?: number;
+  /** Bound of each `/readyz` check; default 2000 ms. */
+  readyCheckTimeoutMs?: number;
   /** Folder of the web UI (services/gateway/ui); undefined: no UI. */
   uiDir?: string;
 }
@@ -38,4 +41,8 @@ export interface GatewayDeps {
   /** Per-tenant request budgets; undefined turns rate limiting off. */
   rateLimits?: RateLimits;
   settings: GatewaySettings;
+  /** `/healthz`: undefined is always live (see startLivenessMonitor). */
+  liveness?: () => LivenessReport;
+  /** Throttle of failed API-key attempts; undefined: none. */
+  authThrottle?: AuthThrottle;
 }

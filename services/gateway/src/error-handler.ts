@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { ErrorBody } from '@transcribe/contracts';
+import { DEPENDENCY_RETRY_AFTER_S, unavailableDependency } from './dependency-errors.js';
 import { HttpError } from './http-error.js';
 
 function body(code: ErrorBody['error']['code'], message: string, details?: unknown): ErrorBody {
@@ -36,6 +37,15 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _nex
   }
   if (parserError.status && parserError.status >= 400 && parserError.status < 500) {
     res.status(parserError.status).json(body('bad_request', (error as Error).message));
+    return;
+  }
+  const dependency = unavailableDependency(error);
+  if (dependency) {
+    req.log?.warn({ err: error, dependency }, 'dependency unavailable');
+    res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_S));
+    res
+      .status(503)
+      .json(body('dependency_unavailable', `${dependency} is unavailable; retry later`));
     return;
   }
   req.log?.error({ err: error }, 'unhandled error');

@@ -1,19 +1,29 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { loadConfigOrExit, gatewaySchema, storageOptions } from '@transcribe/config';
-import { createDb } from '@transcribe/db';
+import {
+  loadConfigOrExit,
+  gatewaySchema,
+  postgresOptions,
+  storageOptions,
+} from '@transcribe/config';
+import { createDb, createPool, poolProbe } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
-import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { createLogger, createRegistry, startLivenessMonitor } from '@transcribe/telemetry';
 import { createGatewayApp } from './app.js';
+import { createAuthThrottle } from './auth-throttle.js';
+import { handleClientErrors } from './client-error.js';
 import { ensureDevApiKey } from './dev-key.js';
 import { createRateLimits } from './rate-limit.js';
 import { startSweeper } from './sweeper.js';
 
 const config = loadConfigOrExit('gateway', gatewaySchema);
 const logger = createLogger('gateway', config.LOG_LEVEL);
-const db = createDb(config.DATABASE_URL);
+const pgOptions = {
+  ...postgresOptions(config),
+  onError: (err: Error) => logger.warn({ err }, 'postgres connection lost'),
+};
+const db = createDb(config.DATABASE_URL, pgOptions);
 const broker = connectBroker({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
@@ -28,8 +38,11 @@ const relay = startOutboxRelay({
 });
 if (config.DEV_API_KEY) await ensureDevApiKey(db, config.DEV_API_KEY);
 // Rate-limit counters live in Postgres (shared by replicas) on a small pool of their own.
-const rateLimitPool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-rateLimitPool.on('error', (err) => logger.warn({ err }, 'rate limit pool'));
+const rateLimitPool = createPool(config.DATABASE_URL, { ...pgOptions, max: 2 }, 'rate-limit');
+const liveness = startLivenessMonitor({
+  stallMs: config.LIVENESS_STALL_MS,
+  pools: [poolProbe(db), poolProbe(rateLimitPool)].filter((p) => p !== undefined),
+});
 const sweeper = startSweeper({
   db,
   storage,
@@ -45,6 +58,11 @@ const app = createGatewayApp({
   relay,
   logger,
   registry: createRegistry('gateway'),
+  liveness: () => liveness.check(),
+  authThrottle:
+    config.AUTH_FAILURES_PER_MIN > 0
+      ? createAuthThrottle({ perMinute: config.AUTH_FAILURES_PER_MIN })
+      : undefined,
   links: {
     api: config.PUBLIC_URL ?? `http://localhost:${config.GATEWAY_PORT}`,
     events: config.EVENTS_PUBLIC_URL,
@@ -61,6 +79,7 @@ const app = createGatewayApp({
     multipartTtlS: config.MULTIPART_TTL_S,
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
+    readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
     corsOrigins: config.CORS_ORIGINS,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     webhookDnsTimeoutMs: config.WEBHOOK_DNS_TIMEOUT_MS,
@@ -71,6 +90,7 @@ const app = createGatewayApp({
 const server = app.listen(config.GATEWAY_PORT);
 // Idle keep-alive longer than a load balancer's (60 s on most), which must close first.
 server.keepAliveTimeout = 65_000;
+handleClientErrors(server, logger);
 await once(server, 'listening');
 logger.info({ port: config.GATEWAY_PORT }, 'gateway listening');
 
@@ -81,6 +101,7 @@ async function shutdown(signal: string) {
   await sweeper.stop();
   await relay.stop();
   await broker.close();
+  liveness.stop();
   await rateLimitPool.end();
   await db.destroy();
   storage.destroy();

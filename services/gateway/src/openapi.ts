@@ -42,6 +42,8 @@ const idParam = (what: string) => ({
 const common = {
   '400': error('validation_failed or bad_request: the request is malformed'),
   '401': error('unauthorized: missing, invalid or revoked API key'),
+  '429': error('rate_limited: too many requests (or failed API keys); see Retry-After'),
+  '503': error('dependency_unavailable: Postgres or S3 is down; see Retry-After'),
 };
 const notFound = { '404': error("not_found: unknown id, or another tenant's") };
 const webhookRefused = {
@@ -282,8 +284,9 @@ export const paths: ZodOpenApiPathsObject = {
 };
 
 const health = z.object({
-  status: z.enum(['ok', 'not_ready']),
+  status: z.enum(['ok', 'not_ready', 'wedged']),
   checks: z.record(z.string(), z.string()).optional(),
+  reasons: z.array(z.string()).optional(),
 });
 
 export function openApiDocument(extraPaths: ZodOpenApiPathsObject = {}): oas31.OpenAPIObject {
@@ -311,7 +314,10 @@ export function openApiDocument(extraPaths: ZodOpenApiPathsObject = {}): oas31.O
       '/healthz': {
         get: {
           summary: 'Liveness',
-          responses: { '200': { description: 'up', content: json(health) } },
+          responses: {
+            '200': { description: 'up', content: json(health) },
+            '503': { description: 'wedged: restart this process', content: json(health) },
+          },
         },
       },
       '/readyz': {

@@ -9,7 +9,14 @@ import {
   type Db,
 } from '@transcribe/db';
 import type { MessageHandler } from '@transcribe/queue';
-import { Counter, Gauge, type Logger, type Registry } from '@transcribe/telemetry';
+import {
+  Counter,
+  Gauge,
+  runReadyChecks,
+  type LivenessReport,
+  type Logger,
+  type Registry,
+} from '@transcribe/telemetry';
 import { admit, type EventsRequest } from './authenticate.js';
 import { EtaEstimator } from './eta.js';
 import { Hub } from './hub.js';
@@ -23,6 +30,8 @@ export interface NotifierSettings {
   maxBufferedBytes: number;
   /** Default 1000. */
   maxConnectionsPerTenant?: number;
+  /** Bound of each `/readyz` check; default 2000 ms. */
+  readyCheckTimeoutMs?: number;
   /** The gateway's public base URL, for links in completed events. Default http://localhost:8080. */
   publicApiUrl?: string;
 }
@@ -33,6 +42,8 @@ export interface NotifierDeps {
   registry: Registry;
   isBrokerConnected: () => boolean;
   settings: NotifierSettings;
+  /** `/healthz`: undefined is always live (see startLivenessMonitor). */
+  liveness?: () => LivenessReport;
 }
 
 export interface Notifier {
@@ -70,13 +81,27 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       void serveSse(req, res, { hub, admit: admitRequest, logger: deps.logger });
       return;
     }
-    if (path === '/healthz') return json(200, { status: 'ok' });
+    if (path === '/healthz') {
+      // Liveness: 503 only when wedged (stalled loop, stuck pool), so the process is restarted.
+      const live = deps.liveness?.() ?? { ok: true };
+      return live.ok
+        ? json(200, { status: 'ok' })
+        : json(503, { status: 'wedged', reasons: live.reasons });
+    }
     if (path === '/readyz') {
-      void sql`select 1`
-        .execute(deps.db)
-        .then(() => deps.isBrokerConnected())
-        .catch(() => false)
-        .then((ok) => json(ok ? 200 : 503, { status: ok ? 'ok' : 'not_ready' }));
+      // Each check bounded: a hanging Postgres shows as not ready within seconds.
+      void runReadyChecks(
+        {
+          postgres: () => sql`select 1`.execute(deps.db),
+          rabbitmq: () => deps.isBrokerConnected() || Promise.reject(new Error('disconnected')),
+        },
+        deps.settings.readyCheckTimeoutMs ?? 2000,
+      ).then((report) =>
+        json(report.ok ? 200 : 503, {
+          status: report.ok ? 'ok' : 'not_ready',
+          checks: report.checks,
+        }),
+      );
       return;
     }
     if (path === '/metrics') {

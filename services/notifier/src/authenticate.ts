@@ -8,7 +8,13 @@ import {
   TOKEN_SUBPROTOCOL_PREFIX,
   verifyEventsToken,
 } from '@transcribe/contracts';
-import { findJob, findTenantIdByApiKey, type Db, type TenantCursor } from '@transcribe/db';
+import {
+  findJob,
+  findTenantIdByApiKey,
+  isPossibleApiKey,
+  type Db,
+  type TenantCursor,
+} from '@transcribe/db';
 import { parseCursor } from './cursor.js';
 
 /**
@@ -114,7 +120,10 @@ export async function admit(
     }
     tenantId = claims.sub;
   } else if (credentials.apiKey !== undefined) {
-    const found = await findTenantIdByApiKey(db, credentials.apiKey);
+    // A key that cannot exist costs no query.
+    const found = isPossibleApiKey(credentials.apiKey)
+      ? await findTenantIdByApiKey(db, credentials.apiKey)
+      : undefined;
     if (!found) return deny(CloseCode.Unauthorized, 'invalid API key');
     tenantId = found;
   } else {

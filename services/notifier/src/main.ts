@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { loadConfigOrExit, notifierSchema } from '@transcribe/config';
-import { createDb } from '@transcribe/db';
+import { loadConfigOrExit, notifierSchema, postgresOptions } from '@transcribe/config';
+import { createDb, poolProbe } from '@transcribe/db';
 import { connectBroker } from '@transcribe/queue';
-import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { createLogger, createRegistry, startLivenessMonitor } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookIntake } from './webhooks/intake.js';
@@ -11,7 +11,14 @@ import { consumeWebhookQueue } from './webhooks/queue.js';
 const config = loadConfigOrExit('notifier', notifierSchema);
 const logger = createLogger('notifier', config.LOG_LEVEL);
 const registry = createRegistry('notifier');
-const db = createDb(config.DATABASE_URL);
+const db = createDb(config.DATABASE_URL, {
+  ...postgresOptions(config),
+  onError: (err) => logger.warn({ err }, 'postgres connection lost'),
+});
+const liveness = startLivenessMonitor({
+  stallMs: config.LIVENESS_STALL_MS,
+  pools: [poolProbe(db)].filter((p) => p !== undefined),
+});
 const broker = connectBroker({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
@@ -52,12 +59,14 @@ const notifier = createNotifier({
   logger,
   registry,
   isBrokerConnected: () => broker.isConnected() && webhookQueue.isConnected(),
+  liveness: () => liveness.check(),
   settings: {
     tokenSecret: config.TOKEN_SECRET,
     heartbeatMs: config.WS_HEARTBEAT_MS,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
     publicApiUrl: config.PUBLIC_API_URL,
+    readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
   },
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
@@ -73,6 +82,7 @@ async function shutdown(signal: string) {
   await webhookQueue.close();
   await dispatcher.stop();
   await broker.close();
+  liveness.stop();
   await db.destroy();
   process.exit(0);
 }

@@ -369,14 +369,20 @@ describe('HTTP endpoints', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${first.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok' });
+    expect(await ready.json()).toEqual({
+      status: 'ok',
+      checks: { postgres: 'ok', rabbitmq: 'ok' },
+    });
   });
 
   it('/readyz answers 503 when the broker is not connected', async () => {
     const notifier = await h.startNotifier({}, { broker: false, isBrokerConnected: () => false });
     const ready = await fetch(`${notifier.httpUrl}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'not_ready' });
+    expect(await ready.json()).toEqual({
+      status: 'not_ready',
+      checks: { postgres: 'ok', rabbitmq: 'disconnected' },
+    });
     expect((await fetch(`${notifier.httpUrl}/healthz`)).status).toBe(200);
     await notifier.stop();
   });

@@ -1,9 +1,15 @@
-import { loadConfigOrExit, workerSchema, storageOptions } from '@transcribe/config';
+import {
+  loadConfigOrExit,
+  postgresOptions,
+  workerSchema,
+  storageOptions,
+} from '@transcribe/config';
 import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, serveMetrics } from '@transcribe/telemetry';
 import { createConfiguredEngines, EngineStartupError } from './engines/configured.js';
+import { workerProbes } from './health.js';
 import { createJobHandler } from './job-handler.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startReaper } from './reaper.js';
@@ -27,7 +33,11 @@ const engines = await createConfiguredEngines(config, {
 logger.info({ engines: engines.names, default: engines.defaultName }, 'engines ready');
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry);
-const db = createDb(config.DATABASE_URL, { max: config.WORKER_CONCURRENCY + 2 });
+const db = createDb(config.DATABASE_URL, {
+  ...postgresOptions(config),
+  max: config.WORKER_CONCURRENCY + 2,
+  onError: (err) => logger.warn({ err }, 'postgres connection lost'),
+});
 const broker = connectBroker({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
@@ -98,7 +108,11 @@ await broker.consume(
   },
   { prefetch: config.WORKER_CONCURRENCY },
 );
-const metricsServer = await serveMetrics(registry, config.METRICS_PORT, () => broker.isConnected());
+const probes = workerProbes(
+  { db, isBrokerConnected: () => broker.isConnected() },
+  { readyTimeoutMs: config.READY_CHECK_TIMEOUT_MS, stallMs: config.LIVENESS_STALL_MS },
+);
+const metricsServer = await serveMetrics(registry, config.METRICS_PORT, probes);
 logger.info(
   { concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue },
   'worker consuming',
@@ -129,6 +143,7 @@ async function shutdown(signal: string) {
   await relay.stop();
   await broker.close();
   metricsServer.close();
+  probes.monitor.stop();
   await db.destroy();
   storage.destroy();
   process.exit(0);

@@ -48,6 +48,14 @@ declare global {
   }
 }
 
+/** S3 failed to take the file: not the client's fault (503 or 500, never 400). */
+class StorageFailure extends Error {
+  constructor(cause: unknown) {
+    super('storing the upload failed', { cause });
+    this.name = 'StorageFailure';
+  }
+}
+
 /**
  * A multer storage engine that streams the file part straight into S3 (lib-storage's
  * bounded multipart upload): never whole in memory, never on the gateway's disk.
@@ -58,9 +66,14 @@ function s3StorageEngine(deps: GatewayDeps): StorageEngine {
       const uploadId = uuidv7();
       const key = objectKey(tenantOf(req), uploadId, file.originalname || 'upload');
       let sizeBytes = 0;
+      // The request's own fault (truncated body, bad part) wins over what S3 said about it.
+      let bodyError: Error | undefined;
       const counted = new PassThrough();
       counted.on('data', (chunk: Buffer) => (sizeBytes += chunk.length));
-      file.stream.on('error', (error) => counted.destroy(error));
+      file.stream.on('error', (error) => {
+        bodyError = error;
+        counted.destroy(error);
+      });
       file.stream.pipe(counted);
       deps.storage.upload(key, counted, file.mimetype || 'application/octet-stream').then(
         () =>
@@ -69,7 +82,11 @@ function s3StorageEngine(deps: GatewayDeps): StorageEngine {
             size: sizeBytes,
             uploadId,
           } satisfies Partial<Express.Multer.File>),
-        (error: unknown) => callback(error),
+        (error: unknown) => {
+          // A partly written object may exist although the upload failed: remove it too.
+          void deps.storage.delete(key).catch(() => undefined);
+          callback(bodyError ?? new StorageFailure(error));
+        },
       );
     },
     _removeFile(_req, file, callback) {
@@ -81,9 +98,17 @@ function s3StorageEngine(deps: GatewayDeps): StorageEngine {
   };
 }
 
+/**
+ * Every multer/busboy refusal as a 4xx with a stable code: limits as 413/400, a body busboy
+ * cannot parse (no boundary, truncated, a malformed part header such as a NUL in a filename)
+ * as 400 malformed_multipart. Only a storage failure goes on as a server-side error. Multer
+ * has removed the files it stored before it reports.
+ */
 function multerErrors(handler: RequestHandler, maxBytes: number): RequestHandler {
   return (req, res, next) =>
     handler(req, res, (error?: unknown) => {
+      if (error === undefined || error instanceof HttpError) return next(error);
+      if (error instanceof StorageFailure) return next(error.cause);
       if (error instanceof MulterError) {
         if (error.code === 'LIMIT_FILE_SIZE') {
           return next(
@@ -102,7 +127,10 @@ function multerErrors(handler: RequestHandler, maxBytes: number): RequestHandler
           ),
         );
       }
-      next(error);
+      const message = error instanceof Error ? error.message : String(error);
+      next(
+        new HttpError(400, 'malformed_multipart', `malformed multipart/form-data body: ${message}`),
+      );
     });
 }
 

@@ -16,6 +16,7 @@ import { createStorage, type Storage } from '@transcribe/storage';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, type TestEnv } from '../../../../packages/testkit/src/index.js';
 import { createGatewayApp } from '../../src/app.js';
+import { handleClientErrors } from '../../src/client-error.js';
 import type { GatewayDeps, GatewaySettings } from '../../src/deps.js';
 import { join } from 'node:path';
 import { fixturesDir } from '../../../../packages/testkit/src/wer.js';
@@ -149,6 +150,7 @@ export async function startGatewayHarness(
     // Longer than the client's idle keep-alive, so a busy machine cannot make the server drop a
     // socket the client is about to reuse ("fetch failed").
     server.keepAliveTimeout = 65_000;
+    handleClientErrors(server);
     await new Promise<void>((resolve) => server.once('listening', resolve));
     servers.push(server);
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

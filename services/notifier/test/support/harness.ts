@@ -96,14 +96,21 @@ export class Harness {
    */
   async startNotifier(
     settings: Partial<NotifierDeps['settings']> = {},
-    options: { broker?: boolean; isBrokerConnected?: () => boolean } = {},
+    options: {
+      broker?: boolean;
+      isBrokerConnected?: () => boolean;
+      /** Instead of the test env's (e.g. one behind a fault proxy). */
+      db?: NotifierDeps['db'];
+      liveness?: NotifierDeps['liveness'];
+    } = {},
   ): Promise<RunningNotifier> {
     const broker =
       options.broker === false
         ? undefined
         : connectBroker({ url: this.env.env.AMQP_URL!, prefix: this.env.prefix });
     const notifier = createNotifier({
-      db: this.env.db,
+      db: options.db ?? this.env.db,
+      liveness: options.liveness,
       logger: createLogger('notifier', 'silent'),
       registry: createRegistry('notifier'),
       isBrokerConnected: options.isBrokerConnected ?? (() => broker?.isConnected() ?? false),

@@ -1,0 +1,115 @@
+// The notifier in front of a Postgres that drops and hangs (a TCP proxy we cut), on real
+// Postgres and RabbitMQ: no crash when connections die under it, /readyz reports a hang
+// within seconds, /healthz fails while its pool is stuck, and everything recovers.
+import { sql } from 'kysely';
+import WebSocket from 'ws';
+import { createDb, poolProbe, type Db } from '@transcribe/db';
+import { startLivenessMonitor, type LivenessMonitor } from '@transcribe/telemetry';
+import {
+  createTestEnv,
+  startTcpCutProxy,
+  type TcpCutProxy,
+  type TestEnv,
+} from '../../../packages/testkit/src/index.js';
+import { Harness, type RunningNotifier, type Tenant } from './support/harness.js';
+
+let env: TestEnv;
+let h: Harness;
+let proxy: TcpCutProxy;
+let db: Db;
+let monitor: LivenessMonitor;
+let notifier: RunningNotifier;
+let tenant: Tenant;
+const uncaught: unknown[] = [];
+const onUncaught = (error: unknown) => uncaught.push(error);
+
+beforeAll(async () => {
+  process.on('uncaughtException', onUncaught);
+  env = await createTestEnv();
+  h = new Harness(env);
+  await h.start();
+  const target = new URL(env.databaseUrl);
+  proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  db = createDb(proxy.rewrite(env.databaseUrl), {
+    max: 2,
+    connectTimeoutMs: 6000,
+    statementTimeoutMs: 3000,
+    queryTimeoutMs: 6000,
+  });
+  monitor = startLivenessMonitor({ stallMs: 1500, pools: [poolProbe(db)!] });
+  notifier = await h.startNotifier(
+    { readyCheckTimeoutMs: 1000 },
+    { db, liveness: () => monitor.check() },
+  );
+  tenant = await h.createTenant();
+}, 60_000);
+
+afterAll(async () => {
+  monitor?.stop();
+  await h?.stop();
+  await proxy?.close();
+  await db?.destroy();
+  await env?.close();
+  process.off('uncaughtException', onUncaught);
+});
+
+afterEach(() => {
+  proxy.setMode('pass');
+  expect(uncaught).toEqual([]);
+});
+
+const status = async (path: string) => (await fetch(`${notifier.httpUrl}${path}`)).status;
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Opens a tenant stream with the API key; resolves with the first frame or the close code. */
+function follow(): Promise<'frame' | number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(notifier.tenantUrl(), {
+      headers: { authorization: `Bearer ${tenant.apiKey}` },
+    });
+    ws.once('message', () => {
+      resolve('frame');
+      ws.close();
+    });
+    ws.once('close', (code) => resolve(code));
+    ws.once('error', () => undefined);
+  });
+}
+
+it('survives a cut under a checked-out client and serves streams again', async () => {
+  expect(await follow()).toBe('frame');
+  const inTransaction = db.transaction().execute(async (trx) => {
+    await sql`select 1`.execute(trx);
+    proxy.cutAll();
+    await new Promise((r) => setTimeout(r, 300));
+    await sql`select 1`.execute(trx);
+  });
+  await expect(inTransaction).rejects.toThrow();
+  // A stream opened while Postgres refuses is closed, and the process lives on.
+  proxy.setMode('refuse');
+  expect(await follow()).not.toBe('frame');
+  proxy.setMode('pass');
+  await waitUntil(async () => (await follow()) === 'frame');
+});
+
+it('black hole: /readyz 503 within seconds, /healthz 503 while the pool is stuck; recovers', async () => {
+  proxy.setMode('blackhole');
+  const started = Date.now();
+  expect(await status('/readyz')).toBe(503);
+  expect(Date.now() - started).toBeLessThan(3000);
+  // Streams whose admission waits on the stuck pool, more than it has connections.
+  const stuck = Array.from({ length: 4 }, () => follow());
+  await waitUntil(async () => (await status('/healthz')) === 503, 10_000);
+  proxy.setMode('pass');
+  await Promise.all(stuck);
+  await waitUntil(async () => (await status('/readyz')) === 200);
+  await waitUntil(async () => (await status('/healthz')) === 200);
+  expect(await follow()).toBe('frame');
+}, 60_000);
