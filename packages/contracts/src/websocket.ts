@@ -136,5 +136,7 @@ export const CloseCode = {
   TooSlow: 4408,
   /** The tenant already has the maximum number of open event streams on this notifier. */
   TooManyConnections: 4429,
+  /** The notifier cannot reach its database right now: reconnect after a short wait (RFC 6455 1013). */
+  TryAgainLater: 1013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

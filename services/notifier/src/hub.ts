@@ -8,7 +8,7 @@ import {
   type JobEvent,
   type ReadyFrame,
 } from '@transcribe/contracts';
-import type { TenantCursor } from '@transcribe/db';
+import { isDatabaseUnavailable, type TenantCursor } from '@transcribe/db';
 import type { Logger } from '@transcribe/telemetry';
 import {
   readEventsRequest,
@@ -206,7 +206,7 @@ export class Hub {
         gap = tenantGapFrame(after, await this.options.eventHorizon(client.tenantId));
       } catch (err) {
         onError(err);
-        client.transport.close(1011, 'internal error');
+        client.transport.close(...failureClose(err));
         this.remove(client);
         return;
       }
@@ -218,7 +218,7 @@ export class Hub {
         start = await this.options.currentCursor();
       } catch (err) {
         onError(err);
-        client.transport.close(1011, 'internal error');
+        client.transport.close(...failureClose(err));
         this.remove(client);
         return;
       }
@@ -257,7 +257,7 @@ export class Hub {
       admission = await this.options.admit(readEventsRequest(req));
     } catch (error) {
       this.options.logger.error({ err: error }, 'admission failed');
-      socket.close(1011, 'internal error');
+      socket.close(...failureClose(error));
       return;
     }
     if (!admission.ok) {
@@ -389,4 +389,14 @@ function webSocketTransport(socket: WebSocket): Transport {
 /** Size of an unmasked WebSocket frame header for a payload of `length` bytes. */
 function frameHeaderBytes(length: number): number {
   return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+}
+
+/**
+ * How a stream that failed before it started is closed: a database that is down or hanging
+ * is 1013 (try again later), which clients retry after a pause; anything else is 1011.
+ */
+export function failureClose(error: unknown): [code: number, reason: string] {
+  return isDatabaseUnavailable(error)
+    ? [CloseCode.TryAgainLater, 'database unavailable, try again later']
+    : [1011, 'internal error'];
 }

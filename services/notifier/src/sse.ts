@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CloseCode, type ErrorBody } from '@transcribe/contracts';
 import type { Logger } from '@transcribe/telemetry';
 import { readEventsRequest, type Admission, type EventsRequest } from './authenticate.js';
-import type { Hub, Transport } from './hub.js';
+import { failureClose, type Hub, type Transport } from './hub.js';
 
 /** Before the stream starts, refusals are HTTP answers (EventSource cannot read close codes). */
 const STATUS: Record<number, { status: number; code: ErrorBody['error']['code'] }> = {
@@ -10,6 +10,7 @@ const STATUS: Record<number, { status: number; code: ErrorBody['error']['code'] 
   [CloseCode.Unauthorized]: { status: 401, code: 'unauthorized' },
   [CloseCode.NotFound]: { status: 404, code: 'not_found' },
   [CloseCode.TooManyConnections]: { status: 429, code: 'rate_limited' },
+  [CloseCode.TryAgainLater]: { status: 503, code: 'dependency_unavailable' },
   1001: { status: 503, code: 'not_ready' },
 };
 
@@ -29,7 +30,10 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, option
   const refuse = (closeCode: number, message: string) => {
     const { status, code } = STATUS[closeCode] ?? { status: 500, code: 'internal_error' };
     const body: ErrorBody = { error: { code, message } };
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    // The same pause the gateway asks for when a dependency is down.
+    if (status === 503) headers['retry-after'] = '5';
+    res.writeHead(status, headers).end(JSON.stringify(body));
   };
   if (req.method !== 'GET') {
     res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' });
@@ -41,7 +45,7 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, option
     admission = await options.admit(readEventsRequest(req));
   } catch (err) {
     options.logger.error({ err }, 'admission failed');
-    return refuse(1011, 'internal error');
+    return refuse(...failureClose(err));
   }
   if (!admission.ok) return refuse(admission.code, admission.reason);
   if (res.destroyed) return;

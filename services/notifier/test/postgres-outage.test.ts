@@ -3,6 +3,7 @@
 // within seconds, /healthz fails while its pool is stuck, and everything recovers.
 import { sql } from 'kysely';
 import WebSocket from 'ws';
+import { CloseCode } from '@transcribe/contracts';
 import { createDb, poolProbe, type Db } from '@transcribe/db';
 import { startLivenessMonitor, type LivenessMonitor } from '@transcribe/telemetry';
 import {
@@ -92,9 +93,18 @@ it('survives a cut under a checked-out client and serves streams again', async (
     await sql`select 1`.execute(trx);
   });
   await expect(inTransaction).rejects.toThrow();
-  // A stream opened while Postgres refuses is closed, and the process lives on.
+  // A stream opened while Postgres refuses is closed with 1013 (try again later), and SSE
+  // answers 503 in the error shape with Retry-After; the process lives on.
   proxy.setMode('refuse');
-  expect(await follow()).not.toBe('frame');
+  expect(await follow()).toBe(CloseCode.TryAgainLater);
+  const sse = await fetch(`${notifier.httpUrl}/v1/events/sse`, {
+    headers: { authorization: `Bearer ${tenant.apiKey}` },
+  });
+  expect(sse.status).toBe(503);
+  expect(sse.headers.get('retry-after')).toBe('5');
+  expect(await sse.json()).toEqual({
+    error: { code: 'dependency_unavailable', message: expect.any(String) },
+  });
   proxy.setMode('pass');
   await waitUntil(async () => (await follow()) === 'frame');
 });
