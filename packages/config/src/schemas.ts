@@ -114,6 +114,18 @@ export const gatewaySchema = z.object({
         .filter(Boolean),
     )
     .optional(),
+  /**
+   * Which peers' X-Forwarded-For the gateway believes when it names a client (logs, the
+   * failed-key throttle): a hop count (`1`: one ingress in front), addresses/subnets, or
+   * express's names. The default believes proxies on private networks only, so a client on
+   * the internet cannot pick its own address; `false` believes none.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback, linklocal, uniquelocal')
+    .transform((s): boolean | number | string =>
+      /^\d+$/.test(s) ? Number(s) : s === 'true' ? true : s === 'false' ? false : s,
+    ),
 });
 export type GatewayConfig = z.infer<typeof gatewaySchema>;
 

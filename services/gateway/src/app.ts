@@ -19,7 +19,7 @@ import { webhooksRouter } from './routes/webhooks.js';
 export function createGatewayApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  app.set('trust proxy', deps.settings.trustProxy ?? 'loopback, linklocal, uniquelocal');
 
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',

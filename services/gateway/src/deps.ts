@@ -9,6 +9,8 @@ import type { RateLimits } from './rate-limit.js';
 
 export interface GatewaySettings {
   tokenSecret: string;
+  /** express's `trust proxy` (TRUST_PROXY); default: proxies on private networks only. */
+  trustProxy?: boolean | number | string;
   maxUploadBytes: number;
   /** Limit of `POST /v1/jobs/upload`, streamed through the gateway. */
   maxFormUploadBytes: number;

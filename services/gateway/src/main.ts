@@ -81,6 +81,7 @@ const app = createGatewayApp({
     engines: config.ENGINES,
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
     corsOrigins: config.CORS_ORIGINS,
+    trustProxy: config.TRUST_PROXY,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     webhookDnsTimeoutMs: config.WEBHOOK_DNS_TIMEOUT_MS,
     // dist/main.js → the package's ui/ folder (shipped in the image with the package).

@@ -177,4 +177,24 @@ describe('API-key guessing', () => {
     expectError(last!, 429, 'rate_limited');
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
+
+  it('does not believe X-Forwarded-For from peers it does not trust: a guesser cannot rotate it', async () => {
+    const base = await h.listen({
+      ...h.deps,
+      settings: { ...h.deps.settings, trustProxy: false },
+      registry: createRegistry('gateway'),
+      authThrottle: createAuthThrottle({ perMinute: 5 }),
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await fetch(`${base}/v1/jobs`, {
+        headers: {
+          authorization: `Bearer tk_guess_${i}_0123456789abcdef`,
+          'x-forwarded-for': `203.0.113.${i}`,
+        },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429]);
+  });
 });
