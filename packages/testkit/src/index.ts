@@ -20,3 +20,4 @@ export {
   type OpenAICompatibleServer,
   type OpenAIFault,
 } from './openai-compatible-server.js';
+export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
