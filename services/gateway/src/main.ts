@@ -61,6 +61,7 @@ const app = createGatewayApp({
     multipartTtlS: config.MULTIPART_TTL_S,
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
+    tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
     corsOrigins: config.CORS_ORIGINS,
     // dist/main.js → the package's ui/ folder (shipped in the image with the package).
     uiDir: fileURLToPath(new URL('../ui', import.meta.url)),
