@@ -1,15 +1,16 @@
-import { createReadStream } from 'node:fs';
 import { JobsQueueMessage, type TranscribeMessage } from '@transcribe/contracts';
 import { chargedAttempts, renewLease, type Db, type JobRow } from '@transcribe/db';
 import type { MessageHandler, OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { tenantAudioAdmission } from './admission.js';
-import { chunkObjectKey, handleChunk, type Outcome } from './chunk-handler.js';
+import { exhaustedBudget } from './attempt-budget.js';
+import { handleChunk, type Outcome } from './chunk-handler.js';
 import { dbChunkStore } from './chunk-store.js';
+import { jobFanOut } from './fan-out.js';
 import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
 import { guardAttempt } from './heartbeat.js';
-import { runPipeline, type FanOut, type PipelineDeps, type Stage } from './pipeline.js';
+import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
 import { throttleProgress } from './progress-throttle.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
@@ -18,7 +19,6 @@ import {
   markDeadLettered,
   markFailed,
   reportProgress,
-  fanOutChunks,
   requeueForHandover,
   requeueForRetry,
 } from './transitions.js';
@@ -31,6 +31,8 @@ export interface JobHandlerDeps {
   metrics: WorkerMetrics;
   pipeline: PipelineDeps;
   maxAttempts: number;
+  /** Lost attempts (expired leases, hand-overs) after which a claimed job fails `worker_lost` (the reaper's MAX_LOST_ATTEMPTS). */
+  maxLostAttempts?: number;
   /** A job not heard from for this long may be taken over by another worker. */
   leaseMs: number;
   /**
@@ -135,15 +137,9 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     // Attempts are counted from the last manual retry (retry_base), less the ones lost to
     // infrastructure (hand-overs, expired leases), which say nothing about the audio.
     const attempt = chargedAttempts(job);
-    if (attempt > deps.maxAttempts) {
-      // Not reachable through this worker's own settling; kept as a backstop for rows
-      // edited by hand or by an older worker version.
-      await settle(job, () =>
-        markDeadLettered(deps.db, job, {
-          code: 'engine_failed',
-          message: `gave up after ${deps.maxAttempts} attempts`,
-        }),
-      );
+    const exhausted = exhaustedBudget(job, deps);
+    if (exhausted) {
+      await settle(job, () => markDeadLettered(deps.db, job, exhausted));
       deps.metrics.jobs.inc({ outcome: 'failed' });
       return 'ack';
     }
@@ -160,7 +156,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       onRenewError: (err) => log.warn({ err }, 'lease renewal failed'),
     });
 
-    const fanOut = fanOutFor(job);
+    const fanOut = deps.fanOut && jobFanOut(deps.db, deps.fanOut, job);
     try {
       const progress = progressReporter(job, log, () => guard.abort(new JobLostError()));
       const result = await runPipeline(
@@ -284,37 +280,6 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
 
   function heartbeatMs(): number {
     return Math.max(500, Math.floor(deps.leaseMs / 3));
-  }
-
-  /** The fan-out of one job attempt; chunk objects uploaded but never dispatched are removed. */
-  function fanOutFor(
-    job: JobRow,
-  ): (FanOut & { discardUndispatched(log: Logger): Promise<void> }) | undefined {
-    const config = deps.fanOut;
-    if (!config || config.minChunks <= 0) return undefined;
-    const key = (index: number) =>
-      chunkObjectKey({ tenantId: job.tenant_id, jobId: job.id }, job.attempts, index);
-    const uploaded: number[] = [];
-    let dispatched = false;
-    return {
-      minChunks: config.minChunks,
-      async upload(index, file) {
-        uploaded.push(index);
-        await config.storage.upload(key(index), createReadStream(file), 'audio/wav');
-      },
-      async dispatch(indexes) {
-        dispatched = await fanOutChunks(deps.db, job, { indexes, leaseMs: config.leaseMs });
-        return dispatched;
-      },
-      async discardUndispatched(log) {
-        if (dispatched) return;
-        for (const index of uploaded) {
-          await config.storage
-            .delete(key(index))
-            .catch((err: unknown) => log.warn({ err, index }, 'chunk delete failed'));
-        }
-      },
-    };
   }
 
   /** Runs a final transition; "false" means another attempt owns the job now, which is fine. */

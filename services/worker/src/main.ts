@@ -75,6 +75,7 @@ const handler = createJobHandler({
     chunkWindowS: config.CHUNK_WINDOW_S,
   },
   maxAttempts: config.MAX_ATTEMPTS,
+  maxLostAttempts: config.MAX_LOST_ATTEMPTS,
   leaseMs: config.LEASE_S * 1000,
   progressIntervalMs: 500,
   jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,

@@ -416,7 +416,7 @@ describe('media truth and admission', () => {
     await ffmpeg('-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', long);
 
     counted.reset();
-    pipelineOverrides = { maxDurationS: 1800 };
+    pipelineOverrides = { maxDurationS: 600 };
     const started = Date.now();
     const job = await settled((await submit(long)).id);
     const tookMs = Date.now() - started;
