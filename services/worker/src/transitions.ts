@@ -241,7 +241,7 @@ export async function chunkLanded(
   db: Db,
   job: JobRow,
   leaseMs: number,
-): Promise<'completed' | 'failed' | 'progress' | 'lost'> {
+): Promise<'completed' | 'progress' | 'lost'> {
   return db.transaction().execute(async (trx) => {
     const locked = await lockJob(trx, job.id);
     if (locked?.status !== 'processing' || locked.attempts !== job.attempts) return 'lost';
@@ -266,16 +266,6 @@ export async function chunkLanded(
       .map((c) => (c.text ?? '').trim())
       .filter(Boolean)
       .join(' ');
-    if (text === '') {
-      // Audible, yet no chunk held a word: failed, as the whole-job path does.
-      const error = {
-        code: 'empty_audio' as const,
-        message: 'No speech was recognised in the audio.',
-      };
-      await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
-      await appendJobEvent(trx, ref, { type: 'failed', error });
-      return 'failed';
-    }
     await completeJob(trx, {
       id: job.id,
       attempt: job.attempts,
