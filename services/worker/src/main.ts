@@ -30,14 +30,18 @@ if (wrappers) useMediaBinaries(wrappers);
 else logger.warn('setpriv unavailable: ffmpeg children may outlive a killed worker');
 // Models load before anything connects: a bad model or engine setting stops the worker
 // at once with exit code 2 (like a bad variable), instead of failing every job.
-const engines = await createConfiguredEngines(config, {
-  onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
-  onNativeLog: (level, text) =>
-    logger[level === 'error' || level === 'warn' ? 'warn' : 'debug'](
-      { engine: 'whisper-cpp' },
-      text.trim(),
-    ),
-}).catch((error: unknown) => {
+// Engines that write temporary files (openai compresses audio) write them under it too.
+const engines = await createConfiguredEngines(
+  { ...config, TMP_DIR: scratch.dir },
+  {
+    onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
+    onNativeLog: (level, text) =>
+      logger[level === 'error' || level === 'warn' ? 'warn' : 'debug'](
+        { engine: 'whisper-cpp' },
+        text.trim(),
+      ),
+  },
+).catch((error: unknown) => {
   if (!(error instanceof EngineStartupError)) throw error;
   console.error(`worker: ${error.message}`);
   process.exit(2);
