@@ -52,6 +52,8 @@ export interface ChunkHandlerDeps {
    * message (a broker blip) waits instead of transcribing the chunk a second time.
    */
   chunkLeaseMs: number;
+  /** The delay queue (backoff level) a held chunk's message waits in (see delayLevelFor). */
+  recheckLevel: number;
   /** …both renewed this often; a renewal that fails (canceled, retried, taken over) stops the chunk. */
   heartbeatMs: number;
   chunkTimeoutMs: number;
@@ -86,6 +88,7 @@ export async function handleChunk(
     await requeueChunkLater(deps.db, job!, {
       index: message.index,
       delayMs: deps.chunkLeaseMs,
+      level: deps.recheckLevel,
     });
     deps.relay.kick();
     return 'ack';

@@ -1,6 +1,6 @@
 import { JobsQueueMessage, type TranscribeMessage } from '@transcribe/contracts';
 import { chargedAttempts, renewLease, type Db, type JobRow } from '@transcribe/db';
-import type { MessageHandler, OutboxRelay } from '@transcribe/queue';
+import { DELAY_LEVELS, type MessageHandler, type OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { tenantAudioAdmission } from './admission.js';
@@ -12,7 +12,7 @@ import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } fro
 import { guardAttempt } from './heartbeat.js';
 import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
 import { throttleProgress } from './progress-throttle.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { delayLevelFor, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
   claimForProcessing,
   markCompleted,
@@ -91,6 +91,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
                 tmpDir: deps.pipeline.tmpDir,
                 leaseMs: deps.fanOut!.leaseMs,
                 chunkLeaseMs: deps.leaseMs,
+                recheckLevel: delayLevelFor(deps.leaseMs, deps.retry, DELAY_LEVELS),
                 heartbeatMs: heartbeatMs(),
                 chunkTimeoutMs: deps.jobTimeoutMs,
                 settleFailure: (job, cause, chunkLog) =>

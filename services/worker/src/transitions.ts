@@ -289,7 +289,7 @@ export async function chunkLanded(
 export async function requeueChunkLater(
   db: Db,
   job: JobRow,
-  chunk: { index: number; delayMs: number },
+  chunk: { index: number; delayMs: number; level: number },
 ): Promise<void> {
   await db.transaction().execute((trx) =>
     enqueueChunks(
@@ -298,7 +298,7 @@ export async function requeueChunkLater(
       {
         indexes: [chunk.index],
         attempt: job.attempts,
-        delay: { level: 1, delayMs: chunk.delayMs },
+        delay: { level: chunk.level, delayMs: chunk.delayMs },
       },
     ),
   );
