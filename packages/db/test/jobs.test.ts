@@ -105,14 +105,11 @@ describe('claimJob', () => {
     expect(chargedAttempts(again!)).toBe(1);
   });
 
-  it.each(['completed', 'failed', 'canceled'] as const)(
-    'never claims a %s job',
-    async (status) => {
-      const job = await newJob({ status });
-      expect(await claimJob(env.db, job.id, LEASE)).toBeUndefined();
-      expect(await reload(job.id)).toMatchObject({ status, attempts: 0 });
-    },
-  );
+  it.each(['completed', 'failed', 'canceled'] as const)('never claims a %s job', async (status) => {
+    const job = await newJob({ status });
+    expect(await claimJob(env.db, job.id, LEASE)).toBeUndefined();
+    expect(await reload(job.id)).toMatchObject({ status, attempts: 0 });
+  });
 
   it('returns undefined for an unknown id', async () => {
     expect(await claimJob(env.db, uuidv7(), LEASE)).toBeUndefined();
