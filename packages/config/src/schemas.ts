@@ -105,6 +105,8 @@ export const gatewaySchema = z.object({
   /** How long the API waits for DNS when checking a webhook URL; no answer in time: accepted. */
   WEBHOOK_DNS_TIMEOUT_MS: positiveInt.max(30_000).default(2000),
   /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
+  /** Seconds of decoded audio one tenant may start per UTC day (per-tenant override in the database); 0 no limit. */
+  TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
   CORS_ORIGINS: z
     .string()
     .transform((s) =>
@@ -137,6 +139,10 @@ export const workerSchema = z.object({
   TMP_DIR: z.string().optional(),
   MAX_DURATION_S: positiveInt.default(4 * 3600),
   MAX_ATTEMPTS: positiveInt.max(20).default(3),
+  /** Attempts lost to vanished workers or hand-overs (not charged to MAX_ATTEMPTS) before a job fails `worker_lost`. */
+  MAX_LOST_ATTEMPTS: positiveInt.max(100).default(10),
+  /** Seconds of decoded audio one tenant may start per UTC day (per-tenant override in the database); 0 no limit. */
+  TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
   /** Audio is transcribed in chunks of about this length, cut at a silence near the boundary. */
   CHUNK_SECONDS: positiveInt.min(5).default(300),
   /** How far from the target boundary a silence may be to cut there instead. */

@@ -40,6 +40,10 @@ export const ErrorCode = z.enum([
   'timeout',
   'engine_unavailable',
   'engine_rejected',
+  // Added for issue 11: a tenant over its daily audio quota (gateway 429 and worker), and
+  // a job whose workers kept vanishing under it (lost leases), which is not an engine fault.
+  'quota_exceeded',
+  'worker_lost',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -75,6 +75,8 @@ export async function storeChunkResult(
     segments: Segment[];
     model: string | null;
     processingMs: number;
+    /** A fanned-out chunk's lease token: only its holder may store the result. */
+    holder?: string;
   },
 ): Promise<boolean> {
   const result = await db
@@ -86,9 +88,16 @@ export async function storeChunkResult(
       attempt: input.attempt,
       processing_ms: input.processingMs,
       finished_at: sql`now()`,
+      lease_expires_at: null,
     })
     .where('job_id', '=', input.jobId)
     .where('index', '=', input.index)
+    // A chunk lands once: a second transcription of it (an old holder after a take-over)
+    // finds it done and must not overwrite it.
+    .where('finished_at', 'is', null)
+    .where((eb) =>
+      input.holder === undefined ? sql<boolean>`true` : eb('holder', '=', input.holder),
+    )
     .where(({ exists, selectFrom }) =>
       exists(
         selectFrom('jobs')
@@ -130,4 +139,85 @@ export async function summarizeChunks(
     doneS: Number(row.doneS),
     totalS: Number(row.totalS),
   };
+}
+
+/**
+ * Takes a pending chunk of a job processing under `attempt` for the worker holding
+ * `holder`, unless another worker's lease on it is still live: one chunk, one running
+ * transcription. 'held' when someone else holds it, 'gone' when there is nothing to do
+ * (done, or the job moved on).
+ */
+export async function claimChunk(
+  db: Db,
+  input: { jobId: string; index: number; attempt: number; holder: string; leaseMs: number },
+): Promise<JobChunk | 'held' | 'gone'> {
+  const row = await db
+    .updateTable('job_chunks')
+    .set({
+      holder: input.holder,
+      lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
+    })
+    .where('job_id', '=', input.jobId)
+    .where('index', '=', input.index)
+    .where('finished_at', 'is', null)
+    .where((eb) =>
+      eb.or([
+        eb('lease_expires_at', 'is', null),
+        eb('lease_expires_at', '<', sql<Date>`now()`),
+        // A lease taken under an earlier attempt of the job binds nobody now.
+        eb('holder', 'not like', `a${input.attempt}:%`),
+      ]),
+    )
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('jobs')
+          .select(sql`1`.as('one'))
+          .where('id', '=', input.jobId)
+          .where('status', '=', 'processing')
+          .where('attempts', '=', input.attempt),
+      ),
+    )
+    .returningAll()
+    .executeTakeFirst();
+  if (row) return toChunk(row);
+  const current = await db
+    .selectFrom('job_chunks')
+    .select(['finished_at', 'lease_expires_at'])
+    .where('job_id', '=', input.jobId)
+    .where('index', '=', input.index)
+    .executeTakeFirst();
+  // Not claimed although pending: another worker's live lease (or the job moved on, which
+  // the caller tells apart by the job row it already read; a re-check there is racy anyway).
+  return current && current.finished_at === null ? 'held' : 'gone';
+}
+
+/** Extends the chunk lease of `holder`; false when the chunk is done or no longer its own. */
+export async function renewChunkLease(
+  db: Db,
+  input: { jobId: string; index: number; holder: string; leaseMs: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('job_chunks')
+    .set({ lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval` })
+    .where('job_id', '=', input.jobId)
+    .where('index', '=', input.index)
+    .where('holder', '=', input.holder)
+    .where('finished_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
+}
+
+/** Lets go of a chunk lease (a chunk handed back on shutdown or failed), so it may be taken at once. */
+export async function releaseChunk(
+  db: Db,
+  input: { jobId: string; index: number; holder: string },
+): Promise<void> {
+  await db
+    .updateTable('job_chunks')
+    .set({ holder: null, lease_expires_at: null })
+    .where('job_id', '=', input.jobId)
+    .where('index', '=', input.index)
+    .where('holder', '=', input.holder)
+    .where('finished_at', 'is', null)
+    .execute();
 }

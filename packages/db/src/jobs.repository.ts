@@ -26,13 +26,20 @@ export async function findJobById(db: Db, id: string): Promise<JobRow | undefine
 
 /**
  * queued → processing, taking a new attempt number. A job already `processing` is taken
- * over only when its lease has run out or the broker says the previous consumer is gone
- * (`takeOver`); the old holder's later writes then fail their attempt guard.
+ * over only once its lease has run out: a redelivered message says the broker lost a
+ * consumer's channel, not that the worker holding the job is gone (it may be running it
+ * still), so redelivery alone never takes a job. A take-over counts the previous attempt
+ * as lost (`lost_attempts`), not charged to the job's budget; the old holder's later
+ * writes fail their attempt guard.
  */
 export async function claimJob(
   db: Db,
   id: string,
-  options: { leaseMs: number; takeOver: boolean },
+  options: {
+    leaseMs: number;
+    /** Only `false` is accepted: a live lease is never taken over (kept for older callers). */
+    takeOver?: false;
+  },
 ): Promise<JobRow | undefined> {
   const leaseExpires = sql<Date>`now() + ${`${options.leaseMs} milliseconds`}::interval`;
   return db
@@ -40,6 +47,7 @@ export async function claimJob(
     .set((eb) => ({
       status: 'processing',
       attempts: eb('attempts', '+', 1),
+      lost_attempts: sql<number>`lost_attempts + (CASE WHEN status = 'processing' THEN 1 ELSE 0 END)`,
       started_at: sql`coalesce(started_at, now())`,
       lease_expires_at: leaseExpires,
       updated_at: sql`now()`,
@@ -48,14 +56,18 @@ export async function claimJob(
     .where((eb) =>
       eb.or([
         eb('status', '=', 'queued'),
-        eb.and([
-          eb('status', '=', 'processing'),
-          options.takeOver ? sql<boolean>`true` : eb('lease_expires_at', '<', sql<Date>`now()`),
-        ]),
+        eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', sql<Date>`now()`)]),
       ]),
     )
     .returningAll()
     .executeTakeFirst();
+}
+
+/** Attempts of this job charged to MAX_ATTEMPTS: since the last manual retry, less lost ones. */
+export function chargedAttempts(
+  job: Pick<JobRow, 'attempts' | 'retry_base' | 'lost_attempts'>,
+): number {
+  return job.attempts - job.retry_base - job.lost_attempts;
 }
 
 /** Progress of the holder of `attempt`; false when the job was taken away. Renews the lease. */
@@ -78,8 +90,19 @@ export async function updateJobProgress(
   return result.numUpdatedRows === 1n;
 }
 
-export async function setJobDuration(db: Db, id: string, durationS: number): Promise<void> {
-  await db.updateTable('jobs').set({ duration_s: durationS }).where('id', '=', id).execute();
+/** Records the decoded duration for the holder of `attempt`; false when the job is not its own. */
+export async function setJobDuration(
+  db: Db,
+  input: { id: string; attempt: number; durationS: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('jobs')
+    .set({ duration_s: input.durationS })
+    .where('id', '=', input.id)
+    .where('status', '=', 'processing')
+    .where('attempts', '=', input.attempt)
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export async function completeJob(
@@ -142,14 +165,24 @@ export async function failJob(
     .executeTakeFirst();
 }
 
-/** processing → queued, for a retry after a transient failure or a graceful shutdown. */
+/**
+ * processing → queued, for a retry after a transient failure, or (`lost`) an attempt that
+ * ended without a verdict on the audio: a graceful shutdown, or a lease the reaper found
+ * expired. A lost attempt is not charged to the job's budget.
+ */
 export async function requeueJob(
   db: Db,
-  input: { id: string; attempt: number },
+  input: { id: string; attempt: number; lost?: boolean },
 ): Promise<JobRow | undefined> {
   return db
     .updateTable('jobs')
-    .set({ status: 'queued', stage: 'queued', lease_expires_at: null, updated_at: sql`now()` })
+    .set((eb) => ({
+      status: 'queued',
+      stage: 'queued',
+      lease_expires_at: null,
+      lost_attempts: input.lost ? eb('lost_attempts', '+', 1) : eb.ref('lost_attempts'),
+      updated_at: sql`now()`,
+    }))
     .where('id', '=', input.id)
     .where('status', '=', 'processing')
     .where('attempts', '=', input.attempt)
@@ -343,6 +376,7 @@ export async function retryJob(db: Db, tenantId: string, id: string): Promise<Jo
       error_code: null,
       error_message: null,
       retry_base: eb.ref('attempts'),
+      lost_attempts: 0,
       finished_at: null,
       lease_expires_at: null,
       updated_at: sql`now()`,
@@ -377,4 +411,46 @@ export async function countProcessingJobs(db: Db, tenantId: string): Promise<num
     .where('status', '=', 'processing')
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * Seconds of decoded audio the tenant's jobs started today (UTC) hold, other than
+ * `exceptJobId`, with the tenant's own daily limit (null: the default) and when the day
+ * ends. With `lock`, takes the tenant's quota lock for the caller's transaction first, so
+ * two jobs cannot both take the last of the day's quota.
+ */
+export async function tenantAudioToday(
+  db: Db,
+  tenantId: string,
+  options: { exceptJobId?: string; lock?: boolean } = {},
+): Promise<{ usedS: number; maxS: number | null; resetsAt: Date }> {
+  if (options.lock) {
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant-audio:${tenantId}`}, 0))`.execute(
+      db,
+    );
+  }
+  const dayStart = sql<Date>`date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+  const row = await db
+    .selectFrom('tenants')
+    .select((eb) => [
+      'max_audio_s_per_day',
+      sql<Date>`${dayStart} + interval '1 day'`.as('resets_at'),
+      eb
+        .selectFrom('jobs')
+        .select(sql<number>`coalesce(sum(duration_s), 0)`.as('s'))
+        .where('tenant_id', '=', tenantId)
+        .where('duration_s', 'is not', null)
+        .where('started_at', '>=', dayStart)
+        .where('id', '!=', options.exceptJobId ?? '00000000-0000-0000-0000-000000000000')
+        .as('used'),
+    ])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  const tomorrow = new Date();
+  tomorrow.setUTCHours(24, 0, 0, 0);
+  return {
+    usedS: Number(row?.used ?? 0),
+    maxS: row?.max_audio_s_per_day ?? null,
+    resetsAt: row ? new Date(row.resets_at) : tomorrow,
+  };
 }

@@ -10,6 +10,8 @@ export interface TenantsTable {
   name: string;
   /** Jobs of this tenant processing at once; null means the deployment's default. */
   max_concurrent_jobs: Generated<number | null>;
+  /** Seconds of decoded audio this tenant may start per UTC day; null means the deployment's default. */
+  max_audio_s_per_day: Generated<number | null>;
   created_at: CreatedAt;
 }
 
@@ -74,6 +76,8 @@ export interface JobsTable {
   request_hash: string | null;
   /** `attempts` when the job was last retried by hand: attempts are counted from here. */
   retry_base: Generated<number>;
+  /** Attempts lost to infrastructure (hand-over, expired lease): not charged to the budget (0005). */
+  lost_attempts: Generated<number>;
   /** Highest seq handed out in job_events for this job; bumped under the row lock. */
   last_event_seq: Generated<number>;
   /** While processing: the worker must finish or renew before this, or the job is reclaimed. */
@@ -124,6 +128,9 @@ export interface JobChunksTable {
   processing_ms: number | null;
   created_at: CreatedAt;
   finished_at: Date | null;
+  /** Token of the worker transcribing the chunk now, and until when (0005). */
+  holder: string | null;
+  lease_expires_at: Date | null;
 }
 
 /** rate-limiter-flexible's Postgres store. */

@@ -39,3 +39,16 @@ export async function setTenantMaxConcurrentJobs(
     .where('id', '=', tenantId)
     .execute();
 }
+
+/** The tenant's own daily limit of decoded audio (seconds); null returns it to the default. */
+export async function setTenantMaxAudioPerDay(
+  db: Db,
+  tenantId: string,
+  maxS: number | null,
+): Promise<void> {
+  await db
+    .updateTable('tenants')
+    .set({ max_audio_s_per_day: maxS })
+    .where('id', '=', tenantId)
+    .execute();
+}

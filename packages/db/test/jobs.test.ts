@@ -7,6 +7,7 @@ import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
 import { migrations } from '../src/migrations/index.js';
 import {
   appendJobEvent,
+  chargedAttempts,
   claimJob,
   completeJob,
   createDb,
@@ -56,7 +57,7 @@ async function newJob(overrides: Partial<JobRow> = {}): Promise<JobRow> {
 }
 
 const reload = async (id: string) => (await findJobById(env.db, id))!;
-const LEASE = { leaseMs: 60_000, takeOver: false };
+const LEASE = { leaseMs: 60_000 };
 const done = (id: string, attempt: number) => ({
   id,
   attempt,
@@ -88,29 +89,27 @@ describe('claimJob', () => {
     expect(await reload(job.id)).toMatchObject({ status: 'processing', attempts: 1 });
   });
 
-  it('takes over a processing job with takeOver, bumping attempts and keeping started_at', async () => {
+  it('never takes over a processing job whose lease is live (a redelivered message)', async () => {
     const job = await newJob();
-    const first = (await claimJob(env.db, job.id, LEASE))!;
-    const second = await claimJob(env.db, job.id, { leaseMs: 60_000, takeOver: true });
-    expect(second).toMatchObject({ status: 'processing', attempts: 2 });
-    expect(second!.started_at).toEqual(first.started_at);
+    await claimJob(env.db, job.id, LEASE);
+    expect(await claimJob(env.db, job.id, LEASE)).toBeUndefined();
+    expect(await reload(job.id)).toMatchObject({ attempts: 1, lost_attempts: 0 });
   });
 
-  it('takes over a processing job whose lease ran out, without takeOver', async () => {
+  it('takes over a processing job whose lease ran out, counting the old attempt as lost', async () => {
     const job = await newJob();
-    await claimJob(env.db, job.id, { leaseMs: -1000, takeOver: false });
+    const first = (await claimJob(env.db, job.id, { leaseMs: -1000 }))!;
     const again = await claimJob(env.db, job.id, LEASE);
-    expect(again).toMatchObject({ status: 'processing', attempts: 2 });
+    expect(again).toMatchObject({ status: 'processing', attempts: 2, lost_attempts: 1 });
+    expect(again!.started_at).toEqual(first.started_at);
+    expect(chargedAttempts(again!)).toBe(1);
   });
 
-  it.each(['completed', 'failed', 'canceled'] as const)(
-    'never claims a %s job, even with takeOver',
-    async (status) => {
-      const job = await newJob({ status });
-      expect(await claimJob(env.db, job.id, { leaseMs: 60_000, takeOver: true })).toBeUndefined();
-      expect(await reload(job.id)).toMatchObject({ status, attempts: 0 });
-    },
-  );
+  it.each(['completed', 'failed', 'canceled'] as const)('never claims a %s job', async (status) => {
+    const job = await newJob({ status });
+    expect(await claimJob(env.db, job.id, LEASE)).toBeUndefined();
+    expect(await reload(job.id)).toMatchObject({ status, attempts: 0 });
+  });
 
   it('returns undefined for an unknown id', async () => {
     expect(await claimJob(env.db, uuidv7(), LEASE)).toBeUndefined();
@@ -140,8 +139,8 @@ describe('completeJob, failJob, requeueJob, updateJobProgress', () => {
 
   it('ignores a completion from a stale attempt and changes nothing', async () => {
     const job = await newJob();
+    await claimJob(env.db, job.id, { leaseMs: -1000 });
     await claimJob(env.db, job.id, LEASE);
-    await claimJob(env.db, job.id, { leaseMs: 60_000, takeOver: true });
     const before = await reload(job.id);
 
     expect(await completeJob(env.db, done(job.id, 1))).toBeUndefined();

@@ -17,6 +17,13 @@ export type MessageHandler = (body: Buffer, ctx: MessageContext) => Promise<void
 
 export interface ConsumeOptions {
   prefetch: number;
+  /**
+   * Awaited before every (re)subscription, first one included. After a lost channel the
+   * broker redelivers that channel's unacked messages and would hand this consumer a full
+   * prefetch window anew while its old deliveries still run; a consumer that must never
+   * run more than `prefetch` handlers at once waits here until they have settled.
+   */
+  beforeSubscribe?: () => Promise<void>;
 }
 
 export interface Broker {
@@ -141,6 +148,7 @@ export function connectBroker(options: BrokerOptions): Broker {
         setup: async (channel: Channel) => {
           await assertTopology(channel, names);
           await channel.prefetch(consumeOptions.prefetch);
+          await consumeOptions.beforeSubscribe?.();
           await subscribe(channel, queue, handler);
         },
       });

@@ -98,13 +98,20 @@ export async function enqueueDeadLetter(
 
 /**
  * Queues one message per chunk of a fanned-out job through the outbox, in the caller's
- * transaction, at the job's priority: any worker of the pool may take any chunk.
+ * transaction, at the job's priority: any worker of the pool may take any chunk. With
+ * `delay`, the messages wait in that delay queue first (a chunk another worker holds,
+ * looked at again once its lease would have run out).
  */
 export async function enqueueChunks(
   trx: Db,
   job: { id: string; tenantId: string; priority: Priority },
-  chunks: { indexes: readonly number[]; attempt: number },
+  chunks: {
+    indexes: readonly number[];
+    attempt: number;
+    delay?: { level: number; delayMs: number };
+  },
 ): Promise<void> {
+  const { delay } = chunks;
   for (const index of chunks.indexes) {
     const payload: ChunkMessage = {
       v: 1,
@@ -116,9 +123,10 @@ export async function enqueueChunks(
     };
     await insertOutbox(trx, {
       topic: 'jobs',
-      routingKey: 'transcribe',
+      routingKey: delay ? `retry.${Math.max(1, Math.floor(delay.level))}` : 'transcribe',
       payload,
       priority: PRIORITY_VALUE[job.priority],
+      ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
     });
   }
 }

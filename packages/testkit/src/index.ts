@@ -21,3 +21,4 @@ export {
   type OpenAIFault,
 } from './openai-compatible-server.js';
 export { startTcpCutProxy, type TcpCutProxy, type ProxyMode } from './tcp-cut-proxy.js';
+export { startTcpRelay, type TcpRelay } from './tcp-relay.js';

@@ -29,6 +29,8 @@ export interface GatewaySettings {
   readyCheckTimeoutMs?: number;
   /** Folder of the web UI (services/gateway/ui); undefined: no UI. */
   uiDir?: string;
+  /** Seconds of decoded audio a tenant may start per UTC day (per-tenant override in the database); 0/undefined: none. */
+  tenantMaxAudioSPerDay?: number;
 }
 
 /** Everything the gateway's HTTP app needs; main.ts builds the real ones, tests too. */

@@ -10,6 +10,7 @@ import {
 import {
   findJobByIdempotencyKey,
   markUploadUsed,
+  tenantAudioToday,
   type JobRow,
   type UploadRow,
 } from '@transcribe/db';
@@ -132,6 +133,24 @@ export async function replayIdempotent(
   return existing;
 }
 
+/**
+ * A tenant that already used its daily audio quota gets no new job until the UTC day
+ * ends (the worker enforces the quota on each job's decoded duration; this only spares
+ * an upload that could not be admitted anyway).
+ */
+export async function assertAudioQuota(deps: GatewayDeps, tenantId: string): Promise<void> {
+  const quota = await tenantAudioToday(deps.db, tenantId);
+  const limitS = quota.maxS ?? deps.settings.tenantMaxAudioSPerDay ?? 0;
+  if (limitS <= 0 || quota.usedS < limitS) return;
+  const resetsAt = quota.resetsAt.toISOString();
+  throw new HttpError(
+    429,
+    'quota_exceeded',
+    `the daily audio quota of ${limitS} s is used up (${Math.round(quota.usedS)} s today); it resets at ${resetsAt}`,
+    { limitS, usedS: quota.usedS, resetsAt },
+  );
+}
+
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
 /**
@@ -148,6 +167,7 @@ export async function queueJob(
   },
 ): Promise<JobRow> {
   const { tenantId, upload, options, idempotency } = input;
+  await assertAudioQuota(deps, tenantId);
   let job: JobRow;
   try {
     job = await deps.db.transaction().execute(async (trx) => {

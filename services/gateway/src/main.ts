@@ -80,6 +80,7 @@ const app = createGatewayApp({
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
+    tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
     corsOrigins: config.CORS_ORIGINS,
     trustProxy: config.TRUST_PROXY,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,

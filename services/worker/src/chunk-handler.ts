@@ -2,13 +2,16 @@
 // chunk's WAV, transcribe it with the job's engine, store the result, and complete the
 // job if it was the last one. The chunk's object is deleted whatever happens, except
 // when the message goes back to the queue (shutdown), which still needs it.
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChunkMessage } from '@transcribe/contracts';
 import {
+  claimChunk,
   findJobById,
-  listJobChunks,
+  releaseChunk,
+  renewChunkLease,
   renewLease,
   storeChunkResult,
   type Db,
@@ -22,7 +25,7 @@ import type { EngineSelector } from './engines/selector.js';
 import { JobLostError, ShutdownError } from './errors.js';
 import { guardAttempt } from './heartbeat.js';
 import type { WorkerMetrics } from './metrics.js';
-import { chunkLanded } from './transitions.js';
+import { chunkLanded, requeueChunkLater } from './transitions.js';
 
 export type Outcome = 'ack' | 'requeue';
 
@@ -44,7 +47,14 @@ export interface ChunkHandlerDeps {
   tmpDir?: string;
   /** The job lease each chunk's worker keeps renewing while it works… */
   leaseMs: number;
-  /** …this often; a renewal that fails (canceled, retried) stops the chunk. */
+  /**
+   * The chunk's own lease: while its holder renews it, another delivery of the chunk's
+   * message (a broker blip) waits instead of transcribing the chunk a second time.
+   */
+  chunkLeaseMs: number;
+  /** The delay queue (backoff level) a held chunk's message waits in (see delayLevelFor). */
+  recheckLevel: number;
+  /** …both renewed this often; a renewal that fails (canceled, retried, taken over) stops the chunk. */
   heartbeatMs: number;
   chunkTimeoutMs: number;
   shutdown?: AbortSignal;
@@ -59,11 +69,31 @@ export async function handleChunk(
 ): Promise<Outcome> {
   const key = chunkObjectKey(message, message.attempt, message.index);
   const job = await findJobById(deps.db, message.jobId);
+  // The attempt is part of the token, so a lease left by an earlier attempt's worker
+  // never holds up this attempt's chunk (see claimChunk).
+  const holder = `a${message.attempt}:${randomUUID()}`;
   const chunk =
     job?.status === 'processing' && job.attempts === message.attempt
-      ? (await listJobChunks(deps.db, message.jobId)).find((c) => c.index === message.index)
-      : undefined;
-  if (!job || !chunk || chunk.done) {
+      ? await claimChunk(deps.db, {
+          jobId: job.id,
+          index: message.index,
+          attempt: message.attempt,
+          holder,
+          leaseMs: deps.chunkLeaseMs,
+        })
+      : 'gone';
+  if (chunk === 'held') {
+    // Another worker is transcribing it: look again once its lease would have run out.
+    log.info({ index: message.index }, 'chunk held by another worker; looking again later');
+    await requeueChunkLater(deps.db, job!, {
+      index: message.index,
+      delayMs: deps.chunkLeaseMs,
+      level: deps.recheckLevel,
+    });
+    deps.relay.kick();
+    return 'ack';
+  }
+  if (!job || chunk === 'gone') {
     // Canceled, finished, retried since, or a duplicate message: nothing to do.
     log.info({ index: message.index }, 'chunk no longer needed; dropped');
     await deleteQuietly(deps, key, log);
@@ -74,7 +104,13 @@ export async function handleChunk(
     shutdown: deps.shutdown,
     timeoutMs: deps.chunkTimeoutMs,
     heartbeatMs: deps.heartbeatMs,
-    renew: () => renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
+    renew: async () =>
+      (await renewChunkLease(deps.db, {
+        jobId: job.id,
+        index: chunk.index,
+        holder,
+        leaseMs: deps.chunkLeaseMs,
+      })) && renewLease(deps.db, { id: job.id, attempt: job.attempts, leaseMs: deps.leaseMs }),
     onRenewError: (err) => log.warn({ err }, 'lease renewal failed'),
   });
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'chunk-'));
@@ -99,6 +135,7 @@ export async function handleChunk(
       segments: offsetSegments(result.segments, chunk),
       model: result.model,
       processingMs: Date.now() - started,
+      holder,
     });
     if (!stored) throw new JobLostError();
     deps.metrics.chunks.inc();
@@ -119,6 +156,10 @@ export async function handleChunk(
     }
   } finally {
     guard.release();
+    // Whatever happened, the chunk is free for its next message at once (a no-op when stored).
+    await releaseChunk(deps.db, { jobId: job.id, index: chunk.index, holder }).catch(
+      (err: unknown) => log.warn({ err }, 'chunk lease release failed'),
+    );
     await rm(dir, { recursive: true, force: true });
     if (outcome === 'ack') await deleteQuietly(deps, key, log);
   }

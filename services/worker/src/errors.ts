@@ -6,6 +6,7 @@ const PERMANENT_CODES = [
   'object_missing',
   'engine_unavailable',
   'engine_rejected',
+  'quota_exceeded',
 ] as const;
 
 /** Stable codes for failures that no retry can fix: the input itself is the problem. */

@@ -1,22 +1,24 @@
-import { createReadStream } from 'node:fs';
 import { JobsQueueMessage, type TranscribeMessage } from '@transcribe/contracts';
-import { renewLease, type Db, type JobRow } from '@transcribe/db';
-import type { MessageHandler, OutboxRelay } from '@transcribe/queue';
+import { chargedAttempts, renewLease, type Db, type JobRow } from '@transcribe/db';
+import { DELAY_LEVELS, type MessageHandler, type OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
-import { chunkObjectKey, handleChunk, type Outcome } from './chunk-handler.js';
+import { tenantAudioAdmission } from './admission.js';
+import { exhaustedBudget } from './attempt-budget.js';
+import { handleChunk, type Outcome } from './chunk-handler.js';
 import { dbChunkStore } from './chunk-store.js';
+import { jobFanOut } from './fan-out.js';
 import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
 import { guardAttempt } from './heartbeat.js';
-import { runPipeline, type FanOut, type PipelineDeps, type Stage } from './pipeline.js';
-import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
+import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
+import { throttleProgress } from './progress-throttle.js';
+import { delayLevelFor, retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import {
   claimForProcessing,
   markCompleted,
   markDeadLettered,
   markFailed,
   reportProgress,
-  fanOutChunks,
   requeueForHandover,
   requeueForRetry,
 } from './transitions.js';
@@ -29,10 +31,17 @@ export interface JobHandlerDeps {
   metrics: WorkerMetrics;
   pipeline: PipelineDeps;
   maxAttempts: number;
+  /** Lost attempts (expired leases, hand-overs) after which a claimed job fails `worker_lost` (the reaper's MAX_LOST_ATTEMPTS). */
+  maxLostAttempts?: number;
   /** A job not heard from for this long may be taken over by another worker. */
   leaseMs: number;
-  /** Progress events are written at most this often (plus at every stage change). */
+  /**
+   * Progress events of one job are written at most this often (never under 500 ms:
+   * at most 2 per second); stage changes and each stage's last value wait their turn.
+   */
   progressIntervalMs: number;
+  /** Seconds of decoded audio a tenant may start per UTC day (tenants.max_audio_s_per_day overrides); 0 none. */
+  tenantMaxAudioSPerDay?: number;
   /** Limit on one attempt; past it the job fails with `timeout`. */
   jobTimeoutMs: number;
   retry: RetryPolicy;
@@ -81,15 +90,17 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
                 engines: deps.pipeline.engines,
                 tmpDir: deps.pipeline.tmpDir,
                 leaseMs: deps.fanOut!.leaseMs,
+                chunkLeaseMs: deps.leaseMs,
+                recheckLevel: delayLevelFor(deps.leaseMs, deps.retry, DELAY_LEVELS),
                 heartbeatMs: heartbeatMs(),
                 chunkTimeoutMs: deps.jobTimeoutMs,
                 settleFailure: (job, cause, chunkLog) =>
-                  settleFailure(job, job.attempts - job.retry_base, cause, chunkLog),
+                  settleFailure(job, chargedAttempts(job), cause, chunkLog),
               },
               message,
               log.child({ chunk: message.index }),
             )
-          : await handle(message, log, ctx.redelivered);
+          : await handle(message, log);
       if (outcome === 'ack') ctx.ack();
       else ctx.nack(true);
     } catch (error) {
@@ -100,14 +111,15 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     }
   };
 
-  async function handle(
-    message: TranscribeMessage,
-    log: Logger,
-    redelivered: boolean,
-  ): Promise<Outcome> {
+  async function handle(message: TranscribeMessage, log: Logger): Promise<Outcome> {
+    // A redelivered message is claimed like any other: only an expired lease is taken
+    // over. One for a job whose holder is still renewing its lease (the broker lost a
+    // channel, not the worker) finds nothing to claim and is dropped: the holder's result
+    // completes the job, and should the holder die the reaper requeues the job once the
+    // lease runs out, with a fresh message. Requeueing it through a delay queue instead
+    // would only duplicate the reaper and keep a message cycling for the length of a job.
     const job = await claimForProcessing(deps.db, message.jobId, {
       leaseMs: deps.leaseMs,
-      takeOver: redelivered,
       tenantMaxConcurrent: deps.tenantMaxConcurrent,
       deferMs: retryDelayMs(1, deps.retry),
     });
@@ -117,20 +129,18 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       return 'ack';
     }
     if (!job) {
-      log.info('job is not waiting for a worker (finished, canceled or held); message dropped');
+      log.info(
+        'job is not waiting for a worker (finished, canceled, or held under a live lease); message dropped',
+      );
       return 'ack';
     }
     deps.relay.kick();
-    // Attempts are counted from the last manual retry (retry_base).
-    const attempt = job.attempts - job.retry_base;
-    if (attempt > deps.maxAttempts) {
-      // Only a worker that died mid-job on every attempt gets here (a crash loop).
-      await settle(job, () =>
-        markDeadLettered(deps.db, job, {
-          code: 'engine_failed',
-          message: `gave up after ${deps.maxAttempts} attempts`,
-        }),
-      );
+    // Attempts are counted from the last manual retry (retry_base), less the ones lost to
+    // infrastructure (hand-overs, expired leases), which say nothing about the audio.
+    const attempt = chargedAttempts(job);
+    const exhausted = exhaustedBudget(job, deps);
+    if (exhausted) {
+      await settle(job, () => markDeadLettered(deps.db, job, exhausted));
       deps.metrics.jobs.inc({ outcome: 'failed' });
       return 'ack';
     }
@@ -147,7 +157,7 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       onRenewError: (err) => log.warn({ err }, 'lease renewal failed'),
     });
 
-    const fanOut = fanOutFor(job);
+    const fanOut = deps.fanOut && jobFanOut(deps.db, deps.fanOut, job);
     try {
       const progress = progressReporter(job, log, () => guard.abort(new JobLostError()));
       const result = await runPipeline(
@@ -162,7 +172,18 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         guard.signal,
         dbChunkStore(deps.db, job),
         fanOut,
-      ).finally(() => progress.flush());
+        tenantAudioAdmission(deps.db, job, deps.tenantMaxAudioSPerDay ?? 0),
+      ).then(
+        async (result) => {
+          await progress.flush();
+          return result;
+        },
+        async (error: unknown) => {
+          // A failed attempt's pending progress would only be refused or misleading.
+          await progress.stop();
+          throw error;
+        },
+      );
       if (result.fannedOut > 0) {
         log.info(
           { chunks: result.chunks, fannedOut: result.fannedOut },
@@ -262,37 +283,6 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     return Math.max(500, Math.floor(deps.leaseMs / 3));
   }
 
-  /** The fan-out of one job attempt; chunk objects uploaded but never dispatched are removed. */
-  function fanOutFor(
-    job: JobRow,
-  ): (FanOut & { discardUndispatched(log: Logger): Promise<void> }) | undefined {
-    const config = deps.fanOut;
-    if (!config || config.minChunks <= 0) return undefined;
-    const key = (index: number) =>
-      chunkObjectKey({ tenantId: job.tenant_id, jobId: job.id }, job.attempts, index);
-    const uploaded: number[] = [];
-    let dispatched = false;
-    return {
-      minChunks: config.minChunks,
-      async upload(index, file) {
-        uploaded.push(index);
-        await config.storage.upload(key(index), createReadStream(file), 'audio/wav');
-      },
-      async dispatch(indexes) {
-        dispatched = await fanOutChunks(deps.db, job, { indexes, leaseMs: config.leaseMs });
-        return dispatched;
-      },
-      async discardUndispatched(log) {
-        if (dispatched) return;
-        for (const index of uploaded) {
-          await config.storage
-            .delete(key(index))
-            .catch((err: unknown) => log.warn({ err, index }, 'chunk delete failed'));
-        }
-      },
-    };
-  }
-
   /** Runs a final transition; "false" means another attempt owns the job now, which is fine. */
   async function settle(job: JobRow, transition: () => Promise<boolean>) {
     const applied = await transition();
@@ -300,25 +290,17 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
     else deps.logger.warn({ jobId: job.id }, 'job was taken over or canceled; result discarded');
   }
 
-  /** Writes progress events, throttled, in order, without blocking the pipeline. */
+  /** Writes progress events, paced (see progress-throttle.ts), without blocking the pipeline. */
   function progressReporter(job: JobRow, log: Logger, onLost: () => void) {
-    let lastStage: Stage | undefined;
-    let lastWrite = 0;
-    let chain = Promise.resolve();
-    const report = (progress: number, stage: Stage) => {
-      const now = Date.now();
-      if (stage === lastStage && now - lastWrite < deps.progressIntervalMs) return;
-      lastStage = stage;
-      lastWrite = now;
-      chain = chain
-        .then(() => reportProgress(deps.db, job, { progress, stage, leaseMs: deps.leaseMs }))
-        .then((held) => {
-          if (held) deps.relay.kick();
-          else onLost();
-        })
-        .catch((err: unknown) => log.warn({ err }, 'progress update failed'));
-    };
-    // Pending progress lands before the final transition, so events stay in causal order.
-    return { report, flush: () => chain };
+    return throttleProgress<Stage>({
+      minIntervalMs: Math.max(500, deps.progressIntervalMs),
+      write: (progress, stage) =>
+        reportProgress(deps.db, job, { progress, stage, leaseMs: deps.leaseMs })
+          .then((held) => {
+            if (held) deps.relay.kick();
+            else onLost();
+          })
+          .catch((err: unknown) => log.warn({ err }, 'progress update failed')),
+    });
   }
 }

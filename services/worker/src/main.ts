@@ -8,24 +8,46 @@ import { createDb } from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, serveMetrics } from '@transcribe/telemetry';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeParentDeathWrappers } from './child-lifetime.js';
 import { createConfiguredEngines, EngineStartupError } from './engines/configured.js';
 import { workerProbes } from './health.js';
+import { createIntake } from './intake.js';
 import { createJobHandler } from './job-handler.js';
+import { useMediaBinaries } from './media.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startReaper } from './reaper.js';
+import { prepareScratch } from './scratch.js';
 
 const config = loadConfigOrExit('worker', workerSchema);
 const logger = createLogger('worker', config.LOG_LEVEL);
+// Temporary files live under a folder of this process; dead workers' folders on this
+// host (SIGKILL leaves them behind) are removed first.
+const scratch = await prepareScratch(config.TMP_DIR);
+if (scratch.removed.length > 0) {
+  logger.warn({ removed: scratch.removed }, "removed dead workers' scratch folders");
+}
+const wrappers = await writeParentDeathWrappers(join(scratch.dir, 'bin'), {
+  ffmpeg: 'ffmpeg',
+  ffprobe: 'ffprobe',
+});
+if (wrappers) useMediaBinaries(wrappers);
+else logger.warn('setpriv unavailable: ffmpeg children may outlive a killed worker');
 // Models load before anything connects: a bad model or engine setting stops the worker
 // at once with exit code 2 (like a bad variable), instead of failing every job.
-const engines = await createConfiguredEngines(config, {
-  onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
-  onNativeLog: (level, text) =>
-    logger[level === 'error' || level === 'warn' ? 'warn' : 'debug'](
-      { engine: 'whisper-cpp' },
-      text.trim(),
-    ),
-}).catch((error: unknown) => {
+// Engines that write temporary files (openai compresses audio) write them under it too.
+const engines = await createConfiguredEngines(
+  { ...config, TMP_DIR: scratch.dir },
+  {
+    onRetry: (info) => logger.warn(info, 'transcription server answered an error; retrying'),
+    onNativeLog: (level, text) =>
+      logger[level === 'error' || level === 'warn' ? 'warn' : 'debug'](
+        { engine: 'whisper-cpp' },
+        text.trim(),
+      ),
+  },
+).catch((error: unknown) => {
   if (!(error instanceof EngineStartupError)) throw error;
   console.error(`worker: ${error.message}`);
   process.exit(2);
@@ -61,17 +83,19 @@ const handler = createJobHandler({
   pipeline: {
     storage,
     engines,
-    tmpDir: config.TMP_DIR,
+    tmpDir: scratch.dir,
     maxDurationS: config.MAX_DURATION_S,
     chunkS: config.CHUNK_SECONDS,
     chunkWindowS: config.CHUNK_WINDOW_S,
   },
   maxAttempts: config.MAX_ATTEMPTS,
+  maxLostAttempts: config.MAX_LOST_ATTEMPTS,
   leaseMs: config.LEASE_S * 1000,
   progressIntervalMs: 500,
   jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
   retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
   tenantMaxConcurrent: config.TENANT_MAX_CONCURRENT_JOBS,
+  tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
   shutdown: handBack.signal,
   fanOut: {
     minChunks: config.FANOUT_MIN_CHUNKS,
@@ -81,7 +105,7 @@ const handler = createJobHandler({
 });
 const reaper = startReaper({
   db,
-  maxAttempts: config.MAX_ATTEMPTS,
+  maxLostAttempts: config.MAX_LOST_ATTEMPTS,
   staleQueuedMs: config.STALE_QUEUED_S * 1000,
   intervalMs: config.REAPER_INTERVAL_S * 1000,
   onReaped: (result) => {
@@ -94,50 +118,45 @@ const reaper = startReaper({
   onError: (err) => logger.warn({ err }, 'reaper'),
 });
 
-let inFlight = 0;
-let idle: (() => void) | undefined;
-await broker.consume(
-  broker.names.jobsQueue,
-  async (body, ctx) => {
-    inFlight++;
-    try {
-      await handler(body, ctx);
-    } finally {
-      if (--inFlight === 0) idle?.();
-    }
+const intake = createIntake({
+  concurrency: config.WORKER_CONCURRENCY,
+  handler,
+  onOverflow: (inFlight) =>
+    logger.warn({ inFlight }, 'delivery beyond WORKER_CONCURRENCY handed back to the queue'),
+});
+await broker.consume(broker.names.jobsQueue, intake.handle, {
+  prefetch: config.WORKER_CONCURRENCY,
+  // A replaced channel (broker blip) takes no new work until the lost one's jobs settle.
+  beforeSubscribe: async () => {
+    if (intake.inFlight() === 0) return;
+    logger.warn(
+      { inFlight: intake.inFlight() },
+      'broker channel replaced; waiting for running jobs',
+    );
+    await intake.idle();
   },
-  { prefetch: config.WORKER_CONCURRENCY },
-);
+});
 const probes = workerProbes(
   { db, isBrokerConnected: () => broker.isConnected() },
   { readyTimeoutMs: config.READY_CHECK_TIMEOUT_MS, stallMs: config.LIVENESS_STALL_MS },
 );
 const metricsServer = await serveMetrics(registry, config.METRICS_PORT, probes);
 logger.info(
-  { concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue },
+  { concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue, scratch: scratch.dir },
   'worker consuming',
 );
 
-/** Resolves when no job is in flight, or after `ms`. */
-function idleWithin(ms: number): Promise<void> {
-  if (inFlight === 0) return Promise.resolve();
-  return Promise.race([
-    new Promise<void>((resolve) => (idle = resolve)),
-    new Promise<void>((resolve) => setTimeout(resolve, ms).unref()),
-  ]);
-}
-
 async function shutdown(signal: string) {
-  logger.info({ signal, inFlight }, 'draining');
+  logger.info({ signal, inFlight: intake.inFlight() }, 'draining');
   await broker.stopConsuming();
-  await idleWithin(config.WORKER_GRACE_S * 1000);
-  if (inFlight > 0) {
+  await intake.idleWithin(config.WORKER_GRACE_S * 1000);
+  if (intake.inFlight() > 0) {
     // Still running after the grace period: each job is put back to `queued` and its
     // message nacked, so another worker picks it up (resuming from its stored chunks).
-    logger.info({ inFlight }, 'grace period over; handing jobs back');
+    logger.info({ inFlight: intake.inFlight() }, 'grace period over; handing jobs back');
     handBack.abort();
     // If even that hangs, exiting leaves the messages unacked: the broker redelivers them.
-    await idleWithin(10_000);
+    await intake.idleWithin(10_000);
   }
   await reaper.stop();
   await relay.stop();
@@ -146,6 +165,7 @@ async function shutdown(signal: string) {
   probes.monitor.stop();
   await db.destroy();
   storage.destroy();
+  await rm(scratch.dir, { recursive: true, force: true });
   process.exit(0);
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'));

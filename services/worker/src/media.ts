@@ -5,6 +5,15 @@ import { basename } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import { abortError, PermanentJobError } from './errors.js';
 
+/**
+ * Runs ffmpeg and ffprobe from these paths from now on (the worker's parent-death
+ * wrappers, see child-lifetime.ts); process-wide, set once at start.
+ */
+export function useMediaBinaries(paths: { ffmpeg: string; ffprobe: string }): void {
+  ffmpeg.setFfmpegPath(paths.ffmpeg);
+  ffmpeg.setFfprobePath(paths.ffprobe);
+}
+
 export interface MediaInfo {
   durationS: number;
   /** ffprobe's demuxer name, e.g. `wav`, `mp3`, `mov,mp4,m4a,3gp,3g2,mj2`. */
@@ -15,8 +24,11 @@ export interface MediaInfo {
 }
 
 export interface ProbeOptions {
-  /** Longer media is rejected with `too_long` before any decoding work. */
-  maxDurationS: number;
+  /**
+   * Media whose container claims more is rejected with `too_long` before any decoding.
+   * Containers can lie (a truncated MP3); the pipeline checks the decoded audio instead.
+   */
+  maxDurationS?: number;
 }
 
 export interface NormalizeOptions {
@@ -28,7 +40,7 @@ export interface NormalizeOptions {
   signal?: AbortSignal;
 }
 
-export async function probeMedia(file: string, opts: ProbeOptions): Promise<MediaInfo> {
+export async function probeMedia(file: string, opts: ProbeOptions = {}): Promise<MediaInfo> {
   // A missing local file is our own bug, not the user's: let ENOENT through as retryable.
   const { size } = await stat(file);
   if (size === 0) throw new PermanentJobError('invalid_media', 'The file is empty (0 bytes).');
@@ -63,7 +75,7 @@ export async function probeMedia(file: string, opts: ProbeOptions): Promise<Medi
   if (!(durationS > 0)) {
     throw new PermanentJobError('empty_audio', 'The audio stream contains no samples.');
   }
-  if (durationS > opts.maxDurationS) {
+  if (opts.maxDurationS !== undefined && durationS > opts.maxDurationS) {
     throw new PermanentJobError(
       'too_long',
       `The media lasts ${formatDuration(durationS)}; the maximum is ${formatDuration(opts.maxDurationS)}.`,
@@ -77,12 +89,114 @@ export async function probeMedia(file: string, opts: ProbeOptions): Promise<Medi
   };
 }
 
-/** Decodes the first audio stream to 16 kHz mono s16le WAV, the input every engine takes. */
+/** What a full decode of the audio found (see analyzeAudio). */
+export interface AudioAnalysis {
+  /** Of the decoded audio (its sample count), not what the container claims. */
+  durationS: number;
+  /** Loudest sample, dBFS; -Infinity for digital silence. */
+  peakDb: number;
+  /** Normalised entropy of the sample values (astats): ≈ 1 for uniform random data. */
+  entropy: number;
+}
+
+export interface AnalyzeOptions {
+  /** Decoding stops just past this; longer audio is rejected with `too_long`. */
+  maxDurationS: number;
+  /** Container duration, for progress; progress is reported only at the end without it. */
+  durationHintS?: number;
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+/** Quieter than this at its loudest, a recording holds nothing to transcribe. */
+const SILENCE_PEAK_DB = -50;
+/**
+ * Sample values spread this evenly are random data, not sound (a speech recording is
+ * peaky: 0.7–0.8 on the fixtures; bytes from /dev/urandom behind a WAV header: 0.99).
+ */
+const NOISE_ENTROPY = 0.97;
+
+/**
+ * Decodes the first audio stream once, without writing anything (`-f null`): the
+ * decoded duration, from the sample count at 16 kHz mono (a truncated MP3's header
+ * claims more than it holds), and its loudness. Costs a decode (hundreds of times real
+ * time), no disk, and stops past `maxDurationS`, so a tiny file that decodes to hours
+ * is refused before anything is written or sent to an engine.
+ */
+export async function analyzeAudio(file: string, opts: AnalyzeOptions): Promise<AudioAnalysis> {
+  const { maxDurationS, durationHintS, onProgress, signal } = opts;
+  const stats: Record<string, string> = {};
+  let lastFraction = 0;
+  const command = ffmpeg(file)
+    .inputOptions(['-nostdin'])
+    .outputOptions(['-map', '0:a:0', '-vn', '-t', String(maxDurationS + 1)])
+    .audioFilters([
+      'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono',
+      'astats=measure_perchannel=none:measure_overall=Peak_level+Entropy+Number_of_samples',
+    ])
+    .format('null')
+    .output('-')
+    .on('stderr', (line: string) => {
+      const stat = /\] (Peak level dB|Entropy|Number of samples): (\S+)/.exec(line);
+      if (stat) stats[stat[1]!] = stat[2]!;
+      const seconds = timemarkSeconds(line);
+      if (onProgress && durationHintS && seconds !== undefined) {
+        const fraction = Math.min(1, seconds / durationHintS);
+        if (fraction > lastFraction) {
+          lastFraction = fraction;
+          onProgress(fraction);
+        }
+      }
+    });
+  await runFfmpeg(command, { input: file, signal });
+  const samples = Number(stats['Number of samples'] ?? 0);
+  const durationS = samples / 16000;
+  if (!(durationS > 0)) {
+    throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
+  }
+  if (durationS > maxDurationS) {
+    throw new PermanentJobError(
+      'too_long',
+      `The audio lasts more than ${formatDuration(maxDurationS)} once decoded; that is the maximum.`,
+    );
+  }
+  const peak = stats['Peak level dB'];
+  onProgress?.(1);
+  return {
+    durationS,
+    peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
+    entropy: Number(stats['Entropy'] ?? 0),
+  };
+}
+
+/**
+ * Refuses audio with nothing to transcribe before any engine work: silence throughout
+ * (`empty_audio`) or random data dressed as audio (`invalid_media`).
+ */
+export function assertTranscribable(analysis: AudioAnalysis): void {
+  if (analysis.peakDb < SILENCE_PEAK_DB) {
+    throw new PermanentJobError(
+      'empty_audio',
+      `The audio is silent throughout (${formatDuration(analysis.durationS)}, peak ${analysis.peakDb === -Infinity ? '-inf' : analysis.peakDb.toFixed(1)} dBFS).`,
+    );
+  }
+  if (analysis.entropy > NOISE_ENTROPY) {
+    throw new PermanentJobError(
+      'invalid_media',
+      'The audio is noise throughout (random data, not a recording).',
+    );
+  }
+}
+
+/**
+ * Decodes the first audio stream to 16 kHz mono s16le WAV, the input every engine takes,
+ * and returns the decoded duration in seconds (from the WAV's sample count).
+ */
 export async function normalizeAudio(
   input: string,
   output: string,
   opts: NormalizeOptions = {},
-): Promise<void> {
+): Promise<number> {
   const { onProgress, durationS, signal } = opts;
   let lastFraction = 0;
   const command = ffmpeg(input)
@@ -105,10 +219,13 @@ export async function normalizeAudio(
     });
   }
   await runFfmpeg(command, { input, output, signal });
-  if ((await wavDataBytes(output)) === 0) {
+  const bytes = await wavDataBytes(output);
+  if (bytes === 0) {
     throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
   }
   if (onProgress && lastFraction < 1) onProgress(1);
+  // 16-bit mono at 16 kHz: the decoded duration, whatever the container said.
+  return bytes / 32000;
 }
 
 export interface SilenceOptions {

@@ -6,7 +6,14 @@ import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
 import { offsetSegments, planChunks, type ChunkSpan } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
 import { JobLostError, PermanentJobError } from './errors.js';
-import { detectSilences, extractAudio, normalizeAudio, probeMedia } from './media.js';
+import {
+  analyzeAudio,
+  assertTranscribable,
+  detectSilences,
+  extractAudio,
+  normalizeAudio,
+  probeMedia,
+} from './media.js';
 
 export interface PipelineInput {
   objectKey: string;
@@ -53,6 +60,13 @@ export interface PipelineDeps {
   /** How far a cut may move from its target to land in a silence (default 20 s). */
   chunkWindowS?: number;
 }
+
+/**
+ * Admission of a job's decoded audio, before anything is written to disk or sent to an
+ * engine (the tenant's daily quota): throws a PermanentJobError to refuse it, or
+ * JobLostError when the job is no longer this run's.
+ */
+export type AdmitAudio = (durationS: number) => Promise<void>;
 
 /** A chunk as stored: `done` ones carry their (absolute-time) result. */
 export interface StoredChunk extends ChunkSpan {
@@ -132,6 +146,7 @@ export async function runPipeline(
   signal?: AbortSignal,
   store: ChunkStore = memoryChunkStore(),
   fanOut?: FanOut,
+  admit?: AdmitAudio,
 ): Promise<PipelineResult> {
   // Before any download: a job for an engine this worker lacks fails at once.
   const engine = deps.engines.get(input.engine);
@@ -151,16 +166,28 @@ export async function runPipeline(
     signal?.throwIfAborted();
 
     report(at('probing', 0), 'probing');
-    const media = await probeMedia(source, { maxDurationS: deps.maxDurationS });
+    const container = await probeMedia(source);
+    // The container's word is only a hint: duration, limits and quota go by one decode
+    // without output, which also refuses silence and random data before any engine work.
+    const analysis = await analyzeAudio(source, {
+      maxDurationS: deps.maxDurationS,
+      durationHintS: container.durationS,
+      signal,
+      onProgress: (f) => report(at('probing', f), 'probing'),
+    });
+    assertTranscribable(analysis);
+    await admit?.(analysis.durationS);
+    signal?.throwIfAborted();
 
     report(at('normalizing', 0), 'normalizing');
     const wav = join(dir, 'audio.wav');
-    await normalizeAudio(source, wav, {
-      durationS: media.durationS,
+    const decodedS = await normalizeAudio(source, wav, {
+      durationS: analysis.durationS,
       signal,
       onProgress: (f) => report(at('normalizing', f), 'normalizing'),
     });
     await rm(source, { force: true });
+    const media = { durationS: decodedS };
 
     report(at('splitting', 0), 'splitting');
     const silences =
@@ -231,11 +258,15 @@ export async function runPipeline(
       report(at('transcribing', doneS / total), 'transcribing');
     }
 
+    // An empty transcript of audible, non-random audio is a result, not a failure: a weak
+    // engine or model may hear nothing (whisper.cpp's test model always does), and the
+    // inputs that are certainly not speech were refused before any engine work.
+    const text = chunks
+      .map((c) => (c.text ?? '').trim())
+      .filter(Boolean)
+      .join(' ');
     return {
-      text: chunks
-        .map((c) => (c.text ?? '').trim())
-        .filter(Boolean)
-        .join(' '),
+      text,
       segments: chunks.flatMap((c) => c.segments),
       durationS: media.durationS,
       model: chunks.findLast((c) => c.model !== null)?.model ?? null,

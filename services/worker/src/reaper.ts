@@ -14,7 +14,11 @@ import { enqueueDeadLetter, enqueueTranscription } from '@transcribe/queue';
 
 export interface ReaperOptions {
   db: Db;
-  maxAttempts: number;
+  /**
+   * Attempts lost to vanished workers (expired leases) and hand-overs after which the
+   * job fails `worker_lost`: a file that kills every worker that opens it must still end.
+   */
+  maxLostAttempts: number;
   /** Queued jobs untouched this long with no message in the outbox are republished. */
   staleQueuedMs: number;
   batchSize?: number;
@@ -23,7 +27,7 @@ export interface ReaperOptions {
 export interface ReapResult {
   /** Expired leases requeued for another attempt. */
   requeued: number;
-  /** Expired leases that were the last attempt: failed and dead-lettered. */
+  /** Expired leases past the job's allowance of lost attempts: failed and dead-lettered. */
   failed: number;
   /** Queued jobs whose message was published again. */
   republished: number;
@@ -40,10 +44,12 @@ export async function reapOnce(options: ReaperOptions): Promise<ReapResult> {
   await options.db.transaction().execute(async (trx) => {
     for (const job of await lockExpiredLeases(trx, limit)) {
       const ref = { id: job.id, tenantId: job.tenant_id };
-      if (job.attempts - job.retry_base >= options.maxAttempts) {
+      // The worker vanished (crash, OOM, partition): the attempt says nothing about the
+      // audio, so it is requeued as lost, not charged to MAX_ATTEMPTS.
+      if (job.lost_attempts + 1 >= options.maxLostAttempts) {
         const error = {
-          code: 'engine_failed' as const,
-          message: `the worker processing the job stopped responding on each of ${options.maxAttempts} attempts`,
+          code: 'worker_lost' as const,
+          message: `the worker processing the job vanished on ${job.lost_attempts + 1} attempts (lease expired each time)`,
         };
         await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
         await appendJobEvent(trx, ref, { type: 'failed', error });
@@ -54,7 +60,7 @@ export async function reapOnce(options: ReaperOptions): Promise<ReapResult> {
         });
         result.failed++;
       } else {
-        await requeueJob(trx, { id: job.id, attempt: job.attempts });
+        await requeueJob(trx, { id: job.id, attempt: job.attempts, lost: true });
         await appendJobEvent(trx, ref, { type: 'queued' });
         await enqueueTranscription(trx, { ...ref, priority: job.priority });
         result.requeued++;

@@ -18,3 +18,15 @@ export function retryDelayMs(
   const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(exponential / 2 + random() * (exponential / 2));
 }
+
+/**
+ * The backoff level whose delay queue suits a message waiting `delayMs` (the first level
+ * whose longest retry delay is at least that), so it does not sit at the head of a queue
+ * of shorter TTLs and hold them up (RabbitMQ expires messages from the head only).
+ */
+export function delayLevelFor(delayMs: number, policy: RetryPolicy, levels: number): number {
+  for (let level = 1; level < levels; level++) {
+    if (Math.min(policy.maxMs, policy.baseMs * 2 ** (level - 1)) >= delayMs) return level;
+  }
+  return levels;
+}

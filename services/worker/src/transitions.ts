@@ -10,7 +10,9 @@ import {
   lockTenantSlots,
   renewLease,
   requeueJob,
+  setJobDuration,
   summarizeChunks,
+  tenantAudioToday,
   touchQueuedJob,
   updateJobProgress,
   type Db,
@@ -22,14 +24,14 @@ import { enqueueChunks, enqueueDeadLetter, enqueueRetry } from '@transcribe/queu
 // event stream never disagrees with the row. The caller kicks the outbox relay afterwards.
 
 /**
- * queued → processing (or a take-over, see claimJob). With `tenantMaxConcurrent`, a
+ * queued → processing (or a take-over of an expired lease, see claimJob). With `tenantMaxConcurrent`, a
  * queued job whose tenant already has that many jobs processing is not claimed: its
  * message is put back through a delay queue (`'deferred'`) and it waits, queued.
  */
 export async function claimForProcessing(
   db: Db,
   jobId: string,
-  options: { leaseMs: number; takeOver: boolean; tenantMaxConcurrent?: number; deferMs?: number },
+  options: { leaseMs: number; tenantMaxConcurrent?: number; deferMs?: number },
 ): Promise<JobRow | 'deferred' | undefined> {
   return db.transaction().execute(async (trx) => {
     if (options.tenantMaxConcurrent) {
@@ -48,7 +50,7 @@ export async function claimForProcessing(
         }
       }
     }
-    const job = await claimJob(trx, jobId, options);
+    const job = await claimJob(trx, jobId, { leaseMs: options.leaseMs });
     if (job) {
       await appendJobEvent(
         trx,
@@ -151,10 +153,11 @@ export async function requeueForRetry(
 
 /**
  * Back to `queued` without a new message: the caller nacks the delivery it holds, so
- * the broker hands that same message to another worker (graceful shutdown).
+ * the broker hands that same message to another worker (graceful shutdown). The attempt
+ * is lost, not failed: it is not charged to the job's budget.
  */
 export async function requeueForHandover(db: Db, job: JobRow): Promise<boolean> {
-  return db.transaction().execute((trx) => requeueWithEvent(trx, job));
+  return db.transaction().execute((trx) => requeueWithEvent(trx, job, { lost: true }));
 }
 
 /** Out of attempts: failed, and its message put on the dead-letter queue with the reason. */
@@ -190,8 +193,12 @@ async function failWithEvent(
 }
 
 /** processing → queued under this attempt, with its event; false when the job is not ours. */
-async function requeueWithEvent(trx: Db, job: JobRow): Promise<boolean> {
-  const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts });
+async function requeueWithEvent(
+  trx: Db,
+  job: JobRow,
+  options: { lost?: boolean } = {},
+): Promise<boolean> {
+  const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts, ...options });
   if (requeued) {
     await appendJobEvent(trx, { id: job.id, tenantId: job.tenant_id }, { type: 'queued' });
   }
@@ -255,13 +262,14 @@ export async function chunkLanded(
     const chunks = await listJobChunks(trx, job.id);
     const processingMs = Date.now() - (locked.started_at ?? locked.created_at).getTime();
     const durationS = chunks.at(-1)?.endS ?? null;
+    const text = chunks
+      .map((c) => (c.text ?? '').trim())
+      .filter(Boolean)
+      .join(' ');
     await completeJob(trx, {
       id: job.id,
       attempt: job.attempts,
-      text: chunks
-        .map((c) => (c.text ?? '').trim())
-        .filter(Boolean)
-        .join(' '),
+      text,
       segments: chunks.flatMap((c) => c.segments),
       durationS,
       processingMs,
@@ -269,5 +277,68 @@ export async function chunkLanded(
     });
     await appendJobEvent(trx, ref, { type: 'completed', durationS, processingMs });
     return 'completed';
+  });
+}
+
+/**
+ * A chunk message whose chunk another worker is transcribing under a live lease: the
+ * message is settled and a copy waits `delayMs` in a delay queue, then looks again (and
+ * takes the chunk over if that worker's lease has run out by then). Unlike whole jobs,
+ * no reaper watches chunk leases, so dropping the message could strand the chunk.
+ */
+export async function requeueChunkLater(
+  db: Db,
+  job: JobRow,
+  chunk: { index: number; delayMs: number; level: number },
+): Promise<void> {
+  await db.transaction().execute((trx) =>
+    enqueueChunks(
+      trx,
+      { id: job.id, tenantId: job.tenant_id, priority: job.priority },
+      {
+        indexes: [chunk.index],
+        attempt: job.attempts,
+        delay: { level: chunk.level, delayMs: chunk.delayMs },
+      },
+    ),
+  );
+}
+
+export type Admission =
+  | { admitted: true }
+  | { admitted: false; reason: 'lost' }
+  | { admitted: false; reason: 'quota'; usedS: number; maxS: number; resetsAt: Date };
+
+/**
+ * Records the job's decoded duration if the tenant's daily audio quota has room for it
+ * (`defaultMaxS`, or the tenant's own limit; 0 is no limit). Under the tenant's quota
+ * lock, so two jobs cannot both take the last of the day's allowance.
+ */
+export async function admitAudio(
+  db: Db,
+  job: JobRow,
+  input: { durationS: number; defaultMaxS: number },
+): Promise<Admission> {
+  return db.transaction().execute(async (trx) => {
+    const quota = await tenantAudioToday(trx, job.tenant_id, {
+      exceptJobId: job.id,
+      lock: true,
+    });
+    const maxS = quota.maxS ?? input.defaultMaxS;
+    if (maxS > 0 && quota.usedS + input.durationS > maxS) {
+      return {
+        admitted: false,
+        reason: 'quota',
+        usedS: quota.usedS,
+        maxS,
+        resetsAt: quota.resetsAt,
+      };
+    }
+    const held = await setJobDuration(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      durationS: input.durationS,
+    });
+    return held ? { admitted: true } : { admitted: false, reason: 'lost' };
   });
 }

@@ -366,7 +366,8 @@ it('hands its job back on shutdown; another handler resumes and completes it', a
   handler = makeHandler();
   shutdown.abort();
   const done = await settled(job.id);
-  expect([done.status, done.attempts]).toEqual(['completed', 2]);
+  // The handed-back attempt is lost, not charged to MAX_ATTEMPTS.
+  expect([done.status, done.attempts, done.lost_attempts]).toEqual(['completed', 2, 1]);
   const types = (await listJobEvents(env.db, job.id, 0)).map((e) => e.type);
   const second = types.lastIndexOf('processing');
   expect(types.slice(0, second)).toContain('queued');
@@ -404,29 +405,34 @@ it("holds a tenant's jobs beyond its concurrency cap queued until a slot frees",
 
 describe('the reaper', () => {
   const reap = (staleQueuedMs = 3_600_000) =>
-    reapOnce({ db: env.db, maxAttempts: 3, staleQueuedMs });
+    reapOnce({ db: env.db, maxLostAttempts: 3, staleQueuedMs });
 
   it('requeues a job whose worker died (lease expired), and a worker completes it', async () => {
     const job = await submit(shortClip.wav, { publish: false });
     // A worker claims it and dies without a word: no ack, no renewals.
-    await claimJob(env.db, job.id, { leaseMs: 1, takeOver: false });
+    await claimJob(env.db, job.id, { leaseMs: 1 });
     await new Promise((r) => setTimeout(r, 20));
     const result = await reap();
     expect(result.requeued).toBe(1);
     expect(await reap()).toMatchObject({ requeued: 0 });
     relay.kick();
     const done = await settled(job.id);
-    expect([done.status, done.attempts]).toEqual(['completed', 2]);
+    // The vanished worker's attempt is lost, not charged.
+    expect([done.status, done.attempts, done.lost_attempts]).toEqual(['completed', 2, 1]);
   });
 
-  it('fails and dead-letters a job whose lease expired on its last attempt', async () => {
+  it('fails worker_lost, dead-lettered, a job whose workers keep vanishing', async () => {
     const job = await submit(jfkWav, { publish: false });
-    await env.db.updateTable('jobs').set({ attempts: 2 }).where('id', '=', job.id).execute();
-    await claimJob(env.db, job.id, { leaseMs: 1, takeOver: false });
+    await env.db
+      .updateTable('jobs')
+      .set({ attempts: 2, lost_attempts: 2 })
+      .where('id', '=', job.id)
+      .execute();
+    await claimJob(env.db, job.id, { leaseMs: 1 });
     await new Promise((r) => setTimeout(r, 20));
     expect(await reap()).toMatchObject({ failed: 1 });
     relay.kick();
-    expect(await reload(job.id)).toMatchObject({ status: 'failed', error_code: 'engine_failed' });
+    expect(await reload(job.id)).toMatchObject({ status: 'failed', error_code: 'worker_lost' });
     await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
     const message = dead.find((m) => m.body.includes(job.id))!;
     expect(String(message.headers['x-reason'])).toMatch(/lease expired/);

@@ -4,6 +4,7 @@ import * as m0002 from './0002_gateway_api.js';
 import * as m0003 from './0003_worker_chunks.js';
 import * as m0004 from './0004_webhooks.js';
 import * as m0005 from './0005_tenant_event_horizon.js';
+import * as m0006 from './0006_worker_faults.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_worker_chunks': m0003,
   '0004_webhooks': m0004,
   '0005_tenant_event_horizon': m0005,
+  '0006_worker_faults': m0006,
 };

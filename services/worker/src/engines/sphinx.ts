@@ -3,6 +3,7 @@
 // README before asserting anything about its text.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { parentDeathPrefix } from '../child-lifetime.js';
 import { abortError } from '../errors.js';
 import type { Engine, EngineResult, EngineSegment, TranscribeOptions } from './engine.js';
 
@@ -15,6 +16,11 @@ export interface SphinxEngineOptions {
   dict?: string;
   /** Path or name of `pocketsphinx_continuous`. */
   binary?: string;
+  /**
+   * Command the binary runs under; default `setpriv --pdeathsig KILL --` where available,
+   * so the decoder dies with the worker even when the worker is SIGKILLed.
+   */
+  spawnPrefix?: readonly string[];
 }
 
 const MODEL_NAME = 'cmusphinx-en-us';
@@ -32,13 +38,20 @@ export function createSphinxEngine(opts: SphinxEngineOptions = {}): Engine {
   return {
     name: 'sphinx',
     transcribe: (wavFile, options, onProgress) =>
-      runSphinx(binary, ['-infile', wavFile, '-time', 'yes', ...modelArgs], options, onProgress),
+      runSphinx(
+        binary,
+        ['-infile', wavFile, '-time', 'yes', ...modelArgs],
+        opts.spawnPrefix ?? parentDeathPrefix(),
+        options,
+        onProgress,
+      ),
   };
 }
 
 function runSphinx(
   binary: string,
   args: string[],
+  prefix: readonly string[],
   { signal }: TranscribeOptions,
   onProgress: (processedS: number) => void,
 ): Promise<EngineResult> {
@@ -46,7 +59,8 @@ function runSphinx(
 
   return new Promise<EngineResult>((resolve, reject) => {
     // No -logfn: the log on stderr is the only place a failure is explained.
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command = binary, ...wrapArgs] = prefix.length > 0 ? [...prefix, binary] : [binary];
+    const child = spawn(command, [...wrapArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const segments: EngineSegment[] = [];
     const stderrTail: string[] = [];
     const stderrProblems: string[] = [];
@@ -115,6 +129,11 @@ function runSphinx(
       signal?.removeEventListener('abort', onAbort);
       if (aborted && signal) return reject(abortError(signal));
       if (failure) return reject(failure);
+      if (code === 127 && prefix.length > 0 && stderrTail.some((l) => l.includes(binary))) {
+        // setpriv could not exec the binary: the same thing as a spawn ENOENT without it.
+        const notFound = Object.assign(new Error(stderrTail.join('\n')), { code: 'ENOENT' });
+        return reject(describeSpawnError(binary, notFound));
+      }
       if (code !== 0) {
         const why = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
         const lines = stderrProblems.length > 0 ? stderrProblems : stderrTail;

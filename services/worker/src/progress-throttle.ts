@@ -1,0 +1,78 @@
+// Progress of one job attempt, paced: clients and the event stream see at most one
+// progress event per `minIntervalMs`, yet never miss a stage or a stage's last value
+// (decode progress arrives every ~0.7 s and the first stages change within milliseconds).
+
+export interface ProgressThrottle<S extends string> {
+  report(progress: number, stage: S): void;
+  /** Resolves once every reported value has been written (paced like the rest). */
+  flush(): Promise<void>;
+  /**
+   * Drops what is still pending (the attempt failed: its progress no longer matters) and
+   * resolves once the write in flight, if any, has landed, so a final event comes after it.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * Writes reports in order, one per `minIntervalMs` at most. Reports that arrive in
+ * between wait in a queue where consecutive reports of the same stage collapse into the
+ * latest, so every stage change and every stage's final value (100 % of decoding) is
+ * written, just later. `write` must not reject.
+ */
+export function throttleProgress<S extends string>(options: {
+  minIntervalMs: number;
+  write: (progress: number, stage: S) => Promise<void>;
+  now?: () => number;
+}): ProgressThrottle<S> {
+  const now = options.now ?? Date.now;
+  const queue: { progress: number; stage: S }[] = [];
+  let lastSent = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  let chain = Promise.resolve();
+  let stopped = false;
+  const drained: (() => void)[] = [];
+
+  const pump = () => {
+    timer = undefined;
+    if (stopped) return;
+    const next = queue[0];
+    if (next) {
+      const wait = lastSent + options.minIntervalMs - now();
+      if (wait > 0) {
+        timer = setTimeout(pump, wait);
+        return;
+      }
+      queue.shift();
+      lastSent = now();
+      chain = chain.then(() => options.write(next.progress, next.stage));
+      if (queue.length > 0) {
+        timer = setTimeout(pump, options.minIntervalMs);
+        return;
+      }
+    }
+    const waiting = drained.splice(0);
+    if (waiting.length > 0) void chain.then(() => waiting.forEach((resolve) => resolve()));
+  };
+
+  return {
+    report(progress, stage) {
+      if (stopped) return;
+      const last = queue.at(-1);
+      if (last?.stage === stage) last.progress = progress;
+      else queue.push({ progress, stage });
+      if (!timer) pump();
+    },
+    flush() {
+      if (stopped || (queue.length === 0 && !timer)) return chain;
+      return new Promise<void>((resolve) => drained.push(resolve));
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      queue.length = 0;
+      drained.splice(0).forEach((resolve) => resolve());
+      return chain;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// Progress pacing on jest's fake clock: no services, no sleeps.
+import { throttleProgress } from '../src/progress-throttle.js';
+
+beforeEach(() => jest.useFakeTimers());
+afterEach(() => jest.useRealTimers());
+
+function recorder() {
+  const written: { at: number; progress: number; stage: string }[] = [];
+  const throttle = throttleProgress<string>({
+    minIntervalMs: 500,
+    now: () => Date.now(),
+    write: async (progress, stage) => {
+      written.push({ at: Date.now(), progress, stage });
+    },
+  });
+  return { written, throttle };
+}
+
+it('writes at most one report per 500 ms, keeping every stage and its last value', async () => {
+  const { written, throttle } = recorder();
+  const start = Date.now();
+  // The first stages change within milliseconds; decoding then reports every 100 ms.
+  throttle.report(0, 'downloading');
+  throttle.report(3, 'probing');
+  throttle.report(4, 'normalizing');
+  for (let i = 1; i <= 30; i++) {
+    await jest.advanceTimersByTimeAsync(100);
+    throttle.report(4 + (5 * i) / 30, 'normalizing');
+  }
+  throttle.report(9, 'splitting');
+  throttle.report(10, 'transcribing');
+  const flushed = throttle.flush();
+  await jest.advanceTimersByTimeAsync(5_000);
+  await flushed;
+
+  expect(written.map((w) => w.stage)).toEqual([
+    'downloading',
+    'probing',
+    ...written.slice(2, -2).map(() => 'normalizing'),
+    'splitting',
+    'transcribing',
+  ]);
+  // Decoding's 100 % (9) was written, and nothing came closer than 500 ms to the last.
+  expect(written.filter((w) => w.stage === 'normalizing').at(-1)!.progress).toBe(9);
+  for (let i = 1; i < written.length; i++) {
+    expect(written[i]!.at - written[i - 1]!.at).toBeGreaterThanOrEqual(500);
+  }
+  // 3.2 s of reports at 2/s at most: no more than 9 writes, though 35 reports came in.
+  expect(written.length).toBeLessThanOrEqual(Math.ceil((Date.now() - start) / 500) + 1);
+  expect(written.length).toBeLessThan(12);
+});
+
+it('stop drops what is pending and resolves after the write in flight', async () => {
+  const { written, throttle } = recorder();
+  throttle.report(0, 'downloading');
+  throttle.report(3, 'probing');
+  throttle.report(4, 'normalizing');
+  await throttle.stop();
+  await jest.advanceTimersByTimeAsync(2_000);
+  expect(written.map((w) => w.stage)).toEqual(['downloading']);
+  throttle.report(50, 'transcribing');
+  await jest.advanceTimersByTimeAsync(2_000);
+  expect(written).toHaveLength(1);
+});
