@@ -10,6 +10,12 @@ export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/transcri
 
 /** Variables every service reads. */
 export const common = {
+  /**
+   * Address the service's HTTP server listens on (the worker's: /metrics and probes).
+   * `0.0.0.0` (all interfaces) suits containers; `pnpm stack` uses `127.0.0.1` so a
+   * development stack is not reachable from the network.
+   */
+  HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url.default(DEFAULT_DATABASE_URL),
   AMQP_URL: url.default('amqp://guest:guest@127.0.0.1:5672'),

@@ -29,6 +29,7 @@ export function serveMetrics(
   registry: Registry,
   port: number,
   probes: ProbeHandlers = {},
+  host?: string,
 ): Promise<Server> {
   const json = (res: ServerResponse, status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -59,6 +60,6 @@ export function serveMetrics(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }

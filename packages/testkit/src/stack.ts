@@ -33,6 +33,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     NOTIFIER_PORT: String(notifierPort),
     PUBLIC_URL: options.env.PUBLIC_URL ?? gatewayUrl,
     EVENTS_PUBLIC_URL: options.env.EVENTS_PUBLIC_URL ?? `ws://localhost:${notifierPort}`,
+    // A development stack listens on this machine only.
+    HOST: options.env.HOST ?? '127.0.0.1',
     // Links in completed events and webhooks point at this stack's gateway, not :8080.
     PUBLIC_API_URL: options.env.PUBLIC_API_URL ?? gatewayUrl,
   };

@@ -3,7 +3,7 @@
 // separate processes from their built code, exactly as deployed.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -135,6 +135,29 @@ describe.each([
     const txt = await api(`/v1/jobs/${job.id}/transcript?format=txt`);
     expect(txt.headers.get('content-type')).toMatch(/^text\/plain/);
     expect((await txt.text()).trim()).toBe(result.text);
+  });
+});
+
+describe('exposure', () => {
+  /** Local addresses of the listening TCP sockets on `port`, from the kernel's own table. */
+  function listeners(port: number): string[] {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        // st 0A is LISTEN
+        .filter((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A')
+        .map((f) => f[1]!.split(':')[0]!),
+    );
+  }
+
+  it('listens on the loopback address only (HOST=127.0.0.1 under a development stack)', () => {
+    for (const url of [stack.gatewayUrl, stack.notifierUrl]) {
+      // 0100007F is 127.0.0.1 as /proc/net/tcp writes it (little-endian hex).
+      expect(listeners(Number(new URL(url).port))).toEqual(['0100007F']);
+    }
   });
 });
 

@@ -89,7 +89,7 @@ const app = createGatewayApp({
     uiDir: fileURLToPath(new URL('../ui', import.meta.url)),
   },
 });
-const server = app.listen(config.GATEWAY_PORT);
+const server = app.listen(config.GATEWAY_PORT, config.HOST);
 // Idle keep-alive longer than a load balancer's (60 s on most), which must close first.
 server.keepAliveTimeout = 65_000;
 handleClientErrors(server, logger);

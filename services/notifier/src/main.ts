@@ -70,7 +70,7 @@ const notifier = createNotifier({
   },
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
-notifier.server.listen(config.NOTIFIER_PORT);
+notifier.server.listen(config.NOTIFIER_PORT, config.HOST);
 await once(notifier.server, 'listening');
 logger.info({ port: config.NOTIFIER_PORT }, 'notifier listening');
 

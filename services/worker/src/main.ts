@@ -140,7 +140,7 @@ const probes = workerProbes(
   { db, isBrokerConnected: () => broker.isConnected() },
   { readyTimeoutMs: config.READY_CHECK_TIMEOUT_MS, stallMs: config.LIVENESS_STALL_MS },
 );
-const metricsServer = await serveMetrics(registry, config.METRICS_PORT, probes);
+const metricsServer = await serveMetrics(registry, config.METRICS_PORT, probes, config.HOST);
 logger.info(
   { concurrency: config.WORKER_CONCURRENCY, queue: broker.names.jobsQueue, scratch: scratch.dir },
   'worker consuming',
