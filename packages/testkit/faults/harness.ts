@@ -1,0 +1,55 @@
+// Shared by the fault scenarios: one fault world per file (its own database, queues,
+// bucket, proxies and service processes), torn down whatever happens.
+import { type JobEvent } from '@transcribe/contracts';
+import {
+  faultSettingsFromEnv,
+  ruleBreaks,
+  startFaultWorld,
+  type FaultWorld,
+  type ScenarioResult,
+} from '../src/index.js';
+
+export const settings = faultSettingsFromEnv();
+
+/** Starts the world before the file's tests and stops it after; returns a getter. */
+export function useFaultWorld(): () => FaultWorld {
+  let world: FaultWorld | undefined;
+  beforeAll(async () => {
+    world = await startFaultWorld(settings);
+  }, settings.startTimeoutMs * 3);
+  afterAll(async () => {
+    await world?.close();
+  }, 60_000);
+  return () => {
+    if (!world) throw new Error('fault world not started');
+    return world;
+  };
+}
+
+/** Fails the test with every rule the scenario broke, spelled out. */
+export function expectClean(result: ScenarioResult): void {
+  const breaks = ruleBreaks(result);
+  if (breaks.length > 0) {
+    throw new Error(
+      `${result.scenario}: ${breaks.length} rule(s) broken\n${breaks.join('\n')}\nnotes:\n${result.notes.join('\n')}`,
+    );
+  }
+}
+
+/** The job's stored events, in seq order. */
+export async function storedEvents(world: FaultWorld, jobId: string): Promise<JobEvent[]> {
+  const rows = await world.env.db
+    .selectFrom('job_events')
+    .select(['payload'])
+    .where('job_id', '=', jobId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => r.payload as JobEvent);
+}
+
+/** Time a scenario may take: outage, settle wait and start-ups, generously. */
+export function scenarioTimeout(extraMs = 0): number {
+  return settings.outageMs + settings.settleMs + settings.startTimeoutMs * 2 + 120_000 + extraMs;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
