@@ -5,6 +5,7 @@ import {
   faultSettingsFromEnv,
   ruleBreaks,
   startFaultWorld,
+  startRun,
   type FaultWorld,
   type ScenarioResult,
 } from '../src/index.js';
@@ -53,3 +54,32 @@ export function scenarioTimeout(extraMs = 0): number {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A dependency out for `settings.outageMs` under a steady load: jobs flow for a few
+ * seconds, the proxy breaks (`refuse`: the link is cut and nothing connects; `blackhole`:
+ * connections hang), then it is restored and the load goes on a little before the count.
+ */
+export async function runOutage(
+  world: FaultWorld,
+  scenario: string,
+  dependency: 'postgres' | 'rabbitmq' | 's3',
+  mode: 'refuse' | 'blackhole',
+): Promise<ScenarioResult> {
+  const run = startRun(world, scenario);
+  const load = run.load();
+  await sleep(5000);
+  const proxy = world.stack.proxies[dependency];
+  const before = proxy.stats();
+  proxy[mode]();
+  await sleep(settings.outageMs);
+  const during = proxy.stats();
+  proxy.restore();
+  run.faultEnded();
+  run.note(
+    `${dependency} ${mode} for ${settings.outageMs / 1000} s: ${during.cut - before.cut} connection(s) cut, ${during.refused - before.refused} refused, ${during.open} held open at the end`,
+  );
+  await sleep(10_000);
+  await load.stop();
+  return run.finish();
+}

@@ -13,7 +13,7 @@ export interface FaultSettings {
   outageMs: number;
   /** How long the end of a run waits for jobs to finish (FAULTS_SETTLE_S, default 120). */
   settleMs: number;
-  /** Pause between jobs of the background load (FAULTS_JOB_INTERVAL_MS, default 2000). */
+  /** Pause between jobs of the background load (FAULTS_JOB_INTERVAL_MS, default 3000). */
   jobIntervalMs: number;
   /** Per service start (FAULTS_START_TIMEOUT_S, default 60). */
   startTimeoutMs: number;
@@ -63,7 +63,7 @@ export function faultSettingsFromEnv(): FaultSettings {
   return {
     outageMs: number('FAULTS_OUTAGE_S', 20) * 1000,
     settleMs: number('FAULTS_SETTLE_S', 120) * 1000,
-    jobIntervalMs: number('FAULTS_JOB_INTERVAL_MS', 2000),
+    jobIntervalMs: number('FAULTS_JOB_INTERVAL_MS', 3000),
     startTimeoutMs: number('FAULTS_START_TIMEOUT_S', 60) * 1000,
     resultsFile: process.env.FAULTS_RESULTS || undefined,
     gateways: number('FAULTS_GATEWAYS', 2),

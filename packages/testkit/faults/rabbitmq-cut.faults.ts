@@ -1,0 +1,14 @@
+// RabbitMQ unreachable (connections cut, new ones refused): workers and relays reconnect, nothing is lost or run twice.
+import { expectClean, runOutage, scenarioTimeout, settings, useFaultWorld } from './harness.js';
+
+const world = useFaultWorld();
+
+it(
+  `RabbitMQ cut ${settings.outageMs / 1000} s under load`,
+  async () => {
+    expectClean(
+      await runOutage(world(), `RabbitMQ cut ${settings.outageMs / 1000} s`, 'rabbitmq', 'refuse'),
+    );
+  },
+  scenarioTimeout(),
+);
