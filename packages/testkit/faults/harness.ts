@@ -1,6 +1,6 @@
 // Shared by the fault scenarios: one fault world per file (its own database, queues,
 // bucket, proxies and service processes), torn down whatever happens.
-import { type JobEvent } from '@transcribe/contracts';
+import { JobEvent } from '@transcribe/contracts';
 import {
   faultSettingsFromEnv,
   ruleBreaks,
@@ -45,7 +45,7 @@ export async function storedEvents(world: FaultWorld, jobId: string): Promise<Jo
     .where('job_id', '=', jobId)
     .orderBy('seq')
     .execute();
-  return rows.map((r) => r.payload as JobEvent);
+  return rows.map((r) => JobEvent.parse(r.payload));
 }
 
 /** Time a scenario may take: outage, settle wait and start-ups, generously. */

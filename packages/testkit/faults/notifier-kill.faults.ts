@@ -2,7 +2,13 @@
 // the other notifier, or the restarted one) with after=<last seq> and must end up with
 // exactly the job's stored events, in seq order, with no gap and no duplicate.
 import type { CreateJobResponse } from '@transcribe/contracts';
-import { followResuming, startRun, waitFor, type ResumedStream } from '../src/index.js';
+import {
+  followResuming,
+  startRun,
+  streamMismatch,
+  waitFor,
+  type ResumedStream,
+} from '../src/index.js';
 import { expectClean, scenarioTimeout, storedEvents, useFaultWorld } from './harness.js';
 
 const world = useFaultWorld();
@@ -68,15 +74,8 @@ it(
         reconnects += stream.reconnects;
         run.addDuplicates(stream.duplicates);
         if (stream.gaps) run.problem(`job ${job.id}: ${stream.gaps} gap(s) in the resumed stream`);
-        const stored = (await storedEvents(w, job.id)).map((e) => `${e.seq}:${e.type}`);
-        const seen = [
-          ...new Map(stream.received.map((e) => [e.seq, `${e.seq}:${e.type}`])).values(),
-        ];
-        if (seen.join(' ') !== stored.join(' ')) {
-          run.problem(
-            `job ${job.id}: client saw [${seen.join(' ')}], stored [${stored.join(' ')}]`,
-          );
-        }
+        const mismatch = streamMismatch(stream, await storedEvents(w, job.id));
+        if (mismatch) run.problem(`job ${job.id}: ${mismatch}`);
       }
       run.note(`${reconnects} reconnect(s) over ${jobs.length} clients`);
     });

@@ -114,3 +114,17 @@ export async function auditJobs(db: Db, run: string): Promise<JobAudit> {
   audit.completions.sort((a, b) => a - b);
   return audit;
 }
+
+/** A job's stored events in seq order (seq and type are all the audits compare). */
+export async function storedEvents(
+  db: Db,
+  jobId: string,
+): Promise<{ seq: number; type: string; at: number }[]> {
+  const rows = await db
+    .selectFrom('job_events')
+    .select(['seq', 'type', 'created_at'])
+    .where('job_id', '=', jobId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({ seq: r.seq, type: r.type, at: new Date(r.created_at).getTime() }));
+}

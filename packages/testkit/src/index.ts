@@ -34,7 +34,7 @@ export {
 } from './chunk-run-probe.js';
 export { createFaultAudio, type FaultAudio } from './fault-audio.js';
 export { createFaultClient, type FaultClient, type SubmitOutcome } from './fault-client.js';
-export { auditJobs, waitSettled, type JobAudit } from './fault-audit.js';
+export { auditJobs, storedEvents, waitSettled, type JobAudit } from './fault-audit.js';
 export {
   startFaultStack,
   type FaultStack,
@@ -56,4 +56,4 @@ export {
   appendResult,
   type ScenarioResult,
 } from './fault-report.js';
-export { followResuming, type ResumedStream } from './ws-resume.js';
+export { followResuming, streamMismatch, type ResumedStream } from './ws-resume.js';

@@ -97,3 +97,18 @@ export function followResuming(options: FollowResumingOptions): Promise<ResumedS
     connect();
   });
 }
+
+/**
+ * What differs between what a resuming client received (duplicates dropped) and the
+ * job's stored events, as one line; undefined when they agree exactly.
+ */
+export function streamMismatch(
+  stream: ResumedStream,
+  stored: readonly { seq: number; type: string }[],
+): string | undefined {
+  const label = (e: { seq: number; type: string }) => `${e.seq}:${e.type}`;
+  const seen = [...new Map(stream.received.map((e) => [e.seq, label(e)])).values()];
+  const want = stored.map(label);
+  if (seen.join(' ') === want.join(' ')) return undefined;
+  return `client saw [${seen.join(' ')}], stored [${want.join(' ')}]`;
+}
