@@ -13,10 +13,12 @@ import {
 export const settings = faultSettingsFromEnv();
 
 /** Starts the world before the file's tests and stops it after; returns a getter. */
-export function useFaultWorld(): () => FaultWorld {
+export function useFaultWorld(
+  overrides: { workerEnv?: Record<string, string> } = {},
+): () => FaultWorld {
   let world: FaultWorld | undefined;
   beforeAll(async () => {
-    world = await startFaultWorld(settings);
+    world = await startFaultWorld(settings, overrides);
   }, settings.startTimeoutMs * 3);
   afterAll(async () => {
     await world?.close();
@@ -56,9 +58,17 @@ export function scenarioTimeout(extraMs = 0): number {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * Worker settings for the outage scenarios: a 48 s recording (six chunks) is transcribed
+ * in place instead of fanned out, so one attempt spans the whole outage — the case where
+ * a redelivered message or an expired lease could start a second run beside it.
+ */
+export const SPANNING_JOB_ENV = { FANOUT_MIN_CHUNKS: '8' };
+
+/**
  * A dependency out for `settings.outageMs` under a steady load: jobs flow for a few
  * seconds, the proxy breaks (`refuse`: the link is cut and nothing connects; `blackhole`:
  * connections hang), then it is restored and the load goes on a little before the count.
+ * A long job submitted first is still running when the fault ends.
  */
 export async function runOutage(
   world: FaultWorld,
@@ -67,6 +77,7 @@ export async function runOutage(
   mode: 'refuse' | 'blackhole',
 ): Promise<ScenarioResult> {
   const run = startRun(world, scenario);
+  const spanning = await run.submit(await world.audio.long(48));
   const load = run.load();
   await sleep(5000);
   const proxy = world.stack.proxies[dependency];
@@ -81,5 +92,11 @@ export async function runOutage(
   );
   await sleep(10_000);
   await load.stop();
-  return run.finish();
+  return run.finish(async () => {
+    const id = spanning.job?.id;
+    if (!id) return run.problem(`the long job was not accepted: ${spanning.gaveUp}`);
+    const events = await storedEvents(world, id);
+    const attempts = events.flatMap((e) => (e.type === 'processing' ? [e.attempt] : []));
+    run.note(`long job: attempts ${attempts.join(',')}, ended ${events.at(-1)?.type}`);
+  });
 }

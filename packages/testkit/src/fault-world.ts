@@ -72,7 +72,10 @@ export function faultSettingsFromEnv(): FaultSettings {
   };
 }
 
-export async function startFaultWorld(settings: FaultSettings): Promise<FaultWorld> {
+export async function startFaultWorld(
+  settings: FaultSettings,
+  overrides: { workerEnv?: Record<string, string> } = {},
+): Promise<FaultWorld> {
   const apiKey = `fault-key-${randomBytes(8).toString('hex')}`;
   const env = await createTestEnv();
   const closers: (() => Promise<void>)[] = [() => env.close()];
@@ -93,7 +96,7 @@ export async function startFaultWorld(settings: FaultSettings): Promise<FaultWor
       gateways: settings.gateways,
       workers: settings.workers,
       notifiers: settings.notifiers,
-      workerEnv: { ...FAULT_WORKER_ENV },
+      workerEnv: { ...FAULT_WORKER_ENV, ...overrides.workerEnv },
       workerPathPrefix: probe.binDir,
       startTimeoutMs: settings.startTimeoutMs,
     });
