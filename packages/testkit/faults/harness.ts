@@ -58,11 +58,13 @@ export function scenarioTimeout(extraMs = 0): number {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Worker settings for the outage scenarios: a 48 s recording (six chunks) is transcribed
- * in place instead of fanned out, so one attempt spans the whole outage — the case where
- * a redelivered message or an expired lease could start a second run beside it.
+ * Worker settings for the outage scenarios: a long recording is transcribed in place
+ * instead of fanned out, so one attempt spans the whole outage — the case where a
+ * redelivered message or an expired lease could start a second run beside it.
  */
-export const SPANNING_JOB_ENV = { FANOUT_MIN_CHUNKS: '8' };
+export const SPANNING_JOB_ENV = { FANOUT_MIN_CHUNKS: '100' };
+/** Speech long enough to outlast warm-up and outage (pocketsphinx runs at ~0.3–1× real time). */
+const spanningSeconds = Math.max(48, Math.round((settings.outageMs / 1000) * 4.5));
 
 /**
  * A dependency out for `settings.outageMs` under a steady load: jobs flow for a few
@@ -77,7 +79,7 @@ export async function runOutage(
   mode: 'refuse' | 'blackhole',
 ): Promise<ScenarioResult> {
   const run = startRun(world, scenario);
-  const spanning = await run.submit(await world.audio.long(48));
+  const spanning = await run.submit(await world.audio.long(spanningSeconds));
   const load = run.load();
   await sleep(5000);
   const proxy = world.stack.proxies[dependency];
