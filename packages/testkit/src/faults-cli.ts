@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'faults-results-'));
   const results = join(dir, 'results.jsonl');
   try {
-    const jest = createRequire(join(root, 'package.json')).resolve('jest/bin/jest.js');
+    const jest = createRequire(join(root, 'package.json')).resolve('jest/bin/jest');
     const child = spawnSync(
       process.execPath,
       [jest, '-c', join(root, 'jest.faults.config.cjs'), '--runInBand', ...args],
