@@ -22,3 +22,40 @@ export {
 } from './openai-compatible-server.js';
 export { startTcpCutProxy, type TcpCutProxy, type ProxyMode } from './tcp-cut-proxy.js';
 export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
+export {
+  startFaultProxy,
+  type FaultProxy,
+  type FaultMode,
+  type FaultProxyStats,
+} from './fault-proxy.js';
+export {
+  createChunkRunProbe,
+  summarizeRuns,
+  type ChunkRun,
+  type ChunkRunProbe,
+} from './chunk-run-probe.js';
+export { createFaultAudio, type FaultAudio } from './fault-audio.js';
+export { createFaultClient, type FaultClient, type SubmitOutcome } from './fault-client.js';
+export { auditJobs, storedEvents, waitSettled, type JobAudit } from './fault-audit.js';
+export {
+  startFaultStack,
+  type FaultStack,
+  type Incident,
+  type ServiceLogLine,
+} from './fault-stack.js';
+export {
+  startFaultWorld,
+  faultSettingsFromEnv,
+  FAULT_WORKER_ENV,
+  type FaultSettings,
+  type FaultWorld,
+} from './fault-world.js';
+export { startRun, waitFor, findLog, type FaultRun } from './fault-run.js';
+export {
+  formatTable,
+  ruleBreaks,
+  readResults,
+  appendResult,
+  type ScenarioResult,
+} from './fault-report.js';
+export { followResuming, streamMismatch, type ResumedStream } from './ws-resume.js';

@@ -5,68 +5,136 @@ import { repoRoot } from './repo.js';
 
 export type ServiceName = 'gateway' | 'worker' | 'notifier';
 
+/** How a service process ended. */
+export interface ServiceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface ServiceProcess {
   name: ServiceName;
   child: ChildProcess;
+  /** Resolves when the process has exited (never rejects). */
+  exited: Promise<ServiceExit>;
   /** Recent output lines, shown when a service dies unexpectedly. */
   output(): string;
-  /** SIGTERM and wait for exit; SIGKILL after `graceMs`. */
+  /** SIGTERM and wait for exit; SIGKILL to the whole group after `graceMs`. */
   stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL to the process group (the service and anything it spawned), like a container kill. */
   kill(): Promise<void>;
+}
+
+export interface StartServiceOptions {
+  inheritOutput?: boolean;
+  /** How long the service may take to answer its readiness URL (default 30 s). */
+  timeoutMs?: number;
+  /** How many recent output lines `output()` keeps (default 200). */
+  outputLines?: number;
+  /** Called with every complete output line (stdout and stderr), e.g. to scan logs. */
+  onLine?: (line: string) => void;
+}
+
+// Process groups still alive: killed when this process exits or is interrupted, so a
+// crashed or interrupted test run leaves no service (or pocketsphinx) behind.
+const liveGroups = new Set<number>();
+let reaperInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
+
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  const killAll = () => {
+    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+    liveGroups.clear();
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      // Then the signal's usual effect (or whatever else listens for it).
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 /**
  * Runs a built service (`services/<name>/dist/main.js`) as its own process, as in
- * production, and waits until its readiness URL answers 200.
+ * production, and waits until its readiness URL answers 200. The process leads its own
+ * group, so a kill takes the children it spawned (ffmpeg, pocketsphinx) with it.
  */
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
   readyUrl: string,
-  options: { inheritOutput?: boolean; timeoutMs?: number } = {},
+  options: StartServiceOptions = {},
 ): Promise<ServiceProcess> {
+  installReaper();
   const child = spawn(process.execPath, [join(repoRoot(), 'services', name, 'dist', 'main.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const pid = child.pid;
+  if (pid !== undefined) liveGroups.add(pid);
+  const keep = options.outputLines ?? 200;
   const lines: string[] = [];
   const collect = (chunk: Buffer) => {
     if (options.inheritOutput) process.stderr.write(chunk);
-    lines.push(...chunk.toString().split('\n').filter(Boolean));
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
+    for (const line of chunk.toString().split('\n')) {
+      if (!line) continue;
+      lines.push(line);
+      options.onLine?.(line);
+    }
+    if (lines.length > keep) lines.splice(0, lines.length - keep);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const exited = once(child, 'exit').then(([code, signal]): ServiceExit => {
+    // Whatever the service left running in its group goes with it.
+    if (pid !== undefined) {
+      killGroup(pid, 'SIGKILL');
+      liveGroups.delete(pid);
+    }
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
 
   const service: ServiceProcess = {
     name,
     child,
+    exited,
     output: () => lines.join('\n'),
     async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      if (hasExited()) return child.exitCode;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
+      const timer = setTimeout(() => pid !== undefined && killGroup(pid, 'SIGKILL'), graceMs);
+      const { code } = await exited;
       clearTimeout(timer);
       return code;
     },
     async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGKILL');
+      if (pid !== undefined) killGroup(pid, 'SIGKILL');
       await exited;
     },
   };
 
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null) {
+    if (hasExited()) {
+      await exited;
       throw new Error(
-        `${name} exited with ${child.exitCode} before it was ready:\n${service.output()}`,
+        `${name} exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${service.output()}`,
       );
     }
     try {
-      const res = await fetch(readyUrl);
+      const res = await fetch(readyUrl, { signal: AbortSignal.timeout(2000) });
       if (res.ok) return service;
     } catch {
       // not listening yet

@@ -1,0 +1,157 @@
+// The fault proxy against a real echo server on loopback: each mode does what the fault
+// suite relies on, quickly.
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { startFaultProxy, type FaultProxy } from '../src/fault-proxy.js';
+
+let echo: Server;
+const echoSockets = new Set<Socket>();
+let echoPort: number;
+let proxy: FaultProxy;
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  echo = createServer((socket) => {
+    echoSockets.add(socket);
+    socket.on('close', () => echoSockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const address = echo.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  echoPort = address.port;
+});
+
+beforeEach(async () => {
+  proxy = await startFaultProxy({ host: '127.0.0.1', port: echoPort });
+});
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await proxy.close();
+});
+
+afterAll(async () => {
+  for (const socket of echoSockets) socket.destroy();
+  await new Promise<void>((resolve) => echo.close(() => resolve()));
+});
+
+/** A client socket through the proxy that records what comes back and how it ended. */
+async function open() {
+  const socket = connect({ host: proxy.host, port: proxy.port });
+  sockets.push(socket);
+  const state = { received: '', closed: false, error: undefined as string | undefined };
+  socket.on('data', (chunk: Buffer) => (state.received += chunk.toString()));
+  socket.on('error', (err: NodeJS.ErrnoException) => (state.error = err.code ?? err.message));
+  socket.on('close', () => (state.closed = true));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, state };
+}
+
+async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it('passes bytes both ways and counts connections', async () => {
+  const { socket, state } = await open();
+  socket.write('hello');
+  await until(() => state.received === 'hello');
+  await until(() => proxy.stats().open === 1);
+  expect(proxy.stats()).toMatchObject({ accepted: 1, open: 1, refused: 0, cut: 0 });
+  socket.end();
+  await until(() => state.closed);
+  await until(() => proxy.stats().open === 0);
+});
+
+it('cut() resets open connections and lets new ones through', async () => {
+  const first = await open();
+  first.socket.write('a');
+  await until(() => first.state.received === 'a');
+  proxy.cut();
+  await until(() => first.state.closed);
+  expect(first.state.error).toBe('ECONNRESET');
+  expect(proxy.stats().cut).toBe(1);
+
+  const second = await open();
+  second.socket.write('b');
+  await until(() => second.state.received === 'b');
+  expect(proxy.mode).toBe('pass');
+});
+
+it('refuse() resets new connections on arrival and cuts open ones until restore()', async () => {
+  const before = await open();
+  proxy.refuse();
+  await until(() => before.state.closed);
+
+  const during = connect({ host: proxy.host, port: proxy.port });
+  sockets.push(during);
+  const ended = await new Promise<string>((resolve) => {
+    during.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    during.on('close', () => resolve('closed'));
+  });
+  expect(['ECONNRESET', 'closed']).toContain(ended);
+  expect(proxy.stats().refused).toBe(1);
+
+  proxy.restore();
+  const after = await open();
+  after.socket.write('c');
+  await until(() => after.state.received === 'c');
+});
+
+it('blackhole() forwards nothing and holds connections; restore() delivers what was held', async () => {
+  const open1 = await open();
+  await until(() => proxy.stats().open === 1);
+  proxy.blackhole();
+  open1.socket.write('held');
+  const fresh = await open();
+  fresh.socket.write('waiting');
+  await sleep(300);
+  expect(open1.state).toMatchObject({ received: '', closed: false });
+  expect(fresh.state).toMatchObject({ received: '', closed: false });
+  expect(proxy.stats().open).toBe(2);
+
+  proxy.restore();
+  await until(() => open1.state.received === 'held' && fresh.state.received === 'waiting');
+});
+
+it('delay(ms) holds every chunk back, in order', async () => {
+  const { socket, state } = await open();
+  proxy.delay(150);
+  const started = Date.now();
+  socket.write('1');
+  await sleep(20);
+  socket.write('2');
+  await until(() => state.received === '12');
+  // Out and back: two delays.
+  expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+
+  proxy.restore();
+  const fast = Date.now();
+  socket.write('3');
+  await until(() => state.received === '123');
+  expect(Date.now() - fast).toBeLessThan(150);
+});
+
+it('close() resets what is open and stops listening', async () => {
+  const { state } = await open();
+  await proxy.close();
+  await until(() => state.closed);
+  await expect(
+    new Promise((resolve, reject) => {
+      const s = connect({ host: proxy.host, port: proxy.port });
+      s.once('connect', () => resolve(s.destroy()));
+      s.once('error', reject);
+    }),
+  ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  // afterEach closes again: closing twice must be harmless.
+  proxy = await startFaultProxy({ host: '127.0.0.1', port: echoPort });
+});
