@@ -16,8 +16,11 @@ export const common = {
    * development stack is not reachable from the network.
    */
   HOST: z.string().min(1).default('0.0.0.0'),
+  /** pino log level; logs are JSON lines on stdout with request and job ids. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Postgres connection URL (add `?sslmode=require` for a managed server). */
   DATABASE_URL: url.default(DEFAULT_DATABASE_URL),
+  /** RabbitMQ connection URL (`amqps://` for TLS). */
   AMQP_URL: url.default('amqp://guest:guest@127.0.0.1:5672'),
   /** Prefix for every exchange and queue name, so several stacks can share one broker. */
   AMQP_PREFIX: z
@@ -53,19 +56,26 @@ export const webhookPolicy = {
 };
 
 export const s3 = {
+  /** S3 API endpoint for MinIO or another S3-compatible store; unset: AWS S3 of S3_REGION. */
   S3_ENDPOINT: url.optional(),
   /** Endpoint put into presigned URLs, when clients reach S3 under another address than services do. */
   S3_PUBLIC_ENDPOINT: url.optional(),
+  /** Region of the bucket (and of the SigV4 signatures). */
   S3_REGION: z.string().default('us-east-1'),
+  /** Bucket for uploads, chunk audio and nothing else; it must exist. */
   S3_BUCKET: z.string().min(3),
+  /** Static credentials; unset: the AWS SDK's default chain (IRSA, instance roles…). */
   S3_ACCESS_KEY_ID: z.string().optional(),
+  /** Secret of S3_ACCESS_KEY_ID. */
   S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO needs; `false` for AWS virtual-hosted style. */
   S3_FORCE_PATH_STYLE: bool.default(true),
 };
 
 export const gatewaySchema = z.object({
   ...common,
   ...s3,
+  /** Port of the API, web UI, /healthz, /readyz and /metrics. */
   GATEWAY_PORT: port.default(8080),
   /** Base URL clients use to reach the gateway (links in responses). */
   PUBLIC_URL: url.optional(),
@@ -85,10 +95,13 @@ export const gatewaySchema = z.object({
   MAX_UPLOAD_BYTES: positiveInt.default(10 * 1024 ** 3),
   /** Largest upload through the gateway itself (`POST /v1/jobs/upload`). */
   MAX_FORM_UPLOAD_BYTES: positiveInt.default(1024 ** 3),
+  /** Lifetime of presigned upload URLs. */
   UPLOAD_URL_TTL_S: positiveInt.max(7 * 24 * 3600).default(900),
   /** How long a multipart upload may take to finish before the sweeper aborts it. */
   MULTIPART_TTL_S: positiveInt.max(7 * 24 * 3600).default(24 * 3600),
+  /** Lifetime of the events token returned with each job (WebSocket/SSE without an API key). */
   EVENTS_TOKEN_TTL_S: positiveInt.default(3600),
+  /** How often the outbox relay looks for unpublished messages when nothing woke it. */
   OUTBOX_POLL_MS: positiveInt.default(1000),
   /** Engines jobs may ask for (comma-separated); the first is the default. */
   ENGINES: z
@@ -103,16 +116,18 @@ export const gatewaySchema = z.object({
     .pipe(z.array(EngineName).min(1, 'name at least one engine')),
   /** Per tenant, per minute; 0 turns the limit off. */
   RATE_LIMIT_JOBS_PER_MIN: nonNegativeInt.default(120),
+  /** Uploads one tenant may start per minute, counted in Postgres across replicas; 0 turns the limit off. */
   RATE_LIMIT_UPLOADS_PER_MIN: nonNegativeInt.default(120),
   /** Finished jobs, their objects and transcripts are deleted after this many days; 0 keeps them. */
   RETENTION_DAYS: nonNegativeInt.default(30),
+  /** How often each gateway sweeps expired uploads and jobs past retention (replicas share the work). */
   SWEEP_INTERVAL_S: positiveInt.default(300),
   ...webhookPolicy,
   /** How long the API waits for DNS when checking a webhook URL; no answer in time: accepted. */
   WEBHOOK_DNS_TIMEOUT_MS: positiveInt.max(30_000).default(2000),
-  /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
   /** Seconds of decoded audio one tenant may start per UTC day (per-tenant override in the database); 0 no limit. */
   TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
+  /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
     .transform((s) =>
@@ -140,10 +155,15 @@ export type GatewayConfig = z.infer<typeof gatewaySchema>;
 export const workerSchema = z.object({
   ...common,
   ...s3,
+  /** Jobs (and chunks) one worker process runs at once; also its prefetch. Request one CPU per job. */
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
+  /** Port of the worker's /metrics, /healthz and /readyz. */
   METRICS_PORT: port.default(9091),
+  /** Scratch space for downloads and decoded audio (about 115 MB per hour of audio); default: the OS temp folder. */
   TMP_DIR: z.string().optional(),
+  /** Longest accepted recording, measured on the decoded audio; longer fails `too_long` before any engine work. */
   MAX_DURATION_S: positiveInt.default(4 * 3600),
+  /** Attempts charged to a job (engine or transient failures) before it fails `engine_failed` and is dead-lettered. */
   MAX_ATTEMPTS: positiveInt.max(20).default(3),
   /** Attempts lost to vanished workers or hand-overs (not charged to MAX_ATTEMPTS) before a job fails `worker_lost`. */
   MAX_LOST_ATTEMPTS: positiveInt.max(100).default(10),
@@ -161,7 +181,9 @@ export const workerSchema = z.object({
   LEASE_S: positiveInt.min(3).default(60),
   /** Retry backoff: base * 2^(attempt-1), capped, with jitter. */
   RETRY_BASE_MS: positiveInt.default(5000),
+  /** Cap of the retry delay. */
   RETRY_MAX_MS: positiveInt.default(5 * 60_000),
+  /** How often each worker's reaper looks for expired leases and lost queued jobs. */
   REAPER_INTERVAL_S: positiveInt.default(30),
   /** A queued job untouched this long with no message waiting is republished. */
   STALE_QUEUED_S: positiveInt.default(15 * 60),
@@ -169,14 +191,19 @@ export const workerSchema = z.object({
   WORKER_GRACE_S: nonNegativeInt.default(60),
   /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
   TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
+  /** PocketSphinx acoustic model folder; default: Debian's en-us. */
   SPHINX_HMM: z.string().optional(),
+  /** PocketSphinx language model; default: Debian's en-us. */
   SPHINX_LM: z.string().optional(),
+  /** PocketSphinx pronunciation dictionary; default: Debian's cmudict-en-us. */
   SPHINX_DICT: z.string().optional(),
   /** Engine for jobs that name none. */
   DEFAULT_ENGINE: EngineName.default('sphinx'),
   /** OpenAI-compatible server (OpenAI itself when unset); either this or the key enables `openai`. */
   OPENAI_BASE_URL: url.optional(),
+  /** Key for the OpenAI-compatible server; setting it enables `openai`. */
   OPENAI_API_KEY: z.string().optional(),
+  /** Model of `openai` jobs that name none. */
   OPENAI_MODEL: z.string().min(1).default('whisper-1'),
   /** Retries of one request after 429, 5xx or a dropped connection, honouring Retry-After. */
   OPENAI_MAX_RETRIES: nonNegativeInt.max(20).default(4),
@@ -184,13 +211,16 @@ export const workerSchema = z.object({
   WHISPER_MODEL_PATH: z.string().optional(),
   /** Threads per whisper.cpp transcription; default: the CPUs this process may use. */
   WHISPER_THREADS: positiveInt.max(256).optional(),
+  /** How often the outbox relay looks for unpublished messages when nothing woke it. */
   OUTBOX_POLL_MS: positiveInt.default(1000),
 });
 export type WorkerConfig = z.infer<typeof workerSchema>;
 
 export const notifierSchema = z.object({
   ...common,
+  /** Port of the WebSocket and SSE event streams, /healthz, /readyz and /metrics. */
   NOTIFIER_PORT: port.default(8081),
+  /** Ping interval; a client that does not answer one is dropped. */
   WS_HEARTBEAT_MS: positiveInt.default(30000),
   /** A client whose unsent bytes exceed this is disconnected (close code 4408). */
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
@@ -207,7 +237,9 @@ export const notifierSchema = z.object({
   WEBHOOK_MAX_ATTEMPTS: positiveInt.max(50).default(16),
   /** Delay before the 2nd attempt; doubled each time (¾–1× jitter), up to WEBHOOK_BACKOFF_MAX_MS. */
   WEBHOOK_BACKOFF_BASE_MS: positiveInt.default(30_000),
+  /** Cap of the delay between two webhook attempts. */
   WEBHOOK_BACKOFF_MAX_MS: positiveInt.default(6 * 3_600_000),
+  /** Limit of one webhook attempt (connect, send, answer). */
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   /**
    * Consecutive failed attempts (no answer, 5xx, 429) to one receiver origin after which its
@@ -218,6 +250,7 @@ export const notifierSchema = z.object({
   WEBHOOK_BREAKER_COOLDOWN_MS: positiveInt.default(60_000),
   /** How often each notifier looks for due webhook deliveries. */
   WEBHOOK_POLL_MS: positiveInt.default(1000),
+  /** Webhook attempts one notifier makes at once. */
   WEBHOOK_CONCURRENCY: positiveInt.max(256).default(16),
 });
 export type NotifierConfig = z.infer<typeof notifierSchema>;
