@@ -25,6 +25,8 @@ export interface JobAudit {
   statusMismatches: number;
   /** Failure codes and how often each occurred, e.g. { engine_failed: 2 }. */
   failureCodes: Record<string, number>;
+  /** One message per failure code, as stored. */
+  failureExamples: Record<string, string>;
   /** Epoch ms of each completion (its `completed` event). */
   completions: number[];
 }
@@ -89,6 +91,7 @@ export async function auditJobs(db: Db, run: string): Promise<JobAudit> {
     seqGaps: 0,
     statusMismatches: 0,
     failureCodes: {},
+    failureExamples: {},
     completions: [],
   };
   for (const job of jobs) {
@@ -99,6 +102,7 @@ export async function auditJobs(db: Db, run: string): Promise<JobAudit> {
       else audit.failedWithoutReason++;
       const code = job.error_code ?? 'none';
       audit.failureCodes[code] = (audit.failureCodes[code] ?? 0) + 1;
+      audit.failureExamples[code] ??= job.error_message ?? '';
     } else audit.stuck.push({ id: job.id, status: job.status, attempts: job.attempts });
 
     const list = byJob.get(job.id) ?? [];
