@@ -25,6 +25,8 @@ export interface JobAudit {
   statusMismatches: number;
   /** Failure codes and how often each occurred, e.g. { engine_failed: 2 }. */
   failureCodes: Record<string, number>;
+  /** One message per failure code, as stored. */
+  failureExamples: Record<string, string>;
   /** Epoch ms of each completion (its `completed` event). */
   completions: number[];
 }
@@ -40,16 +42,38 @@ export async function countUnfinished(db: Db, run: string): Promise<number> {
   return Number(row.n);
 }
 
-/** Waits until no job of the run is queued or processing, or `timeoutMs` passed. */
+/** When the run's unfinished jobs last wrote an event (epoch ms), or undefined. */
+async function lastUnfinishedActivity(db: Db, run: string): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('job_events')
+    .innerJoin('jobs', 'jobs.id', 'job_events.job_id')
+    .select((eb) => eb.fn.max('job_events.created_at').as('last'))
+    .where((eb) => eb(eb.ref('jobs.metadata', '->>').key('faultRun'), '=', run))
+    .where('jobs.status', 'in', ['queued', 'processing'])
+    .executeTakeFirst();
+  return row?.last ? new Date(row.last).getTime() : undefined;
+}
+
+/**
+ * Waits until no job of the run is queued or processing. Past `timeoutMs` it waits on
+ * only while an unfinished job still writes events (a slow machine, not a stuck job),
+ * up to twice `timeoutMs`; false if jobs are left unfinished.
+ */
 export async function waitSettled(db: Db, run: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
   for (;;) {
     try {
       if ((await countUnfinished(db, run)) === 0) return true;
+      const elapsed = Date.now() - started;
+      if (elapsed > 2 * timeoutMs) return false;
+      if (elapsed > timeoutMs) {
+        const last = await lastUnfinishedActivity(db, run);
+        if (last === undefined || Date.now() - last > 20_000) return false;
+      }
     } catch {
-      // The harness's own connection may have been through a restart of nothing: retry.
+      // The harness's own connection is direct, not proxied; a failure here is transient.
+      if (Date.now() - started > 2 * timeoutMs) return false;
     }
-    if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -89,6 +113,7 @@ export async function auditJobs(db: Db, run: string): Promise<JobAudit> {
     seqGaps: 0,
     statusMismatches: 0,
     failureCodes: {},
+    failureExamples: {},
     completions: [],
   };
   for (const job of jobs) {
@@ -99,6 +124,7 @@ export async function auditJobs(db: Db, run: string): Promise<JobAudit> {
       else audit.failedWithoutReason++;
       const code = job.error_code ?? 'none';
       audit.failureCodes[code] = (audit.failureCodes[code] ?? 0) + 1;
+      audit.failureExamples[code] ??= job.error_message ?? '';
     } else audit.stuck.push({ id: job.id, status: job.status, attempts: job.attempts });
 
     const list = byJob.get(job.id) ?? [];

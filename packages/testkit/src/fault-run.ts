@@ -141,7 +141,11 @@ export function startRun(world: FaultWorld, scenario: string): FaultRun {
       }
       notes.push(`pocketsphinx runs ${runs.runs}, reruns of the same audio ${runs.reruns}`);
       const codes = Object.entries(audit.failureCodes);
-      if (codes.length) notes.push(`failures: ${codes.map(([c, n]) => `${c}×${n}`).join(', ')}`);
+      if (codes.length) {
+        notes.push(
+          `failures: ${codes.map(([c, n]) => `${c}×${n} ("${audit.failureExamples[c]?.slice(0, 120)}")`).join(', ')}`,
+        );
+      }
       const submitTries = outcomes.reduce((sum, o) => sum + o.tries, 0);
       notes.push(`${outcomes.length} submissions in ${submitTries} tries`);
       notes.push(`logs: ${world.stack.logDir}`);
