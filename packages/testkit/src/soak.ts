@@ -85,10 +85,19 @@ export async function runSoak(
     const random = seededRandom(seed ^ 0x5eed);
     const run = startRun(world, `soak ×${count} seed ${seed}`);
     const followers: Promise<{ jobId: string; stream: ResumedStream }>[] = [];
+    // Jobs submitted and not yet finished. The load stays within what the workers can do
+    // (a few jobs each): past it the backlog, not the faults, would decide how long a job
+    // waits, and followers would time out on a healthy but overloaded stack.
+    let open = 0;
+    const maxOpen = world.stack.ids('worker').length * 2;
     const submitFollowed = async (file: string) => {
+      open++;
       const outcome = await run.submit(file);
       const job = outcome.job;
-      if (!job) return;
+      if (!job) {
+        open--;
+        return;
+      }
       followers.push(
         followResuming({
           notifierUrls: world.stack.notifierUrls,
@@ -101,14 +110,19 @@ export async function runSoak(
             run.problem(String(error));
             return { received: [], duplicates: 0, gaps: 0, reconnects: 0 };
           })
-          .then((stream) => ({ jobId: job.id, stream })),
+          .then((stream) => {
+            open--;
+            return { jobId: job.id, stream };
+          }),
       );
     };
     let stopped = false;
     const load = (async () => {
       // Bounded like FaultRun.load: one job per interval, at most 1000.
       for (let i = 0; i < 1000 && !stopped; i++) {
-        void submitFollowed(i % 5 === 4 ? await world.audio.long(32) : await world.audio.short());
+        if (open < maxOpen) {
+          void submitFollowed(i % 5 === 4 ? await world.audio.long(32) : await world.audio.short());
+        }
         await new Promise((r) => setTimeout(r, settings.jobIntervalMs));
       }
     })();

@@ -19,7 +19,7 @@ export function exhaustedBudget(
   if (limits.maxLostAttempts !== undefined && job.lost_attempts >= limits.maxLostAttempts) {
     return {
       code: 'worker_lost',
-      message: `the worker processing the job vanished on ${job.lost_attempts} attempts`,
+      message: `${job.lost_attempts} attempts were lost to infrastructure (a worker vanished, a dependency failed)`,
     };
   }
   return undefined;

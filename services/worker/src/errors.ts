@@ -1,3 +1,6 @@
+import { isDatabaseUnavailable } from '@transcribe/db';
+import { isStorageUnavailable } from '@transcribe/storage';
+
 const PERMANENT_CODES = [
   'invalid_media',
   'no_audio_stream',
@@ -67,4 +70,18 @@ export class ShutdownError extends Error {
   constructor() {
     super('the worker is shutting down');
   }
+}
+
+/**
+ * A failure of the service's own dependencies (Postgres or S3 unreachable, reset or
+ * hanging), not of the job: its attempt is lost, not charged, so a run of outages never
+ * fails a job `engine_failed` (MAX_LOST_ATTEMPTS still bounds it). Wrapped errors count
+ * by their cause.
+ */
+export function isInfrastructureFailure(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    if (isDatabaseUnavailable(e) || isStorageUnavailable(e)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

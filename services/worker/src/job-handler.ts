@@ -8,7 +8,13 @@ import { exhaustedBudget } from './attempt-budget.js';
 import { handleChunk, type Outcome } from './chunk-handler.js';
 import { dbChunkStore } from './chunk-store.js';
 import { jobFanOut } from './fan-out.js';
-import { isPermanentJobError, JobLostError, JobTimeoutError, ShutdownError } from './errors.js';
+import {
+  isInfrastructureFailure,
+  isPermanentJobError,
+  JobLostError,
+  JobTimeoutError,
+  ShutdownError,
+} from './errors.js';
 import { guardAttempt } from './heartbeat.js';
 import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
 import { throttleProgress } from './progress-throttle.js';
@@ -258,6 +264,14 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
         markFailed(deps.db, job, { code: cause.code, message: cause.message }),
       );
       deps.metrics.jobs.inc({ outcome: 'failed' });
+      return 'ack';
+    }
+    if (isInfrastructureFailure(cause)) {
+      // Not the job's fault: retried soon, and the attempt is lost rather than charged.
+      const delayMs = retryDelayMs(1, deps.retry);
+      log.warn({ err: cause, attempt, delayMs }, 'a dependency failed mid-job; retry uncharged');
+      await settle(job, () => requeueForRetry(deps.db, job, { level: 1, delayMs, lost: true }));
+      deps.metrics.jobs.inc({ outcome: 'retried' });
       return 'ack';
     }
     const reason = cause instanceof Error ? cause.message : String(cause);

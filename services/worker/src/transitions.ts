@@ -136,10 +136,10 @@ export async function markFailed(
 export async function requeueForRetry(
   db: Db,
   job: JobRow,
-  retry: { level: number; delayMs: number },
+  retry: { level: number; delayMs: number; lost?: boolean },
 ): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const requeued = await requeueWithEvent(trx, job);
+    const requeued = await requeueWithEvent(trx, job, { lost: retry.lost ?? false });
     if (requeued) {
       await enqueueRetry(
         trx,
