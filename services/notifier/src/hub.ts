@@ -205,9 +205,7 @@ export class Hub {
       try {
         gap = tenantGapFrame(after, await this.options.eventHorizon(client.tenantId));
       } catch (err) {
-        onError(err);
-        client.transport.close(...failureClose(err));
-        this.remove(client);
+        this.failStart(client, err, onError);
         return;
       }
       if (this.clients.get(client.transport) !== client) return;
@@ -217,9 +215,7 @@ export class Hub {
       try {
         start = await this.options.currentCursor();
       } catch (err) {
-        onError(err);
-        client.transport.close(...failureClose(err));
-        this.remove(client);
+        this.failStart(client, err, onError);
         return;
       }
       if (this.clients.get(client.transport) !== client) return;
@@ -239,6 +235,13 @@ export class Hub {
     );
     addTo(this.byTenant, client.tenantId, client);
     await client.tenant.start();
+  }
+
+  /** A stream whose start could not read the database: closed with the reason's code. */
+  private failStart(client: Client, err: unknown, onError: (err: unknown) => void): void {
+    onError(err);
+    client.transport.close(...failureClose(err));
+    this.remove(client);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
