@@ -10,5 +10,9 @@ module.exports = {
   testMatch: ['**/faults/**/*.faults.ts'],
   maxWorkers: 1,
   testTimeout: 600000,
+  // After the last scenario jest was seen waiting minutes on a handle left in its own
+  // process (every service process is already gone: the worlds kill their process groups).
+  // Until that handle is found, a finished suite must not hold CI hostage.
+  forceExit: true,
   reporters: ['default', '<rootDir>/jest-faults-reporter.cjs'],
 };
