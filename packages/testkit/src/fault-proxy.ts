@@ -220,7 +220,17 @@ export async function startFaultProxy(
       cutAll();
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      await closed;
+      // server.close() waits for every accepted socket to end; one that never does (seen
+      // after a soak) must not hold the harness, and the test process, open.
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([
+        closed,
+        new Promise<void>((resolve) => {
+          bound = setTimeout(resolve, 5000);
+          bound.unref();
+        }),
+      ]);
+      clearTimeout(bound);
     },
   };
 }
