@@ -102,3 +102,23 @@ export async function runOutage(
     run.note(`long job: attempts ${attempts.join(',')}, ended ${events.at(-1)?.type}`);
   });
 }
+
+/**
+ * Declares a file's outage scenario: its own world (a long job transcribed in place) and one
+ * test, `<label> <outage> s under load`, that breaks `dependency` and expects a clean count.
+ */
+export function outageScenario(
+  label: string,
+  dependency: 'postgres' | 'rabbitmq' | 's3',
+  mode: 'refuse' | 'blackhole',
+): void {
+  const world = useFaultWorld({ workerEnv: SPANNING_JOB_ENV });
+  const scenario = `${label} ${settings.outageMs / 1000} s`;
+  it(
+    `${scenario} under load`,
+    async () => {
+      expectClean(await runOutage(world(), scenario, dependency, mode));
+    },
+    scenarioTimeout(),
+  );
+}
