@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { freePort } from './ports.js';
-import { startService, type ServiceName, type ServiceProcess } from './service-process.js';
+import { type ServiceName } from './service-process.js';
+import { createSupervisor, type SupervisedSpec } from './supervisor.js';
 
 export interface FaultStackOptions {
   /** The test environment's variables (direct DATABASE_URL, AMQP_URL, S3_ENDPOINT…). */
@@ -69,18 +70,6 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
-interface Slot {
-  id: string;
-  name: ServiceName;
-  env: Record<string, string>;
-  readyUrl: string;
-  process?: ServiceProcess;
-  /** Set while the harness itself is killing or stopping it. */
-  planned: boolean;
-  restarting?: Promise<void>;
-  pids: number[];
-}
-
 function viaProxy(url: string, proxy: FaultProxy): string {
   const u = new URL(url);
   u.hostname = proxy.host;
@@ -123,14 +112,14 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   );
   const gatewayUrls = gatewayPorts.map((p) => `http://127.0.0.1:${p}`);
   const notifierUrls = notifierPorts.map((p) => `ws://127.0.0.1:${p}`);
-  const slots = new Map<string, Slot>();
   const incidents: Incident[] = [];
   const counts = { kills: 0, restarts: 0, crashRestarts: 0 };
   const logLines: ServiceLogLine[] = [];
-  let stopping = false;
+  const specs: SupervisedSpec[] = [];
+  const pids = new Map<number, string>();
 
   const add = (id: string, name: ServiceName, readyUrl: string, extra: Record<string, string>) =>
-    slots.set(id, { id, name, readyUrl, env: { ...shared, ...extra }, planned: false, pids: [] });
+    specs.push({ id, name, readyUrl, env: { ...shared, ...extra } });
   gatewayPorts.forEach((port, i) =>
     add(`gateway-${i + 1}`, 'gateway', `${gatewayUrls[i]}/readyz`, {
       GATEWAY_PORT: String(port),
@@ -161,7 +150,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     });
   }
 
-  const onLine = (id: string) => (line: string) => {
+  const onLine = (id: string, line: string) => {
     appendFileSync(join(logDir, `${id}.log`), `${line}\n`);
     if (!line.startsWith('{')) return;
     try {
@@ -177,80 +166,49 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     }
   };
 
-  const launch = async (slot: Slot) => {
-    const service = await startService(slot.name, slot.env, slot.readyUrl, {
-      timeoutMs: startTimeoutMs,
-      onLine: onLine(slot.id),
-    });
-    slot.process = service;
-    slot.planned = false;
-    if (service.child.pid !== undefined) slot.pids.push(service.child.pid);
-    void service.exited.then((exit) => {
-      if (stopping || slot.process !== service) return;
-      slot.process = undefined;
-      if (!slot.planned) {
-        incidents.push({
-          id: slot.id,
-          at: Date.now(),
-          code: exit.code,
-          signal: exit.signal,
-          tail: service.output().split('\n').slice(-30).join('\n'),
-        });
-        counts.crashRestarts++;
-      } else {
-        counts.restarts++;
-      }
-      restart(slot);
-    });
-  };
-
-  /** Starts the slot again, retrying (a gateway cannot start while Postgres is cut). */
-  const restart = (slot: Slot) => {
-    slot.restarting ??= (async () => {
-      const deadline = Date.now() + restartDeadlineMs;
-      let lastError: unknown;
-      while (!stopping && Date.now() < deadline) {
-        try {
-          await launch(slot);
-          return;
-        } catch (error) {
-          lastError = error;
-          appendFileSync(
-            join(logDir, `${slot.id}.log`),
-            `[harness] start failed: ${String(error)}\n`,
-          );
-          await new Promise((r) => setTimeout(r, 1000));
+  const supervisor = createSupervisor({
+    startTimeoutMs,
+    // A gateway cannot start while Postgres is cut: keep retrying, briskly.
+    initialBackoffMs: 1000,
+    maxBackoffMs: 2000,
+    giveUpAfterMs: restartDeadlineMs,
+    onLine,
+    onEvent(event) {
+      if (event.type === 'exited') {
+        if (event.planned) counts.restarts++;
+        else {
+          counts.crashRestarts++;
+          const { id, code, signal, tail } = event;
+          incidents.push({ id, at: Date.now(), code, signal, tail });
         }
-      }
-      if (!stopping) {
+      } else if (event.type === 'restarted') {
+        if (event.process.child.pid !== undefined) pids.set(event.process.child.pid, event.id);
+      } else if (event.type === 'start-failed') {
+        appendFileSync(join(logDir, `${event.id}.log`), `[harness] start failed: ${event.error}\n`);
+      } else {
         incidents.push({
-          id: slot.id,
+          id: event.id,
           at: Date.now(),
           code: null,
           signal: null,
-          tail: `not restarted within ${restartDeadlineMs} ms: ${String(lastError)}`,
+          tail: `not restarted within ${restartDeadlineMs} ms: ${event.error}`,
         });
       }
-    })().finally(() => {
-      slot.restarting = undefined;
-    });
-  };
-
-  const down = () => [...slots.values()].filter((s) => !s.process).map((s) => s.id);
+    },
+  });
 
   const stopAll = async () => {
-    stopping = true;
-    await Promise.all(
-      [...slots.values()].map(async (slot) => {
-        await slot.restarting?.catch(() => undefined);
-        await slot.process?.stop(5000);
-      }),
-    );
+    await supervisor.stop(5000);
     await Promise.all(Object.values(proxies).map((p) => p.close()));
   };
 
   try {
-    await Promise.all([...slots.values()].map((slot) => launch(slot)));
+    await Promise.all(
+      specs.map(async (spec) => {
+        const service = await supervisor.start(spec);
+        if (service.child.pid !== undefined) pids.set(service.child.pid, spec.id);
+      }),
+    );
   } catch (error) {
     await stopAll();
     throw error;
@@ -261,24 +219,14 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     gatewayUrls,
     notifierUrls,
     logDir,
-    ids: (kind) => [...slots.values()].filter((s) => !kind || s.name === kind).map((s) => s.id),
-    idOfPid: (pid) => [...slots.values()].find((s) => s.pids.includes(pid))?.id,
+    ids: (kind) => specs.filter((s) => !kind || s.name === kind).map((s) => s.id),
+    idOfPid: (pid) => pids.get(pid),
     async kill(id) {
-      const slot = slots.get(id);
-      if (!slot?.process) throw new Error(`fault stack: ${id} is not running`);
-      slot.planned = true;
       counts.kills++;
-      await slot.process.kill();
+      await supervisor.kill(id);
     },
-    async waitAllUp(timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        if ([...slots.values()].every((s) => s.process && !s.restarting)) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      throw new Error(`services still down after ${timeoutMs} ms: ${down().join(', ')}`);
-    },
-    down,
+    waitAllUp: (timeoutMs) => supervisor.waitAllUp(timeoutMs),
+    down: () => supervisor.down(),
     incidents: () => [...incidents],
     counts: () => ({ ...counts }),
     logs: () => logLines,

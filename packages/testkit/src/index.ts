@@ -3,6 +3,12 @@ export { startDependencies, type Dependencies } from './dependencies.js';
 export { createTestEnv, type TestEnv } from './test-env.js';
 export { startService, type ServiceProcess, type ServiceName } from './service-process.js';
 export { startStack, type Stack, type StackOptions } from './stack.js';
+export {
+  createSupervisor,
+  type Supervisor,
+  type SupervisorEvent,
+  type SupervisedSpec,
+} from './supervisor.js';
 export { freePort } from './ports.js';
 export { repoRoot } from './repo.js';
 export {

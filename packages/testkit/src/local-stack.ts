@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createDb, DEFAULT_DATABASE_URL, ensureDatabase, migrateToLatest } from '@transcribe/db';
 import { createStorage } from '@transcribe/storage';
 import { startS3Server, type S3Server } from './s3-server.js';
-import { startStack, type Stack } from './stack.js';
+import { startStack, type Stack, type StackOptions } from './stack.js';
 
 export interface LocalStackOptions {
   databaseUrl: string;
@@ -14,6 +14,9 @@ export interface LocalStackOptions {
   s3Endpoint?: string;
   s3Port?: number;
   inheritOutput?: boolean;
+  /** Restart services that die (`pnpm stack`), reporting through `onEvent`. */
+  restart?: boolean;
+  onEvent?: StackOptions['onEvent'];
 }
 
 export interface LocalStack {
@@ -72,6 +75,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gatewayPort: options.gatewayPort,
       notifierPort: options.notifierPort,
       inheritOutput: options.inheritOutput,
+      restart: options.restart,
+      onEvent: options.onEvent,
     });
     return {
       stack,

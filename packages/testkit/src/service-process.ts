@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { repoRoot } from './repo.js';
@@ -26,8 +26,13 @@ export interface ServiceProcess {
 
 export interface StartServiceOptions {
   inheritOutput?: boolean;
-  /** How long the service may take to answer its readiness URL (default 30 s). */
+  /**
+   * How long the service may take to answer its readiness URL. The default is generous
+   * (SERVICE_START_TIMEOUT_S, else 180 s): a busy machine can take a minute to load Node.
+   */
   timeoutMs?: number;
+  /** Abandons the start: the half-started process is killed and the call rejects. */
+  signal?: AbortSignal;
   /** How many recent output lines `output()` keeps (default 200). */
   outputLines?: number;
   /** Called with every complete output line (stdout and stderr), e.g. to scan logs. */
@@ -57,11 +62,29 @@ function installReaper(): void {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      // A program with its own handler (`pnpm stack`) stops its services gracefully and
+      // exits; the exit hook above is then its backstop.
+      if (process.listenerCount(signal) > 0) return;
       killAll();
       // Then the signal's usual effect (or whatever else listens for it).
       process.kill(process.pid, signal);
     });
   }
+}
+
+let deathPrefix: string[] | undefined;
+
+/**
+ * The exit reaper cannot run when this process is SIGKILLed, and the services lead their
+ * own groups; `setpriv --pdeathsig TERM` has the kernel send each one SIGTERM (a clean
+ * shutdown) when its parent dies, so not even then is a worker left consuming the queue.
+ */
+function diesWithParent(): string[] {
+  if (deathPrefix) return deathPrefix;
+  const prefix = ['setpriv', '--pdeathsig', 'TERM', '--'];
+  const ok = spawnSync(prefix[0]!, [...prefix.slice(1), 'true'], { stdio: 'ignore' }).status === 0;
+  deathPrefix = ok ? prefix : [];
+  return deathPrefix;
 }
 
 /**
@@ -76,7 +99,9 @@ export async function startService(
   options: StartServiceOptions = {},
 ): Promise<ServiceProcess> {
   installReaper();
-  const child = spawn(process.execPath, [join(repoRoot(), 'services', name, 'dist', 'main.js')], {
+  const main = join(repoRoot(), 'services', name, 'dist', 'main.js');
+  const [command, ...args] = [...diesWithParent(), process.execPath, main];
+  const child = spawn(command!, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -125,12 +150,17 @@ export async function startService(
     },
   };
 
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const timeoutMs = options.timeoutMs ?? defaultStartTimeoutMs();
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (options.signal?.aborted) {
+      await service.kill();
+      throw new Error(`${name}: start abandoned`);
+    }
     if (hasExited()) {
       await exited;
       throw new Error(
-        `${name} exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${service.output()}`,
+        `${name} exited with ${child.exitCode ?? child.signalCode} before it was ready; its output:\n${service.output() || '(none)'}`,
       );
     }
     try {
@@ -141,8 +171,20 @@ export async function startService(
     }
     if (Date.now() > deadline) {
       await service.kill();
-      throw new Error(`${name} not ready at ${readyUrl} in time:\n${service.output()}`);
+      throw new Error(
+        `${name} not ready at ${readyUrl} within ${Math.round(timeoutMs / 1000)} s ` +
+          `(SERVICE_START_TIMEOUT_S); its output:\n${service.output() || '(none)'}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** SERVICE_START_TIMEOUT_S from the environment, else 180 s. */
+export function defaultStartTimeoutMs(): number {
+  const raw = process.env.SERVICE_START_TIMEOUT_S;
+  const seconds = raw === undefined || raw === '' ? 180 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`SERVICE_START_TIMEOUT_S: expected a positive number of seconds, got "${raw}"`);
+  return seconds * 1000;
 }

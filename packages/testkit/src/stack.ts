@@ -1,11 +1,13 @@
 import { freePort } from './ports.js';
-import { startService, type ServiceName, type ServiceProcess } from './service-process.js';
+import { type ServiceName, type ServiceProcess } from './service-process.js';
+import { createSupervisor, type SupervisorEvent } from './supervisor.js';
 
 export interface Stack {
   gatewayUrl: string;
   notifierUrl: string;
   /** Environment shared by every service (database, broker, bucket, secrets). */
   env: Record<string, string>;
+  /** The running process of each service, by id (`gateway`, `notifier`, `worker-1`…). */
   services: Map<string, ServiceProcess>;
   /** Starts one more worker process; returns its id in `services`. */
   addWorker(extraEnv?: Record<string, string>): Promise<string>;
@@ -19,6 +21,15 @@ export interface StackOptions {
   notifierPort?: number;
   workers?: number;
   inheritOutput?: boolean;
+  /** How long each service may take to become ready (default: SERVICE_START_TIMEOUT_S or 180 s). */
+  startTimeoutMs?: number;
+  /**
+   * Start a service again when it dies, with backoff, as compose or Kubernetes would
+   * (`pnpm stack`). Off for tests, which want a death to show, not to be healed.
+   */
+  restart?: boolean;
+  /** Exits, failed restarts and recoveries, as they happen. */
+  onEvent?: (event: SupervisorEvent) => void;
 }
 
 /** Starts gateway, notifier and workers as separate processes from their built code. */
@@ -39,13 +50,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     PUBLIC_API_URL: options.env.PUBLIC_API_URL ?? gatewayUrl,
   };
   const services = new Map<string, ServiceProcess>();
+  const supervisor = createSupervisor({
+    startTimeoutMs: options.startTimeoutMs,
+    restart: options.restart ?? false,
+    inheritOutput: options.inheritOutput,
+    onEvent(event) {
+      if (event.type === 'restarted') services.set(event.id, event.process);
+      options.onEvent?.(event);
+    },
+  });
   const start = async (
     id: string,
     name: ServiceName,
     readyUrl: string,
     extra: Record<string, string> = {},
   ) => {
-    services.set(id, await startService(name, { ...env, ...extra }, readyUrl, options));
+    services.set(id, await supervisor.start({ id, name, readyUrl, env: { ...env, ...extra } }));
   };
   let workerCount = 0;
   const addWorker = async (extraEnv: Record<string, string> = {}) => {
@@ -65,7 +85,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       ...Array.from({ length: options.workers ?? 1 }, () => addWorker()),
     ]);
   } catch (error) {
-    await Promise.all([...services.values()].map((s) => s.kill()));
+    // Nothing from a failed start is left running (no orphaned worker on the queue).
+    await supervisor.stop(0);
     throw error;
   }
 
@@ -75,8 +96,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     env,
     services,
     addWorker,
-    async stop() {
-      await Promise.all([...services.values()].map((s) => s.stop()));
-    },
+    stop: () => supervisor.stop(),
   };
 }
