@@ -45,6 +45,10 @@ export const common = {
    * above PG_QUERY_TIMEOUT_MS: a pool that is only slow always progresses within that.
    */
   LIVENESS_STALL_MS: positiveInt.default(60_000),
+};
+
+/** Read by the gateway (signs events tokens) and the notifier (verifies them); not the worker. */
+export const eventsToken = {
   /** HMAC secret for the short-lived WebSocket subscription tokens (gateway signs, notifier verifies). */
   TOKEN_SECRET: z.string().min(16, 'must be at least 16 characters'),
 };
@@ -74,6 +78,7 @@ export const s3 = {
 
 export const gatewaySchema = z.object({
   ...common,
+  ...eventsToken,
   ...s3,
   /** Port of the API, web UI, /healthz, /readyz and /metrics. */
   GATEWAY_PORT: port.default(8080),
@@ -218,6 +223,7 @@ export type WorkerConfig = z.infer<typeof workerSchema>;
 
 export const notifierSchema = z.object({
   ...common,
+  ...eventsToken,
   /** Port of the WebSocket and SSE event streams, /healthz, /readyz and /metrics. */
   NOTIFIER_PORT: port.default(8081),
   /** Ping interval; a client that does not answer one is dropped. */
