@@ -10,6 +10,8 @@ import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
+/** A plain pg pool, for the few clients (the rate limiter) that take one instead of a Db. */
+export type PgPool = pg.Pool;
 
 const INT8_OID = 20;
 
@@ -67,7 +69,7 @@ export function createPool(
   connectionString: string,
   options: PoolOptions = {},
   name = 'postgres',
-): pg.Pool {
+): PgPool {
   const t = { ...DEFAULT_PG_TIMEOUTS, ...definedOnly(options) };
   const onError = options.onError ?? (() => undefined);
   const pool = new pg.Pool({

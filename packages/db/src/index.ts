@@ -6,6 +6,7 @@ export {
   poolProbe,
   DEFAULT_PG_TIMEOUTS,
   type Db,
+  type PgPool,
   type PgTimeouts,
   type PoolOptions,
   type PoolProbe,
@@ -23,3 +24,5 @@ export * from './tenant-webhooks.repository.js';
 export * from './webhook-deliveries.repository.js';
 export * from './job-chunks.repository.js';
 export { isDatabaseUnavailable } from './unavailable.js';
+export { pingDatabase } from './ping.js';
+export * from './rate-limit.store.js';

@@ -24,6 +24,28 @@ export async function findJobById(db: Db, id: string): Promise<JobRow | undefine
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** Removes the row; its events, chunks and transcript go with it (ON DELETE CASCADE). */
+export async function deleteJob(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('jobs').where('id', '=', id).execute();
+}
+
+export interface JobCount {
+  status: string;
+  priority: string;
+  count: number;
+}
+
+/** Jobs of every tenant by status and priority: what the gateway's gauge reports. */
+export async function countJobsByStatusAndPriority(db: Db): Promise<JobCount[]> {
+  const rows = await sql<{ status: string; priority: string; n: string }>`
+    SELECT status, priority, count(*) AS n FROM jobs GROUP BY status, priority`.execute(db);
+  return rows.rows.map((row) => ({
+    status: row.status,
+    priority: row.priority,
+    count: Number(row.n),
+  }));
+}
+
 /**
  * queued → processing, taking a new attempt number. A job already `processing` is taken
  * over only once its lease has run out: a redelivered message says the broker lost a

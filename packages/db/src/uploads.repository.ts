@@ -30,6 +30,11 @@ export async function markUploadUsed(db: Db, id: string): Promise<boolean> {
   return result.numUpdatedRows === 1n;
 }
 
+/** Records S3's id of the multipart upload started for this row. */
+export async function setUploadMultipartId(db: Db, id: string, multipartId: string): Promise<void> {
+  await db.updateTable('uploads').set({ multipart_id: multipartId }).where('id', '=', id).execute();
+}
+
 /** A multipart upload was completed: the object exists and S3's upload id is spent. */
 export async function markMultipartCompleted(
   db: Db,

@@ -1,6 +1,11 @@
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { assertTopology, topologyNames, type TopologyNames } from './topology.js';
+import {
+  assertTopology,
+  assertWebhooksQueue,
+  topologyNames,
+  type TopologyNames,
+} from './topology.js';
 
 export interface MessageContext {
   /** True when RabbitMQ delivered this message before to a consumer that did not ack it. */
@@ -49,6 +54,13 @@ export interface Broker {
    * were not delivered, so the caller can catch up from the database.
    */
   consumeAllEvents(handler: MessageHandler, onSubscribed?: () => void): Promise<void>;
+  /**
+   * Consumes the shared webhooks queue, declaring it first. Unlike `consume`, a channel that
+   * closes alone (a channel error, the broker cancelling the consumer because the queue went
+   * away) forces a reconnect, whose setup declares the queue and consumes again: otherwise
+   * the connection would stay up with nobody consuming.
+   */
+  consumeWebhooks(handler: MessageHandler, options: ConsumeOptions): Promise<void>;
   /** Stops deliveries to this process's consumers; unacked messages stay with it until settled. */
   stopConsuming(): Promise<void>;
   isConnected(): boolean;
@@ -62,17 +74,47 @@ export interface BrokerOptions {
   prefix?: string;
   /** How long a publish may wait for a connection and a confirm before failing. */
   publishTimeoutMs?: number;
+  /** Shown to operators in RabbitMQ's connection list. */
+  connectionName?: string;
   onError?: (error: Error) => void;
 }
+
+/** Pause before forcing a reconnect after a consumer's channel alone closed. */
+const RECOVER_DELAY_MS = 1000;
 
 export function connectBroker(options: BrokerOptions): Broker {
   const names = topologyNames(options.prefix);
   const connection: AmqpConnectionManager = amqp.connect([options.url], {
     heartbeatIntervalInSeconds: 10,
     reconnectTimeInSeconds: 1,
+    ...(options.connectionName && {
+      connectionOptions: { clientProperties: { connection_name: options.connectionName } },
+    }),
   });
-  connection.on('disconnect', ({ err }) => err && options.onError?.(err));
+  /** Bumped on every lost connection: tells a channel that died alone from one that went with it. */
+  let disconnects = 0;
+  connection.on('disconnect', ({ err }) => {
+    disconnects += 1;
+    if (err) options.onError?.(err);
+  });
   connection.on('connectFailed', ({ err }) => options.onError?.(err));
+  let closing = false;
+  let recovering: NodeJS.Timeout | undefined;
+
+  /** A consumer's channel died while the connection lives on: reconnect, so setup runs again. */
+  function recover(label: string, why: string): void {
+    if (closing || recovering) return;
+    const seen = disconnects;
+    // Later, not now: when the whole connection is going, its 'disconnect' comes meanwhile
+    // and its own reconnect runs instead (forcing one too would close the fresh one).
+    recovering = setTimeout(() => {
+      recovering = undefined;
+      if (closing || disconnects !== seen || !connection.isConnected()) return;
+      options.onError?.(new Error(`${label} channel lost (${why}); reconnecting`));
+      connection.reconnect();
+    }, RECOVER_DELAY_MS);
+    recovering.unref();
+  }
 
   const publisher: ChannelWrapper = connection.createChannel({
     confirm: true,
@@ -89,9 +131,14 @@ export function connectBroker(options: BrokerOptions): Broker {
   const subscriptions = new Set<{ channel: Channel; tag: string }>();
   let consuming = true;
 
-  async function subscribe(channel: Channel, queue: string, handler: MessageHandler) {
+  async function subscribe(
+    channel: Channel,
+    queue: string,
+    handler: MessageHandler,
+    onCancelled?: () => void,
+  ) {
     if (!consuming) return;
-    const { consumerTag } = await channel.consume(queue, dispatch(channel, handler), {
+    const { consumerTag } = await channel.consume(queue, dispatch(channel, handler, onCancelled), {
       noAck: false,
     });
     const subscription = { channel, tag: consumerTag };
@@ -119,9 +166,11 @@ export function connectBroker(options: BrokerOptions): Broker {
     };
   }
 
-  function dispatch(channel: Channel, handler: MessageHandler) {
+  /** `onCancelled`: the broker cancelled the consumer (queue deleted, a node failed over). */
+  function dispatch(channel: Channel, handler: MessageHandler, onCancelled?: () => void) {
     return (msg: ConsumeMessage | null) => {
-      if (!msg) return; // consumer cancelled by the broker (queue deleted); setup re-runs on reconnect
+      // Without onCancelled, setup re-runs (and consumes again) on the next reconnect.
+      if (!msg) return onCancelled?.();
       handler(msg.content, context(channel, msg)).catch((error: unknown) => {
         options.onError?.(error instanceof Error ? error : new Error(String(error)));
       });
@@ -170,6 +219,22 @@ export function connectBroker(options: BrokerOptions): Broker {
       consumers.push(wrapper);
       await wrapper.waitForConnect();
     },
+    async consumeWebhooks(handler, consumeOptions) {
+      const wrapper = connection.createChannel({
+        setup: async (channel: Channel) => {
+          channel.on('close', () => recover('webhooks', 'channel closed'));
+          await assertWebhooksQueue(channel, names);
+          await channel.prefetch(consumeOptions.prefetch);
+          await consumeOptions.beforeSubscribe?.();
+          await subscribe(channel, names.webhooksQueue, handler, () =>
+            recover('webhooks', 'consumer cancelled by the broker'),
+          );
+        },
+      });
+      wrapper.on('error', reportError);
+      consumers.push(wrapper);
+      await wrapper.waitForConnect();
+    },
     async stopConsuming() {
       consuming = false;
       await Promise.all(
@@ -180,6 +245,8 @@ export function connectBroker(options: BrokerOptions): Broker {
     isConnected: () => connection.isConnected(),
     ready: () => publisher.waitForConnect(),
     async close() {
+      closing = true;
+      clearTimeout(recovering);
       for (const wrapper of consumers) await wrapper.close().catch(() => undefined);
       await publisher.close().catch(() => undefined);
       await connection.close().catch(() => undefined);

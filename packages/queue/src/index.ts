@@ -8,6 +8,8 @@ export {
 export {
   topologyNames,
   assertTopology,
+  assertWebhooksQueue,
+  WEBHOOK_BINDINGS,
   delayQueueFor,
   DELAY_LEVELS,
   MAX_PRIORITY,

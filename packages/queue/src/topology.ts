@@ -60,6 +60,22 @@ export async function assertTopology(channel: Channel, names: TopologyNames): Pr
   }
 }
 
+/** Routing keys (`<tenant>.<job>.<type>`) of the events that trigger webhooks. */
+export const WEBHOOK_BINDINGS = ['*.*.completed', '*.*.failed', '*.*.canceled'];
+
+/**
+ * The notifiers' shared, durable webhooks queue, bound to the terminal events. Declared
+ * only by its consumers, not by `assertTopology`: until a notifier has run once, no queue
+ * holds terminal events for nobody.
+ */
+export async function assertWebhooksQueue(channel: Channel, names: TopologyNames): Promise<void> {
+  await channel.assertExchange(names.eventsExchange, 'topic', { durable: true });
+  await channel.assertQueue(names.webhooksQueue, { durable: true });
+  for (const key of WEBHOOK_BINDINGS) {
+    await channel.bindQueue(names.webhooksQueue, names.eventsExchange, key);
+  }
+}
+
 /** The delay queue for the `level`-th retry (1-based; past the last level, the last). */
 export function delayQueueFor(names: TopologyNames, level: number): string {
   const index = Math.min(Math.max(1, Math.floor(level)), names.delayQueues.length) - 1;

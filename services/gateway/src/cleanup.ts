@@ -1,4 +1,4 @@
-import { deleteUpload, type Db, type JobRow, type UploadRow } from '@transcribe/db';
+import { deleteJob, deleteUpload, type Db, type JobRow, type UploadRow } from '@transcribe/db';
 import type { Storage } from '@transcribe/storage';
 
 // Objects go before rows: if a step fails, the row is still there to find the object by,
@@ -11,7 +11,7 @@ import type { Storage } from '@transcribe/storage';
 export async function purgeJob(db: Db, storage: Storage, job: JobRow): Promise<void> {
   await storage.delete(job.object_key);
   const run = async (trx: Db) => {
-    await trx.deleteFrom('jobs').where('id', '=', job.id).execute();
+    await deleteJob(trx, job.id);
     if (job.upload_id) await deleteUpload(trx, job.upload_id);
   };
   await (db.isTransaction ? run(db) : db.transaction().execute(run));

@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import type { Db } from '@transcribe/db';
+import { countJobsByStatusAndPriority, type Db } from '@transcribe/db';
 import { Counter, Gauge, type Registry } from '@transcribe/telemetry';
 
 export interface JobMetrics {
@@ -24,10 +23,8 @@ export function createJobMetrics(registry: Registry, db: Db): JobMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await sql<{ status: string; priority: string; n: string }>`
-        SELECT status, priority, count(*) AS n FROM jobs GROUP BY status, priority`.execute(db);
-      for (const row of rows.rows) {
-        this.set({ status: row.status, priority: row.priority }, Number(row.n));
+      for (const row of await countJobsByStatusAndPriority(db)) {
+        this.set({ status: row.status, priority: row.priority }, row.count);
       }
     },
   });

@@ -1,32 +1,27 @@
 import type { RequestHandler } from 'express';
-import type pg from 'pg';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { createRateLimitStore, type PgPool, type RateLimitStore } from '@transcribe/db';
 import type { Logger } from '@transcribe/telemetry';
 import { tenantOf } from './auth.js';
 import { HttpError } from './http-error.js';
 
 export type RateLimitedAction = 'jobs' | 'uploads';
-export type RateLimits = Partial<Record<RateLimitedAction, RateLimiterPostgres>>;
+export type RateLimits = Partial<Record<RateLimitedAction, RateLimitStore>>;
 
 /**
- * Per-tenant budgets per minute, counted in Postgres so every gateway replica shares them
- * (the `rate_limits` table comes from a migration). A budget of 0 is no limit.
+ * Per-tenant budgets per minute, counted in Postgres so every gateway replica shares them.
+ * A budget of 0 is no limit.
  */
 export function createRateLimits(
-  pool: pg.Pool,
+  pool: PgPool,
   perMinute: Record<RateLimitedAction, number>,
 ): RateLimits {
   const limits: RateLimits = {};
   for (const action of ['jobs', 'uploads'] as const) {
     if (perMinute[action] > 0) {
-      limits[action] = new RateLimiterPostgres({
-        storeClient: pool,
-        storeType: 'pool',
-        tableName: 'rate_limits',
-        tableCreated: true,
+      limits[action] = createRateLimitStore(pool, {
         keyPrefix: action,
         points: perMinute[action],
-        duration: 60,
+        durationS: 60,
       });
     }
   }
@@ -42,17 +37,16 @@ export function rateLimit(
   const limiter = limits?.[action];
   return async (req, res, next) => {
     if (!limiter) return next();
+    let outcome;
     try {
-      const spent = await limiter.consume(tenantOf(req));
-      res.setHeader('ratelimit-limit', String(limiter.points));
-      res.setHeader('ratelimit-remaining', String(spent.remainingPoints));
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) {
-        // The store failed (Postgres trouble): serving beats refusing every request.
-        logger.warn({ err: rejection, action }, 'rate limit store failed; request let through');
-        return next();
-      }
-      const retryAfterS = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      outcome = await limiter.consume(tenantOf(req));
+    } catch (error) {
+      // The store failed (Postgres trouble): serving beats refusing every request.
+      logger.warn({ err: error, action }, 'rate limit store failed; request let through');
+      return next();
+    }
+    if (!outcome.allowed) {
+      const retryAfterS = Math.max(1, Math.ceil(outcome.msBeforeNext / 1000));
       res.setHeader('retry-after', String(retryAfterS));
       res.setHeader('ratelimit-limit', String(limiter.points));
       res.setHeader('ratelimit-remaining', '0');
@@ -63,6 +57,8 @@ export function rateLimit(
         { retryAfterS },
       );
     }
+    res.setHeader('ratelimit-limit', String(limiter.points));
+    res.setHeader('ratelimit-remaining', String(outcome.remainingPoints));
     next();
   };
 }

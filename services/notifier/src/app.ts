@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
-import { sql } from 'kysely';
 import { JobEvent, type EventFrame } from '@transcribe/contracts';
 import {
   currentTenantCursor,
   findTenantEventHorizon,
   listJobEvents,
   listTenantEvents,
+  pingDatabase,
   type Db,
 } from '@transcribe/db';
 import type { MessageHandler } from '@transcribe/queue';
@@ -92,7 +92,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       // Each check bounded: a hanging Postgres shows as not ready within seconds.
       void runReadyChecks(
         {
-          postgres: () => sql`select 1`.execute(deps.db),
+          postgres: () => pingDatabase(deps.db),
           rabbitmq: () => deps.isBrokerConnected() || Promise.reject(new Error('disconnected')),
         },
         deps.settings.readyCheckTimeoutMs ?? 2000,

@@ -1,5 +1,4 @@
-import { sql } from 'kysely';
-import { poolProbe, type Db } from '@transcribe/db';
+import { pingDatabase, poolProbe, type Db } from '@transcribe/db';
 import {
   runReadyChecks,
   startLivenessMonitor,
@@ -35,7 +34,7 @@ export function workerProbes(
       runReadyChecks(
         {
           rabbitmq: deps.isBrokerConnected,
-          postgres: () => sql`select 1`.execute(deps.db),
+          postgres: () => pingDatabase(deps.db),
         },
         options.readyTimeoutMs,
       ),

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { sql } from 'kysely';
+import { pingDatabase } from '@transcribe/db';
 import { runReadyChecks } from '@transcribe/telemetry';
 import type { GatewayDeps } from '../deps.js';
 
@@ -20,7 +20,7 @@ export function healthRouter(deps: GatewayDeps): Router {
   router.get('/readyz', async (_req, res) => {
     const report = await runReadyChecks(
       {
-        postgres: () => sql`select 1`.execute(deps.db),
+        postgres: () => pingDatabase(deps.db),
         rabbitmq: () => deps.broker.isConnected() || Promise.reject(new Error('disconnected')),
         s3: () => deps.storage.ping(),
       },

@@ -16,6 +16,7 @@ import {
   findUpload,
   insertUpload,
   markMultipartCompleted,
+  setUploadMultipartId,
   type UploadRow,
 } from '@transcribe/db';
 import { tenantOf } from '../auth.js';
@@ -130,11 +131,7 @@ export function uploadsRouter(deps: GatewayDeps): Router {
         await deleteUpload(deps.db, id);
         throw error;
       }
-      await deps.db
-        .updateTable('uploads')
-        .set({ multipart_id: multipartId })
-        .where('id', '=', id)
-        .execute();
+      await setUploadMultipartId(deps.db, id, multipartId);
       const self = `${deps.links.api}/v1/uploads/${id}`;
       body = {
         uploadId: id,

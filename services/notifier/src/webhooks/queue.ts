@@ -1,18 +1,10 @@
-import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
-import type { Channel, ConsumeMessage } from 'amqplib';
-import { topologyNames, type MessageHandler } from '@transcribe/queue';
+import { connectBroker, topologyNames, type MessageHandler } from '@transcribe/queue';
 
 export interface WebhookQueue {
   readonly queue: string;
   isConnected(): boolean;
   close(): Promise<void>;
 }
-
-/** Pause before forcing a reconnect after our channel alone closed. */
-const RECOVER_DELAY_MS = 1000;
-
-/** Routing keys (`<tenant>.<job>.<type>`) of the events that trigger webhooks. */
-export const WEBHOOK_BINDINGS = ['*.*.completed', '*.*.failed', '*.*.canceled'];
 
 export function webhookQueueName(prefix = ''): string {
   return topologyNames(prefix).webhooksQueue;
@@ -23,15 +15,10 @@ export function webhookQueueName(prefix = ''): string {
  * (competing consumers: each terminal event reaches one of them). Durable, so terminal
  * events published while every notifier is down wait for one to come back.
  *
- * This is the notifier's own connection (named `transcribe-notifier-webhooks` for
- * operators) because packages/queue's Broker consumes only queues it declares itself.
- * amqp-connection-manager re-runs `setup` on every reconnect.
- *
- * Nothing here may end the process: every error is reported to `onError` and the consumer
- * comes back by itself. amqp-connection-manager reconnects after a lost connection, but a
- * channel that closes alone (a channel error, the broker cancelling our consumer because
- * the queue went away) would leave the connection up and nobody consuming: that case forces
- * a reconnect, whose setup re-declares the queue and consumes again.
+ * On a connection of its own (named `transcribe-notifier-webhooks` for operators): the
+ * consumer forces a reconnect when its channel closes alone, which must not bounce the
+ * notifier's event stream too. Nothing here may end the process: every error is reported
+ * to `onError` and the consumer comes back by itself.
  */
 export async function consumeWebhookQueue(options: {
   url: string;
@@ -40,92 +27,16 @@ export async function consumeWebhookQueue(options: {
   handler: MessageHandler;
   onError?: (error: Error) => void;
 }): Promise<WebhookQueue> {
-  const names = topologyNames(options.prefix);
-  const queue = webhookQueueName(options.prefix);
-  const connection: AmqpConnectionManager = amqp.connect([options.url], {
-    heartbeatIntervalInSeconds: 10,
-    reconnectTimeInSeconds: 1,
-    connectionOptions: { clientProperties: { connection_name: 'transcribe-notifier-webhooks' } },
+  const broker = connectBroker({
+    url: options.url,
+    prefix: options.prefix,
+    connectionName: 'transcribe-notifier-webhooks',
+    onError: options.onError,
   });
-  /** Bumped on every lost connection: tells a channel that died alone from one that went with it. */
-  let disconnects = 0;
-  connection.on('disconnect', ({ err }) => {
-    disconnects += 1;
-    if (err) options.onError?.(err);
-  });
-  connection.on('connectFailed', ({ err }) => options.onError?.(err));
-  let closing = false;
-  let recovering: NodeJS.Timeout | undefined;
-
-  /** Our channel died while the connection lives on: reconnect, so setup runs again. */
-  function recover(why: string): void {
-    if (closing || recovering) return;
-    const seen = disconnects;
-    // Later, not now: when the whole connection is going, its 'disconnect' comes meanwhile
-    // and its own reconnect runs instead (forcing one too would close the fresh one).
-    recovering = setTimeout(() => {
-      recovering = undefined;
-      if (closing || disconnects !== seen || !connection.isConnected()) return;
-      options.onError?.(new Error(`webhooks channel lost (${why}); reconnecting`));
-      connection.reconnect();
-    }, RECOVER_DELAY_MS);
-    recovering.unref();
-  }
-
-  const channel: ChannelWrapper = connection.createChannel({
-    setup: async (ch: Channel) => {
-      ch.on('close', () => recover('channel closed'));
-      await ch.assertExchange(names.eventsExchange, 'topic', { durable: true });
-      await ch.assertQueue(queue, { durable: true });
-      for (const key of WEBHOOK_BINDINGS) await ch.bindQueue(queue, names.eventsExchange, key);
-      await ch.prefetch(options.prefetch);
-      await ch.consume(
-        queue,
-        // null: the broker cancelled the consumer (the queue was deleted, a node failed over).
-        (msg) => (msg ? deliver(ch, msg) : recover('consumer cancelled by the broker')),
-        { noAck: false },
-      );
-    },
-  });
-
-  // Unhandled, a ChannelWrapper's 'error' (a setup that failed mid-reconnect) crashes the process.
-  channel.on('error', (err: unknown) =>
-    options.onError?.(err instanceof Error ? err : new Error(String(err))),
-  );
-
-  function deliver(ch: Channel, msg: ConsumeMessage) {
-    let settled = false;
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      try {
-        fn();
-      } catch {
-        // The channel closed: the broker requeues the message by itself.
-      }
-    };
-    options
-      .handler(msg.content, {
-        redelivered: msg.fields.redelivered,
-        headers: (msg.properties.headers ?? {}) as Record<string, unknown>,
-        routingKey: msg.fields.routingKey,
-        ack: () => settle(() => ch.ack(msg)),
-        nack: (requeue) => settle(() => ch.nack(msg, false, requeue)),
-      })
-      .catch((error: unknown) =>
-        options.onError?.(error instanceof Error ? error : new Error(String(error))),
-      );
-  }
-
-  await channel.waitForConnect();
+  await broker.consumeWebhooks(options.handler, { prefetch: options.prefetch });
   return {
-    queue,
-    isConnected: () => connection.isConnected(),
-    async close() {
-      closing = true;
-      clearTimeout(recovering);
-      await channel.close().catch(() => undefined);
-      await connection.close().catch(() => undefined);
-    },
+    queue: broker.names.webhooksQueue,
+    isConnected: () => broker.isConnected(),
+    close: () => broker.close(),
   };
 }
