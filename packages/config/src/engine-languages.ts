@@ -2,11 +2,7 @@
 // gateway (refusing a job at creation) and the worker (checking again before any engine
 // work) reach the same answer from the same variables.
 import { basename } from 'node:path';
-import {
-  WHISPER_LANGUAGES,
-  type EngineName,
-  type LanguageSupport,
-} from '@transcribe/contracts';
+import { WHISPER_LANGUAGES, type EngineName, type LanguageSupport } from '@transcribe/contracts';
 
 /** The variables (packages/config engineLanguages) that decide the engines' languages. */
 export interface EngineLanguageConfig {
