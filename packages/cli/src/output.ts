@@ -40,7 +40,7 @@ export function describeJob(job: Job): string {
     ['status', job.status],
     ['progress', `${Math.round(job.progress)}%${job.stage ? ` (${job.stage})` : ''}`],
     ['file', `${job.filename} (${formatBytes(job.sizeBytes)}, ${job.contentType})`],
-    ['language', job.language],
+    ['language', describeLanguage(job)],
     ['engine', job.model ? `${job.engine} (${job.model})` : job.engine],
     ['priority', job.priority],
     ['created', job.createdAt],
@@ -52,6 +52,15 @@ export function describeJob(job: Job): string {
     rows.push(['processing', `${(job.processingMs / 1000).toFixed(1)} s`]);
   if (job.error) rows.push(['error', `${job.error.code}: ${job.error.message}`]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/** `en`; `en (detected, asked auto)`; `auto (to be detected)` while detection is pending. */
+export function describeLanguage(
+  job: Pick<Job, 'language' | 'requestedLanguage' | 'languageSource'>,
+): string {
+  if (job.languageSource === null) return `${job.language} (to be detected)`;
+  if (job.languageSource === 'requested') return job.language;
+  return `${job.language} (${job.languageSource}, asked ${job.requestedLanguage})`;
 }
 
 /** Rows as left-aligned columns two spaces apart; the first row is the header. */

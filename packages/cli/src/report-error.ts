@@ -9,9 +9,11 @@ import type { Output } from './output.js';
 export function describeError(error: unknown): { code: ExitCode; message: string } {
   if (error instanceof UsageError) return { code: ExitCode.Usage, message: error.message };
   if (error instanceof ApiError) {
+    // A language this deployment cannot transcribe is fixed on the command line, not by a retry.
+    const code = error.code === 'language_unsupported' ? ExitCode.Usage : ExitCode.Api;
     const request = error.requestId ? `, request ${error.requestId}` : '';
     return {
-      code: ExitCode.Api,
+      code,
       message: `${error.code}: ${error.message} (HTTP ${error.status}${request})`,
     };
   }

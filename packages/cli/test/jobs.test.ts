@@ -137,3 +137,18 @@ describe('jobs cancel, retry, delete', () => {
     },
   );
 });
+
+describe('languages (real gateway, sphinx with its en model)', () => {
+  it('transcribe --language fr exits 2 with language_unsupported; status shows an auto job as en, engine-default', async () => {
+    const refused = await cli(JFK, '--language', 'fr', '--no-progress');
+    expect(refused.code).toBe(ExitCode.Usage);
+    expect(refused.stderr).toContain('language_unsupported');
+    expect(refused.stderr).toContain('sphinx');
+
+    const upload = await client.uploadFile(JFK);
+    const job = await client.createJob({ uploadId: upload.uploadId, language: 'auto' });
+    expect(job).toMatchObject({ language: 'en', requestedLanguage: 'auto' });
+    const status = await cli('status', job.id);
+    expect(status.stdout).toContain('language   en (engine-default, asked auto)\n');
+  });
+});

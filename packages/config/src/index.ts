@@ -4,6 +4,7 @@ export {
   DEFAULT_DATABASE_URL,
   s3,
   webhookPolicy,
+  engineLanguages,
   gatewaySchema,
   workerSchema,
   notifierSchema,
@@ -13,3 +14,8 @@ export {
   type WorkerConfig,
   type NotifierConfig,
 } from './schemas.js';
+export {
+  engineLanguageSupport,
+  isEnglishOnlyWhisperModel,
+  type EngineLanguageConfig,
+} from './engine-languages.js';

@@ -59,6 +59,40 @@ export const webhookPolicy = {
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
 };
 
+const languageList = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((l) => l.trim().toLowerCase())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[a-z]{2,3}$/, 'ISO-639 codes like "en", comma-separated'))
+      .min(1, 'name at least one language'),
+  );
+
+/**
+ * What each engine's models can transcribe: the gateway refuses other languages at job
+ * creation (`language_unsupported`), and a worker checks again before any engine work, so
+ * both must see the same values.
+ */
+export const engineLanguages = {
+  /** Language of the PocketSphinx model (Debian's default model is `en`); set it with SPHINX_HMM/LM/DICT. */
+  SPHINX_LANGUAGE: z
+    .string()
+    .regex(/^[a-z]{2,3}$/, 'an ISO-639 code like "en"')
+    .default('en'),
+  /**
+   * GGML model file; setting it enables `whisper-cpp` (worker). Jobs may name other files in its
+   * folder. The gateway reads only the name: `*.en.bin` models are English-only, others multilingual.
+   */
+  WHISPER_MODEL_PATH: z.string().optional(),
+  /** Languages the OpenAI-compatible server's models transcribe (comma-separated codes); unset: Whisper's ~100. */
+  OPENAI_LANGUAGES: languageList.optional(),
+};
+
 export const s3 = {
   /** S3 API endpoint for MinIO or another S3-compatible store; unset: AWS S3 of S3_REGION. */
   S3_ENDPOINT: url.optional(),
@@ -119,6 +153,7 @@ export const gatewaySchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(EngineName).min(1, 'name at least one engine')),
+  ...engineLanguages,
   /** Per tenant, per minute; 0 turns the limit off. */
   RATE_LIMIT_JOBS_PER_MIN: nonNegativeInt.default(120),
   /** Uploads one tenant may start per minute, counted in Postgres across replicas; 0 turns the limit off. */
@@ -196,6 +231,7 @@ export const workerSchema = z.object({
   WORKER_GRACE_S: nonNegativeInt.default(60),
   /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
   TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
+  ...engineLanguages,
   /** PocketSphinx acoustic model folder; default: Debian's en-us. */
   SPHINX_HMM: z.string().optional(),
   /** PocketSphinx language model; default: Debian's en-us. */
@@ -212,8 +248,6 @@ export const workerSchema = z.object({
   OPENAI_MODEL: z.string().min(1).default('whisper-1'),
   /** Retries of one request after 429, 5xx or a dropped connection, honouring Retry-After. */
   OPENAI_MAX_RETRIES: nonNegativeInt.max(20).default(4),
-  /** GGML model file; setting it enables `whisper-cpp`. Jobs may name other files in its folder. */
-  WHISPER_MODEL_PATH: z.string().optional(),
   /** Threads per whisper.cpp transcription; default: the CPUs this process may use. */
   WHISPER_THREADS: positiveInt.max(256).optional(),
   /** How often the outbox relay looks for unpublished messages when nothing woke it. */

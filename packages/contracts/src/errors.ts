@@ -44,6 +44,8 @@ export const ErrorCode = z.enum([
   // a job whose workers kept vanishing under it (lost leases), which is not an engine fault.
   'quota_exceeded',
   'worker_lost',
+  /** Issue 12: a job's language that its engine (with its model) cannot transcribe (gateway 400, worker). */
+  'language_unsupported',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './jobs.js';
+export * from './languages.js';
 export * from './events.js';
 export * from './queue.js';
 export * from './websocket.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
+import { LanguageSource } from './languages.js';
 
 export const JobStatus = z.enum(['queued', 'processing', 'completed', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -230,6 +231,19 @@ export const JobOptions = z.strictObject({
 export const CreateJobRequest = JobOptions.extend({ uploadId: Uuid });
 export type CreateJobRequest = z.input<typeof CreateJobRequest>;
 
+/**
+ * A job's language as it stands: `language` is the transcript's (the requested tag, the
+ * detected or engine's language for `auto`, or `auto` while detection is pending, when
+ * `languageSource` is null); `requestedLanguage` is what the job asked for.
+ */
+function languageFields() {
+  return {
+    language: z.string(),
+    requestedLanguage: z.string(),
+    languageSource: LanguageSource.nullable(),
+  };
+}
+
 export const JobError = z.object({ code: ErrorCode, message: z.string() });
 
 export const Job = z.object({
@@ -241,7 +255,7 @@ export const Job = z.object({
   contentType: z.string(),
   sizeBytes: z.number().int(),
   durationS: z.number().nullable(),
-  language: z.string(),
+  ...languageFields(),
   engine: z.string(),
   model: z.string().nullable(),
   priority: Priority,
@@ -295,7 +309,7 @@ export const TranscriptJson = z.object({
   jobId: Uuid,
   text: z.string(),
   segments: z.array(Segment),
-  language: z.string(),
+  ...languageFields(),
   durationS: z.number().nullable(),
   engine: z.string(),
   model: z.string().nullable(),

@@ -14,6 +14,8 @@ export interface JobChunk {
   /** Absolute times in the recording; empty until the chunk is done. */
   segments: Segment[];
   model: string | null;
+  /** The language the engine heard in this chunk, when it says. */
+  language: string | null;
 }
 
 function toChunk(row: JobChunkRow): JobChunk {
@@ -25,6 +27,7 @@ function toChunk(row: JobChunkRow): JobChunk {
     text: row.text,
     segments: row.segments ?? [],
     model: row.model,
+    language: row.language,
   };
 }
 
@@ -74,6 +77,8 @@ export async function storeChunkResult(
     text: string;
     segments: Segment[];
     model: string | null;
+    /** The language the engine heard, when it says. */
+    language?: string | null;
     processingMs: number;
     /** A fanned-out chunk's lease token: only its holder may store the result. */
     holder?: string;
@@ -85,6 +90,7 @@ export async function storeChunkResult(
       text: input.text,
       segments: JSON.stringify(input.segments),
       model: input.model,
+      language: input.language ?? null,
       attempt: input.attempt,
       processing_ms: input.processingMs,
       finished_at: sql`now()`,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Segment } from '@transcribe/contracts';
 import type { Db } from './connection.js';
 import { appendJobEvent } from './job-events.repository.js';
+import { languageOnCompletion } from './job-language.js';
 import type { JobRow, NewJob } from './schema.js';
 
 // Every state change is a guarded update (`WHERE status …`): a redelivered message or a
@@ -150,6 +151,7 @@ export async function completeJob(
       duration_s: input.durationS,
       processing_ms: input.processingMs,
       model: input.model,
+      ...languageOnCompletion(input.id),
       lease_expires_at: null,
       finished_at: sql`now()`,
       updated_at: sql`now()`,

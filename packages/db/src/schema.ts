@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { JobStatus, Priority, Segment } from '@transcribe/contracts';
+import type { JobStatus, LanguageSource, Priority, Segment } from '@transcribe/contracts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -58,7 +58,12 @@ export interface JobsTable {
   content_type: string;
   size_bytes: number;
   duration_s: number | null;
+  /** As requested: `auto` or a tag. */
   language: string;
+  /** The transcript's language; null while `auto` awaits detection (0007). */
+  resolved_language: string | null;
+  /** How resolved_language is known: requested, detected, engine-default, undetermined (0007). */
+  language_source: LanguageSource | null;
   engine: string;
   model: string | null;
   progress: Generated<number>;
@@ -123,6 +128,8 @@ export interface JobChunksTable {
   /** Absolute times (already offset by start_s). */
   segments: Json<Segment[]> | null;
   model: string | null;
+  /** The language the engine heard in this chunk, when it says (0007). */
+  language: string | null;
   /** The job attempt that stored the result. */
   attempt: number | null;
   processing_ms: number | null;

@@ -3,6 +3,7 @@ import type { Broker, OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
 import type { LivenessReport, Logger, Registry } from '@transcribe/telemetry';
 import type { EngineName } from '@transcribe/contracts';
+import type { EngineLanguageConfig } from '@transcribe/config';
 import type { LinkBases } from './job-view.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { RateLimits } from './rate-limit.js';
@@ -19,6 +20,8 @@ export interface GatewaySettings {
   eventsTokenTtlS: number;
   /** Engines jobs may name; the first is the default. */
   engines: readonly EngineName[];
+  /** What decides each engine's languages (SPHINX_LANGUAGE, WHISPER_MODEL_PATH, OPENAI_LANGUAGES); default: sphinx `en`. */
+  engineLanguages?: EngineLanguageConfig;
   /** Origins allowed by CORS; undefined: no CORS headers. */
   corsOrigins?: readonly string[];
   /** Accept webhook URLs on private/loopback/link-local addresses (WEBHOOK_ALLOW_PRIVATE); default false. */

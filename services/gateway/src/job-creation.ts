@@ -17,6 +17,7 @@ import {
 import { insertQueuedJob } from '@transcribe/queue';
 import type { GatewayDeps } from './deps.js';
 import { HttpError } from './http-error.js';
+import { languageColumns } from './language-check.js';
 import { toJob } from './job-view.js';
 import { SIGNATURE_BYTES, detectContainer } from './media-signature.js';
 
@@ -184,6 +185,7 @@ export async function queueJob(
         content_type: upload.content_type,
         size_bytes: upload.size_bytes,
         language: options.language,
+        ...languageColumns(deps.settings, options),
         engine: options.engine ?? deps.settings.engines[0]!,
         model: options.model ?? null,
         webhook_url: options.webhookUrl ?? null,

@@ -8,6 +8,20 @@ export interface LinkBases {
   events: string;
 }
 
+/**
+ * The job's language fields: rows made before migration 0007 lack the resolved columns,
+ * and had what they asked for unless that was `auto`.
+ */
+export function languageView(
+  row: Pick<JobRow, 'language' | 'resolved_language' | 'language_source'>,
+): Pick<Job, 'language' | 'requestedLanguage' | 'languageSource'> {
+  return {
+    language: row.resolved_language ?? row.language,
+    requestedLanguage: row.language,
+    languageSource: row.language_source ?? (row.language === 'auto' ? null : 'requested'),
+  };
+}
+
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** The public shape of a job row. */
@@ -21,7 +35,7 @@ export function toJob(row: JobRow, bases: LinkBases): Job {
     contentType: row.content_type,
     sizeBytes: row.size_bytes,
     durationS: row.duration_s,
-    language: row.language,
+    ...languageView(row),
     engine: row.engine,
     model: row.model,
     priority: row.priority,

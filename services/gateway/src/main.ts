@@ -79,6 +79,11 @@ const app = createGatewayApp({
     multipartTtlS: config.MULTIPART_TTL_S,
     eventsTokenTtlS: config.EVENTS_TOKEN_TTL_S,
     engines: config.ENGINES,
+    engineLanguages: {
+      SPHINX_LANGUAGE: config.SPHINX_LANGUAGE,
+      WHISPER_MODEL_PATH: config.WHISPER_MODEL_PATH,
+      OPENAI_LANGUAGES: config.OPENAI_LANGUAGES,
+    },
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
     tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
     corsOrigins: config.CORS_ORIGINS,

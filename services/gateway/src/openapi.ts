@@ -52,6 +52,14 @@ const webhookRefused = {
       'webhook URL is, or resolves to, a private, loopback, link-local or otherwise non-public address',
   ),
 };
+/** Job creation also refuses a language the engine cannot transcribe. */
+const jobRefused = {
+  '400': error(
+    'validation_failed or bad_request: the request is malformed; webhook_url_refused: the ' +
+      'webhook URL is, or resolves to, a private, loopback, link-local or otherwise non-public address; ' +
+      'language_unsupported: the engine (with its model) cannot transcribe `language` (details.supported lists what it can)',
+  ),
+};
 const rateLimited = {
   '429': error("rate_limited: the tenant's budget is spent; see the Retry-After header"),
 };
@@ -147,7 +155,7 @@ export const paths: ZodOpenApiPathsObject = {
       requestBody: { content: json(CreateJobRequest) },
       responses: {
         '202': { description: 'queued', content: json(CreateJobResponse) },
-        ...webhookRefused,
+        ...jobRefused,
         '404': error('upload_not_found'),
         '409': error('upload_missing, upload_already_used or idempotency_conflict'),
         '410': error('upload_expired'),
@@ -168,7 +176,7 @@ export const paths: ZodOpenApiPathsObject = {
         requestBody: { content: { 'multipart/form-data': { schema: FormJobRequest } } },
         responses: {
           '202': { description: 'queued', content: json(CreateJobResponse) },
-          ...webhookRefused,
+          ...jobRefused,
           '413': error('payload_too_large: over MAX_FORM_UPLOAD_BYTES'),
           '415': error('unsupported_media_type'),
           '422': error('engine_unavailable'),

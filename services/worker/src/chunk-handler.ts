@@ -134,6 +134,7 @@ export async function handleChunk(
       text: result.text,
       segments: offsetSegments(result.segments, chunk),
       model: result.model,
+      language: result.language ?? null,
       processingMs: Date.now() - started,
       holder,
     });

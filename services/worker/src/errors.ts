@@ -10,6 +10,7 @@ const PERMANENT_CODES = [
   'engine_unavailable',
   'engine_rejected',
   'quota_exceeded',
+  'language_unsupported',
 ] as const;
 
 /** Stable codes for failures that no retry can fix: the input itself is the problem. */

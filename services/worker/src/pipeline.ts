@@ -75,6 +75,8 @@ export interface StoredChunk extends ChunkSpan {
   text: string | null;
   segments: Segment[];
   model: string | null;
+  /** The language the engine heard in the chunk, when it says (for `auto`). */
+  language?: string | null;
 }
 
 /**
@@ -87,7 +89,13 @@ export interface ChunkStore {
   /** False when the job is no longer this run's (canceled, taken over): stop at once. */
   save(
     index: number,
-    result: { text: string; segments: Segment[]; model: string | null; processingMs: number },
+    result: {
+      text: string;
+      segments: Segment[];
+      model: string | null;
+      language?: string | null;
+      processingMs: number;
+    },
   ): Promise<boolean>;
 }
 
@@ -246,6 +254,7 @@ export async function runPipeline(
           text: result.text,
           segments: offsetSegments(result.segments, chunk),
           model: result.model,
+          language: result.language ?? null,
           processingMs: Date.now() - started,
         };
         if (!(await store.save(chunk.index, stored))) throw new JobLostError();

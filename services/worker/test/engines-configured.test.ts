@@ -65,6 +65,32 @@ it('loads the whisper.cpp model at start when WHISPER_MODEL_PATH is set', async 
   }
 });
 
+it('refuses, before any work, a language the engine or its model cannot transcribe (language_unsupported)', async () => {
+  let engines: ConfiguredEngines | undefined;
+  const wav = join(fixturesDir(), 'audio', 'jfk.wav');
+  try {
+    engines = await createConfiguredEngines(
+      config({ WHISPER_MODEL_PATH: fixtureModel, SPHINX_LANGUAGE: 'en' }),
+    );
+    const refused = expect.objectContaining({
+      name: 'PermanentJobError',
+      code: 'language_unsupported',
+    });
+    // The test model is English-only (`.en`): French would come out as English words.
+    await expect(
+      engines.get('whisper-cpp').transcribe(wav, { language: 'fr' }, () => undefined),
+    ).rejects.toEqual(refused);
+    await expect(
+      engines.get('whisper-cpp').transcribe(wav, { language: 'fr' }, () => undefined),
+    ).rejects.toThrow("engine 'whisper-cpp' cannot transcribe 'fr'; it supports: en");
+    await expect(
+      engines.get('sphinx').transcribe(wav, { language: 'de-DE' }, () => undefined),
+    ).rejects.toEqual(refused);
+  } finally {
+    await engines?.close();
+  }
+});
+
 it('refuses to start with a default engine that is not configured', async () => {
   await expect(createConfiguredEngines(config({ DEFAULT_ENGINE: 'openai' }))).rejects.toThrow(
     new EngineStartupError(

@@ -114,6 +114,17 @@ it('asks gpt-4o-transcribe for json and gives one segment spanning the audio', a
   expect(server.requests).toHaveLength(1);
   expect(server.requests[0]).toMatchObject({ responseFormat: 'json', model: 'gpt-4o-transcribe' });
   expect(server.requests[0]?.language).toBeUndefined();
+  // json answers name no language: nothing detected, the job says `und`.
+  expect(result.language).toBeUndefined();
+});
+
+it('for auto, reports the language a verbose_json answer names (OpenAI says "english")', async () => {
+  const auto = await engine().transcribe(shortClip.wav, { language: 'auto' }, () => undefined);
+  expect(auto.language).toBe('en');
+  expect(server.requests.at(-1)?.language).toBeUndefined();
+  // Asked for a language, the engine reports none of its own.
+  const asked = await engine().transcribe(shortClip.wav, { language: 'en' }, () => undefined);
+  expect(asked.language).toBeUndefined();
 });
 
 it('falls back to json, once per model, when a model refuses verbose_json', async () => {

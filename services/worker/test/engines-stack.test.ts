@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Job, TranscriptJson } from '@transcribe/contracts';
+import { ErrorBody, Job, TranscriptJson } from '@transcribe/contracts';
 import {
   createTestEnv,
   fixturesDir,
@@ -115,4 +115,45 @@ it('fails a job whose model the OpenAI-compatible server does not have with engi
   const job = await finished(await submit(clip.wav, { engine: 'openai', model: 'no-such-model' }));
   expect(job).toMatchObject({ status: 'failed', error: { code: 'engine_rejected' } });
   expect(job.attempts).toBe(1);
+});
+
+it('auto: sphinx records its own language, openai the one it heard; whisper-cpp (.en) refuses fr at creation', async () => {
+  const [sphinxId, openaiId] = await Promise.all([
+    submit(clip.wav, { language: 'auto' }),
+    submit(clip.wav, { engine: 'openai', model: 'whisper-1', language: 'auto' }),
+  ]);
+  const [sphinxJob, openaiJob] = await Promise.all([finished(sphinxId), finished(openaiId)]);
+  expect(sphinxJob).toMatchObject({
+    status: 'completed',
+    language: 'en',
+    requestedLanguage: 'auto',
+    languageSource: 'engine-default',
+  });
+  // The local server answers as OpenAI does (`"language": "english"`), stored as `en`.
+  expect(openaiJob).toMatchObject({
+    status: 'completed',
+    language: 'en',
+    requestedLanguage: 'auto',
+    languageSource: 'detected',
+  });
+  expect(await transcript(openaiId)).toMatchObject({
+    language: 'en',
+    requestedLanguage: 'auto',
+    languageSource: 'detected',
+  });
+
+  const form = new FormData();
+  form.set('engine', 'whisper-cpp');
+  form.set('language', 'fr');
+  form.set('file', new Blob([await readFile(clip.wav)], { type: 'audio/wav' }), 'clip.wav');
+  const refused = await fetch(`${stack.gatewayUrl}/v1/jobs/upload`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEY}` },
+    body: form,
+  });
+  expect(refused.status).toBe(400);
+  expect(ErrorBody.parse(await refused.json()).error).toMatchObject({
+    code: 'language_unsupported',
+    message: expect.stringContaining('whisper-cpp') as string,
+  });
 });

@@ -5,6 +5,7 @@ import * as m0003 from './0003_worker_chunks.js';
 import * as m0004 from './0004_webhooks.js';
 import * as m0005 from './0005_tenant_event_horizon.js';
 import * as m0006 from './0006_worker_faults.js';
+import * as m0007 from './0007_job_language.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_webhooks': m0004,
   '0005_tenant_event_horizon': m0005,
   '0006_worker_faults': m0006,
+  '0007_job_language': m0007,
 };

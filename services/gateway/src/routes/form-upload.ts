@@ -22,6 +22,7 @@ import {
   verifyUploadedObject,
 } from '../job-creation.js';
 import type { JobMetrics } from '../metrics.js';
+import { assertLanguageSupported } from '../language-check.js';
 import { rateLimit } from '../rate-limit.js';
 import { objectKey } from './uploads.js';
 import { assertWebhookUrlAllowed } from '../webhook-url.js';
@@ -192,6 +193,7 @@ export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router
           FormFields.parse({ ...(req.body as Record<string, string>) }),
         );
         assertEngineEnabled(deps, options.engine);
+        assertLanguageSupported(deps.settings, options);
         await assertWebhookUrlAllowed(deps.settings, options.webhookUrl, 'webhookUrl');
         const filename = Filename.safeParse(file.originalname).success
           ? file.originalname

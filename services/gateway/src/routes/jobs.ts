@@ -37,8 +37,9 @@ import {
 } from '../job-creation.js';
 import { purgeJob } from '../cleanup.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { toJob } from '../job-view.js';
+import { languageView, toJob } from '../job-view.js';
 import type { JobMetrics } from '../metrics.js';
+import { assertLanguageSupported } from '../language-check.js';
 import { rateLimit } from '../rate-limit.js';
 import { toSrt, toVtt } from '../subtitles.js';
 import { assertWebhookUrlAllowed } from '../webhook-url.js';
@@ -88,6 +89,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       }
     }
     assertEngineEnabled(deps, input.engine);
+    assertLanguageSupported(deps.settings, input);
     await assertWebhookUrlAllowed(deps.settings, input.webhookUrl, 'webhookUrl');
     const upload = await findUpload(deps.db, tenantId, input.uploadId);
     if (!upload) throw new HttpError(404, 'upload_not_found', 'upload not found');
@@ -241,7 +243,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       jobId: job.id,
       text,
       segments,
-      language: job.language,
+      ...languageView(job),
       durationS: job.duration_s,
       engine: job.engine,
       model: job.model,

@@ -2,15 +2,17 @@
 // (offline, from Debian), `openai` when a server or key is given, `whisper-cpp` when a
 // model file is given. The gateway can call `enabledEngineNames` on the same variables
 // to refuse, at job creation, an engine the deployment does not run.
+import { engineLanguageSupport, type EngineLanguageConfig } from '@transcribe/config';
 import type { EngineName } from '@transcribe/contracts';
 import type { Engine } from './engine.js';
+import { withLanguageCheck } from './language-guard.js';
 import { createOpenAIEngine, type RetryInfo } from './openai.js';
 import { createEngineSelector, type EngineSelector } from './selector.js';
 import { createSphinxEngine } from './sphinx.js';
 import { createWhisperCppEngine, WhisperModelError } from './whisper-cpp.js';
 
 /** The worker variables (packages/config workerSchema) that decide the engines. */
-export interface EngineConfig {
+export interface EngineConfig extends EngineLanguageConfig {
   DEFAULT_ENGINE: EngineName;
   SPHINX_HMM?: string | undefined;
   SPHINX_LM?: string | undefined;
@@ -19,7 +21,6 @@ export interface EngineConfig {
   OPENAI_API_KEY?: string | undefined;
   OPENAI_MODEL: string;
   OPENAI_MAX_RETRIES: number;
-  WHISPER_MODEL_PATH?: string | undefined;
   WHISPER_THREADS?: number | undefined;
   TMP_DIR?: string | undefined;
 }
@@ -96,5 +97,12 @@ export async function createConfiguredEngines(
       throw error;
     }
   }
-  return { ...createEngineSelector(engines, config.DEFAULT_ENGINE), close: release };
+  // Each engine refuses the languages its model cannot transcribe, by the same rule the
+  // gateway applied at job creation.
+  const checked = engines.map((engine) =>
+    withLanguageCheck(engine, (model) =>
+      engineLanguageSupport(config, engine.name as EngineName, model),
+    ),
+  );
+  return { ...createEngineSelector(checked, config.DEFAULT_ENGINE), close: release };
 }

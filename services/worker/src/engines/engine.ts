@@ -19,6 +19,11 @@ export interface EngineResult {
   segments: EngineSegment[];
   /** The model that actually ran, recorded on the job; null when the engine cannot tell. */
   model: string | null;
+  /**
+   * For `auto`: the language the engine heard (ISO-639 primary subtag), when it can tell;
+   * the job's language is chosen among its chunks' (packages/db job-language.ts).
+   */
+  language?: string;
 }
 
 /** A speech recogniser that reads a 16 kHz mono s16le WAV file (see media.ts). */

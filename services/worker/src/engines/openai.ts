@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 'openai';
+import { normalizeDetectedLanguage } from '@transcribe/contracts';
 import { compressAudio } from '../media.js';
 import { abortError, PermanentJobError } from '../errors.js';
 import type { Engine, EngineResult, EngineSegment } from './engine.js';
@@ -104,6 +105,8 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
       try {
         const texts: string[] = [];
         const segments: EngineSegment[] = [];
+        // Seconds of audio per language the server said it heard (verbose_json only).
+        const heard = new Map<string, number>();
         const pieces = plan(wavFile, { size, durationS, dir, maxFileBytes, bitrateKbps, signal });
         for await (const piece of pieces) {
           const part = await request(piece, model, options.language, signal).catch(
@@ -112,6 +115,8 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
             },
           );
           if (part.text.trim()) texts.push(part.text.trim());
+          const language = normalizeDetectedLanguage(part.language);
+          if (language) heard.set(language, (heard.get(language) ?? 0) + piece.endS - piece.startS);
           // json answers (and some servers' verbose ones) have no timings: one segment
           // spans the piece.
           const parts = part.segments?.length
@@ -129,12 +134,21 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
           }
           onProgress(piece.endS);
         }
-        return { text: texts.join(' '), segments, model };
+        // OpenAI names the language (`english`), others give a code; either way only `auto` asks.
+        const language = options.language === 'auto' ? longestHeard(heard) : undefined;
+        return { text: texts.join(' '), segments, model, ...(language ? { language } : {}) };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** The language heard over the most seconds; the first heard wins a tie. */
+function longestHeard(heard: ReadonlyMap<string, number>): string | undefined {
+  let best: [string, number] | undefined;
+  for (const entry of heard) if (!best || entry[1] > best[1]) best = entry;
+  return best?.[0];
 }
 
 /**

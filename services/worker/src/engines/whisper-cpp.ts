@@ -3,6 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { normalizeDetectedLanguage } from '@transcribe/contracts';
 import { abortError, PermanentJobError } from '../errors.js';
 import type { Engine, EngineResult, EngineSegment } from './engine.js';
 import { initWhisper, routeNativeLog, type WhisperContext } from './whisper-binding.js';
@@ -124,7 +125,10 @@ export async function createWhisperCppEngine(
         .map((s) => ({ start: s.t0 / 1000, end: s.t1 / 1000, text: s.text.trim() }))
         .filter((s) => s.text.length > 0);
       const text = segments.length ? segments.map((s) => s.text).join(' ') : result.result.trim();
-      return { text, segments, model };
+      // English-only models report `en` whatever they heard: only `auto` asks for detection.
+      const language =
+        options.language === 'auto' ? normalizeDetectedLanguage(result.language) : undefined;
+      return { text, segments, model, ...(language ? { language } : {}) };
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
