@@ -25,7 +25,7 @@ import type { EngineSelector } from './engines/selector.js';
 import { JobLostError, ShutdownError } from './errors.js';
 import { guardAttempt } from './heartbeat.js';
 import type { WorkerMetrics } from './metrics.js';
-import { chunkLanded, requeueChunkLater } from './transitions.js';
+import { chunkLanded, requeueChunkLater } from '@transcribe/jobs';
 
 export type Outcome = 'ack' | 'requeue';
 

@@ -27,7 +27,7 @@ import {
   reportProgress,
   requeueForHandover,
   requeueForRetry,
-} from './transitions.js';
+} from '@transcribe/jobs';
 import type { WorkerMetrics } from './metrics.js';
 
 export interface JobHandlerDeps {

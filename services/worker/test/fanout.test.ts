@@ -5,20 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import {
-  cancelJob,
   ensureTenant,
   findJobById,
   listJobChunks,
   listJobEvents,
   type JobRow,
 } from '@transcribe/db';
-import {
-  connectBroker,
-  insertQueuedJob,
-  startOutboxRelay,
-  type Broker,
-  type OutboxRelay,
-} from '@transcribe/queue';
+import { cancelJob, insertQueuedJob } from '@transcribe/jobs';
+import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, wordErrorRate, type TestEnv } from '../../../packages/testkit/src/index.js';
 import { chunkObjectKey } from '../src/chunk-handler.js';

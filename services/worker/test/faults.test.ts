@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import {
   appendJobEvent,
-  cancelJob,
   claimJob,
   ensureTenant,
   findJobById,
@@ -21,10 +20,9 @@ import {
   setTenantMaxAudioPerDay,
   type JobRow,
 } from '@transcribe/db';
+import { cancelJob, enqueueChunks, enqueueTranscription } from '@transcribe/jobs';
 import {
   connectBroker,
-  enqueueChunks,
-  enqueueTranscription,
   startOutboxRelay,
   type Broker,
   type MessageHandler,

@@ -11,7 +11,6 @@ import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import {
   appendJobEvent,
-  cancelJob,
   claimJob,
   ensureTenant,
   findJobById,
@@ -21,9 +20,9 @@ import {
   setTenantMaxConcurrentJobs,
   type JobRow,
 } from '@transcribe/db';
+import { cancelJob, enqueueTranscription } from '@transcribe/jobs';
 import {
   connectBroker,
-  enqueueTranscription,
   startOutboxRelay,
   type Broker,
   type MessageHandler,
