@@ -19,7 +19,7 @@ import { chunkObjectKey } from '../src/chunk-handler.js';
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
-import { createJobHandler } from '../src/job-handler.js';
+import { createJobHandler } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox, type Recording } from './speech.js';
 

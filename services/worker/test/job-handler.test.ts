@@ -39,7 +39,7 @@ import {
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
-import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
+import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { reapOnce } from '../src/reaper.js';
 import { joinLibrivox } from './speech.js';
