@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
-import type { Segment } from '@transcribe/contracts';
+import type { JobStatus, Segment } from '@transcribe/contracts';
 import type { Db } from './connection.js';
-import { appendJobEvent } from './job-events.repository.js';
 import { languageOnCompletion } from './job-language.js';
 import type { JobRow, NewJob } from './schema.js';
 
 // Every state change is a guarded update (`WHERE status …`): a redelivered message or a
 // worker that lost its lease finds nothing to update instead of moving a job backwards.
+// These are bare row updates; packages/jobs (lifecycle.ts) is their one caller outside
+// tests, and adds each change's event and messages in the same transaction.
 
 export async function insertJob(db: Db, job: NewJob): Promise<JobRow> {
   return db.insertInto('jobs').values(job).returningAll().executeTakeFirstOrThrow();
@@ -214,40 +215,7 @@ export async function requeueJob(
     .executeTakeFirst();
 }
 
-// --- Worker: cancellation, leases and the reaper -------------------------------------
-
-/**
- * Cancels a queued or processing job of this tenant, with its `canceled` event, in one
- * transaction. A queued job's message, when it arrives, finds nothing to claim; the
- * worker holding a processing job loses its guarded updates (next chunk or heartbeat),
- * stops its engine and cleans up. Undefined when the job is unknown or already finished.
- */
-export async function cancelJob(
-  db: Db,
-  tenantId: string,
-  jobId: string,
-): Promise<JobRow | undefined> {
-  const run = async (trx: Db) => {
-    const canceled = await trx
-      .updateTable('jobs')
-      .set({
-        status: 'canceled',
-        stage: 'canceled',
-        lease_expires_at: null,
-        finished_at: sql`now()`,
-        updated_at: sql`now()`,
-      })
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', jobId)
-      .where('status', 'in', ['queued', 'processing'])
-      .returning('id')
-      .executeTakeFirst();
-    if (!canceled) return undefined;
-    await appendJobEvent(trx, { id: jobId, tenantId }, { type: 'canceled' });
-    return findJobById(trx, jobId);
-  };
-  return db.isTransaction ? run(db) : db.transaction().execute(run);
-}
+// --- Worker: leases and the reaper ----------------------------------------------------
 
 /** Extends the lease of the holder of `attempt`; false when the job is no longer its own. */
 export async function renewLease(
@@ -338,14 +306,15 @@ export async function lockTenantSlots(
   return { processing: Number(row?.processing ?? 0), max: row?.max_concurrent_jobs ?? null };
 }
 
-/** Marks a queued job as just republished, so the reaper leaves it alone for a while. */
-export async function touchQueuedJob(db: Db, id: string): Promise<void> {
-  await db
+/** Marks a queued job as just republished, so the reaper leaves it alone for a while; false when it is not queued. */
+export async function touchQueuedJob(db: Db, id: string): Promise<boolean> {
+  const result = await db
     .updateTable('jobs')
     .set({ updated_at: sql`now()` })
     .where('id', '=', id)
     .where('status', '=', 'queued')
-    .execute();
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export interface JobListFilter {
@@ -383,32 +352,6 @@ export async function findJobByIdempotencyKey(
     .selectAll()
     .where('tenant_id', '=', tenantId)
     .where('idempotency_key', '=', key)
-    .executeTakeFirst();
-}
-
-/**
- * failed or canceled → queued for a manual retry. Attempts keep counting (they guard
- * against a late writer from an earlier attempt); the budget restarts from `retry_base`.
- */
-export async function retryJob(db: Db, tenantId: string, id: string): Promise<JobRow | undefined> {
-  return db
-    .updateTable('jobs')
-    .set((eb) => ({
-      status: 'queued',
-      stage: 'queued',
-      progress: 0,
-      error_code: null,
-      error_message: null,
-      retry_base: eb.ref('attempts'),
-      lost_attempts: 0,
-      finished_at: null,
-      lease_expires_at: null,
-      updated_at: sql`now()`,
-    }))
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .where('status', 'in', ['failed', 'canceled'])
-    .returningAll()
     .executeTakeFirst();
 }
 
@@ -477,4 +420,57 @@ export async function tenantAudioToday(
     maxS: row?.max_audio_s_per_day ?? null,
     resetsAt: row ? new Date(row.resets_at) : tomorrow,
   };
+}
+
+/**
+ * The cancel edge's row update (the lifecycle adds the event): a job of this tenant in one
+ * of `from` becomes canceled. Undefined when the guard did not match.
+ */
+export async function cancelJobRow(
+  db: Db,
+  job: { tenantId: string; id: string; from: readonly JobStatus[] },
+): Promise<{ id: string } | undefined> {
+  return db
+    .updateTable('jobs')
+    .set({
+      status: 'canceled',
+      stage: 'canceled',
+      lease_expires_at: null,
+      finished_at: sql`now()`,
+      updated_at: sql`now()`,
+    })
+    .where('tenant_id', '=', job.tenantId)
+    .where('id', '=', job.id)
+    .where('status', 'in', [...job.from])
+    .returning('id')
+    .executeTakeFirst();
+}
+
+/**
+ * The retry edge's row update: a job of this tenant in one of `from` is queued again with
+ * a fresh attempt budget (attempts keep counting: they fence late writers of earlier ones).
+ */
+export async function resetJobForRetry(
+  db: Db,
+  job: { tenantId: string; id: string; from: readonly JobStatus[] },
+): Promise<JobRow | undefined> {
+  return db
+    .updateTable('jobs')
+    .set((eb) => ({
+      status: 'queued',
+      stage: 'queued',
+      progress: 0,
+      error_code: null,
+      error_message: null,
+      retry_base: eb.ref('attempts'),
+      lost_attempts: 0,
+      finished_at: null,
+      lease_expires_at: null,
+      updated_at: sql`now()`,
+    }))
+    .where('tenant_id', '=', job.tenantId)
+    .where('id', '=', job.id)
+    .where('status', 'in', [...job.from])
+    .returningAll()
+    .executeTakeFirst();
 }

@@ -16,11 +16,3 @@ export {
   type TopologyNames,
 } from './topology.js';
 export { startOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
-export {
-  enqueueTranscription,
-  insertQueuedJob,
-  enqueueRetry,
-  enqueueDeadLetter,
-  enqueueChunks,
-  type DeadLetterReason,
-} from './enqueue.js';

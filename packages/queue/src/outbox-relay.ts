@@ -1,4 +1,5 @@
 import { claimOutbox, deleteOutbox, type Db, type OutboxRow } from '@transcribe/db';
+import { parseJobsRoutingKey } from '@transcribe/jobs';
 import type { Broker } from './broker.js';
 import { delayQueueFor } from './topology.js';
 
@@ -16,18 +17,20 @@ export interface OutboxRelayOptions {
   onError?: (error: unknown) => void;
 }
 
-/**
- * `jobs` rows go to a queue named by their routing key (see enqueue.ts): `transcribe`
- * the jobs queue, `retry.<n>` the n-th delay queue, `dead` the dead-letter queue.
- */
+/** `jobs` rows go straight to the queue their routing key names (see packages/jobs/src/messages.ts). */
 function destination(broker: Broker, row: OutboxRow): { exchange: string; routingKey: string } {
   if (row.topic !== 'jobs') {
     return { exchange: broker.names.eventsExchange, routingKey: row.routing_key };
   }
-  const retry = /^retry\.(\d+)$/.exec(row.routing_key);
-  if (retry) return { exchange: '', routingKey: delayQueueFor(broker.names, Number(retry[1])) };
-  if (row.routing_key === 'dead') return { exchange: '', routingKey: broker.names.deadQueue };
-  return { exchange: '', routingKey: broker.names.jobsQueue };
+  const route = parseJobsRoutingKey(row.routing_key);
+  switch (route.queue) {
+    case 'delay':
+      return { exchange: '', routingKey: delayQueueFor(broker.names, route.level) };
+    case 'dead':
+      return { exchange: '', routingKey: broker.names.deadQueue };
+    case 'jobs':
+      return { exchange: '', routingKey: broker.names.jobsQueue };
+  }
 }
 
 /**

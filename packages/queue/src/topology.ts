@@ -1,3 +1,4 @@
+import { MAX_PRIORITY } from '@transcribe/jobs';
 import type { Channel } from 'amqplib';
 
 export interface TopologyNames {
@@ -34,8 +35,8 @@ export function topologyNames(prefix = ''): TopologyNames {
   };
 }
 
-/** Highest message priority (critical). Classic queues cost a sub-queue per level, so keep it small. */
-export const MAX_PRIORITY = 3;
+// Messages carry priorities 0..MAX_PRIORITY (see packages/jobs/src/messages.ts).
+export { MAX_PRIORITY };
 
 /**
  * Declares everything the services use. Idempotent; re-run on every reconnect so a broker

@@ -6,13 +6,8 @@ import amqplib, { type Channel, type ChannelModel, type ConsumeMessage } from 'a
 import { TranscribeMessage } from '@transcribe/contracts';
 import { createDb, insertOutbox, type Db } from '@transcribe/db';
 import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
-import {
-  connectBroker,
-  enqueueTranscription,
-  startOutboxRelay,
-  type Broker,
-  type OutboxRelay,
-} from '../src/index.js';
+import { enqueueTranscription } from '@transcribe/jobs';
+import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '../src/index.js';
 
 let env: TestEnv;
 let broker: Broker;

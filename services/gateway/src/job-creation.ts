@@ -14,7 +14,7 @@ import {
   type JobRow,
   type UploadRow,
 } from '@transcribe/db';
-import { insertQueuedJob } from '@transcribe/queue';
+import { insertQueuedJob } from '@transcribe/jobs';
 import type { GatewayDeps } from './deps.js';
 import { HttpError } from './http-error.js';
 import { languageColumns } from './language-check.js';

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
-import { cancelJob, ensureTenant, findJobById, listJobChunks } from '@transcribe/db';
-import { insertQueuedJob } from '@transcribe/queue';
+import { ensureTenant, findJobById, listJobChunks } from '@transcribe/db';
+import { cancelJob, insertQueuedJob } from '@transcribe/jobs';
 import { createTestEnv, freePort, librivoxClips, startService } from '@transcribe/testkit';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import type { Db, JobRow } from '@transcribe/db';
+import { admitAudio } from '@transcribe/jobs';
 import { JobLostError, PermanentJobError } from './errors.js';
 import type { AdmitAudio } from './pipeline.js';
-import { admitAudio } from './transitions.js';
 
 /**
  * The pipeline's admission step for one attempt: the tenant's daily quota of decoded

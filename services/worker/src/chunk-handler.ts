@@ -8,26 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChunkMessage } from '@transcribe/contracts';
 import {
+  chargedAttempts,
   claimChunk,
   findJobById,
   releaseChunk,
   renewChunkLease,
   renewLease,
   storeChunkResult,
-  type Db,
-  type JobRow,
 } from '@transcribe/db';
-import type { OutboxRelay } from '@transcribe/queue';
+import { chunkLanded, requeueChunkLater } from '@transcribe/jobs';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { offsetSegments } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
+import { guardAttempt } from './attempt-guard.js';
 import { JobLostError, ShutdownError } from './errors.js';
-import { guardAttempt } from './heartbeat.js';
-import type { WorkerMetrics } from './metrics.js';
-import { chunkLanded, requeueChunkLater } from './transitions.js';
-
-export type Outcome = 'ack' | 'requeue';
+import { settleFailure, type FailurePolicyDeps } from './failure-policy.js';
+import type { Outcome } from './settle.js';
 
 /** Where a fanned-out chunk's WAV waits for its worker: under the job, per attempt. */
 export function chunkObjectKey(
@@ -38,10 +35,7 @@ export function chunkObjectKey(
   return `${job.tenantId}/${job.jobId}/chunks/a${attempt}/${index}.wav`;
 }
 
-export interface ChunkHandlerDeps {
-  db: Db;
-  relay: Pick<OutboxRelay, 'kick'>;
-  metrics: WorkerMetrics;
+export interface ChunkHandlerDeps extends FailurePolicyDeps {
   storage: Pick<Storage, 'download' | 'delete'>;
   engines: EngineSelector;
   tmpDir?: string;
@@ -58,8 +52,6 @@ export interface ChunkHandlerDeps {
   heartbeatMs: number;
   chunkTimeoutMs: number;
   shutdown?: AbortSignal;
-  /** The job-level failure policy (retry, dead-letter, fail), shared with whole jobs. */
-  settleFailure: (job: JobRow, cause: unknown, log: Logger) => Promise<Outcome>;
 }
 
 export async function handleChunk(
@@ -153,7 +145,14 @@ export async function handleChunk(
       log.info({ index: chunk.index }, 'shutting down: chunk handed back to the queue');
       outcome = 'requeue';
     } else {
-      outcome = await deps.settleFailure(job, cause, log.child({ index: chunk.index }));
+      // The job's failure policy, as for whole jobs: a chunk's failure is its job's.
+      outcome = await settleFailure(
+        deps,
+        job,
+        chargedAttempts(job),
+        cause,
+        log.child({ index: chunk.index }),
+      );
     }
   } finally {
     guard.release();

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import type { Db, JobRow } from '@transcribe/db';
+import { fanOutChunks } from '@transcribe/jobs';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { chunkObjectKey } from './chunk-handler.js';
 import type { FanOut } from './pipeline.js';
-import { fanOutChunks } from './transitions.js';
 
 /**
  * The fan-out of one job attempt (undefined when fan-out is off); chunk objects uploaded

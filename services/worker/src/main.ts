@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { writeParentDeathWrappers } from './child-lifetime.js';
 import { createConfiguredEngines, EngineStartupError } from './engines/configured.js';
 import { workerProbes } from './health.js';
-import { createIntake } from './intake.js';
-import { createJobHandler } from './job-handler.js';
+import { startConsumer } from './consumer.js';
 import { useMediaBinaries } from './media.js';
 import { createWorkerMetrics } from './metrics.js';
 import { startReaper } from './reaper.js';
@@ -73,36 +72,6 @@ const relay = startOutboxRelay({
   onError: (err) => logger.warn({ err }, 'outbox relay'),
 });
 
-// Fired when the shutdown grace period is over: running jobs are handed back.
-const handBack = new AbortController();
-const handler = createJobHandler({
-  db,
-  relay,
-  logger,
-  metrics,
-  pipeline: {
-    storage,
-    engines,
-    tmpDir: scratch.dir,
-    maxDurationS: config.MAX_DURATION_S,
-    chunkS: config.CHUNK_SECONDS,
-    chunkWindowS: config.CHUNK_WINDOW_S,
-  },
-  maxAttempts: config.MAX_ATTEMPTS,
-  maxLostAttempts: config.MAX_LOST_ATTEMPTS,
-  leaseMs: config.LEASE_S * 1000,
-  progressIntervalMs: 500,
-  jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
-  retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
-  tenantMaxConcurrent: config.TENANT_MAX_CONCURRENT_JOBS,
-  tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
-  shutdown: handBack.signal,
-  fanOut: {
-    minChunks: config.FANOUT_MIN_CHUNKS,
-    leaseMs: config.JOB_TIMEOUT_S * 1000,
-    storage,
-  },
-});
 const reaper = startReaper({
   db,
   maxLostAttempts: config.MAX_LOST_ATTEMPTS,
@@ -118,23 +87,38 @@ const reaper = startReaper({
   onError: (err) => logger.warn({ err }, 'reaper'),
 });
 
-const intake = createIntake({
-  concurrency: config.WORKER_CONCURRENCY,
-  handler,
-  onOverflow: (inFlight) =>
-    logger.warn({ inFlight }, 'delivery beyond WORKER_CONCURRENCY handed back to the queue'),
-});
-await broker.consume(broker.names.jobsQueue, intake.handle, {
-  prefetch: config.WORKER_CONCURRENCY,
-  // A replaced channel (broker blip) takes no new work until the lost one's jobs settle.
-  beforeSubscribe: async () => {
-    if (intake.inFlight() === 0) return;
-    logger.warn(
-      { inFlight: intake.inFlight() },
-      'broker channel replaced; waiting for running jobs',
-    );
-    await intake.idle();
+const consumer = await startConsumer({
+  broker,
+  deps: {
+    db,
+    relay,
+    logger,
+    metrics,
+    pipeline: {
+      storage,
+      engines,
+      tmpDir: scratch.dir,
+      maxDurationS: config.MAX_DURATION_S,
+      chunkS: config.CHUNK_SECONDS,
+      chunkWindowS: config.CHUNK_WINDOW_S,
+    },
+    maxAttempts: config.MAX_ATTEMPTS,
+    maxLostAttempts: config.MAX_LOST_ATTEMPTS,
+    leaseMs: config.LEASE_S * 1000,
+    progressIntervalMs: 500,
+    jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
+    retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
+    tenantMaxConcurrent: config.TENANT_MAX_CONCURRENT_JOBS,
+    tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
+    fanOut: {
+      minChunks: config.FANOUT_MIN_CHUNKS,
+      leaseMs: config.JOB_TIMEOUT_S * 1000,
+      storage,
+    },
   },
+  concurrency: config.WORKER_CONCURRENCY,
+  graceMs: config.WORKER_GRACE_S * 1000,
+  logger,
 });
 const probes = workerProbes(
   { db, isBrokerConnected: () => broker.isConnected() },
@@ -147,17 +131,8 @@ logger.info(
 );
 
 async function shutdown(signal: string) {
-  logger.info({ signal, inFlight: intake.inFlight() }, 'draining');
-  await broker.stopConsuming();
-  await intake.idleWithin(config.WORKER_GRACE_S * 1000);
-  if (intake.inFlight() > 0) {
-    // Still running after the grace period: each job is put back to `queued` and its
-    // message nacked, so another worker picks it up (resuming from its stored chunks).
-    logger.info({ inFlight: intake.inFlight() }, 'grace period over; handing jobs back');
-    handBack.abort();
-    // If even that hangs, exiting leaves the messages unacked: the broker redelivers them.
-    await intake.idleWithin(10_000);
-  }
+  logger.info({ signal, inFlight: consumer.inFlight() }, 'draining');
+  await consumer.drain();
   await reaper.stop();
   await relay.stop();
   await broker.close();

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Segment } from '@transcribe/contracts';
+import { stitchChunks } from '@transcribe/jobs';
 import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
 import { offsetSegments, planChunks, type ChunkSpan } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
@@ -270,15 +271,12 @@ export async function runPipeline(
     // An empty transcript of audible, non-random audio is a result, not a failure: a weak
     // engine or model may hear nothing (whisper.cpp's test model always does), and the
     // inputs that are certainly not speech were refused before any engine work.
-    const text = chunks
-      .map((c) => (c.text ?? '').trim())
-      .filter(Boolean)
-      .join(' ');
+    const { text, segments, model } = stitchChunks(chunks);
     return {
       text,
-      segments: chunks.flatMap((c) => c.segments),
+      segments,
       durationS: media.durationS,
-      model: chunks.findLast((c) => c.model !== null)?.model ?? null,
+      model,
       chunks: chunks.length,
       chunksTranscribed: transcribed,
       fannedOut: 0,

@@ -1,16 +1,8 @@
 // Postgres is the source of truth, so Postgres is where lost work is found again: a
 // processing job whose worker stopped renewing its lease, and a queued job whose message
 // never reached (or fell out of) the broker.
-import {
-  appendJobEvent,
-  failJob,
-  lockExpiredLeases,
-  lockStaleQueuedJobs,
-  requeueJob,
-  touchQueuedJob,
-  type Db,
-} from '@transcribe/db';
-import { enqueueDeadLetter, enqueueTranscription } from '@transcribe/queue';
+import { lockExpiredLeases, lockStaleQueuedJobs, type Db } from '@transcribe/db';
+import { markDeadLettered, republishQueued, requeueExpiredLease } from '@transcribe/jobs';
 
 export interface ReaperOptions {
   db: Db;
@@ -43,7 +35,6 @@ export async function reapOnce(options: ReaperOptions): Promise<ReapResult> {
   const result: ReapResult = { requeued: 0, failed: 0, republished: 0 };
   await options.db.transaction().execute(async (trx) => {
     for (const job of await lockExpiredLeases(trx, limit)) {
-      const ref = { id: job.id, tenantId: job.tenant_id };
       // The worker vanished (crash, OOM, partition): the attempt says nothing about the
       // audio, so it is requeued as lost, not charged to MAX_ATTEMPTS.
       if (job.lost_attempts + 1 >= options.maxLostAttempts) {
@@ -51,31 +42,16 @@ export async function reapOnce(options: ReaperOptions): Promise<ReapResult> {
           code: 'worker_lost' as const,
           message: `the worker processing the job vanished on ${job.lost_attempts + 1} attempts (lease expired each time)`,
         };
-        await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
-        await appendJobEvent(trx, ref, { type: 'failed', error });
-        await enqueueDeadLetter(trx, ref, {
-          code: error.code,
-          reason: `lease expired: ${error.message}`,
-          attempts: job.attempts - job.retry_base,
-        });
-        result.failed++;
-      } else {
-        await requeueJob(trx, { id: job.id, attempt: job.attempts, lost: true });
-        await appendJobEvent(trx, ref, { type: 'queued' });
-        await enqueueTranscription(trx, { ...ref, priority: job.priority });
+        const reason = `lease expired: ${error.message}`;
+        if (await markDeadLettered(trx, job, error, { reason })) result.failed++;
+      } else if (await requeueExpiredLease(trx, job)) {
         result.requeued++;
       }
     }
   });
   await options.db.transaction().execute(async (trx) => {
     for (const job of await lockStaleQueuedJobs(trx, options.staleQueuedMs, limit)) {
-      await touchQueuedJob(trx, job.id);
-      await enqueueTranscription(trx, {
-        id: job.id,
-        tenantId: job.tenant_id,
-        priority: job.priority,
-      });
-      result.republished++;
+      if (await republishQueued(trx, job)) result.republished++;
     }
   });
   return result;

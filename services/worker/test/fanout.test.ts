@@ -5,27 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import {
-  cancelJob,
   ensureTenant,
   findJobById,
   listJobChunks,
   listJobEvents,
   type JobRow,
 } from '@transcribe/db';
-import {
-  connectBroker,
-  insertQueuedJob,
-  startOutboxRelay,
-  type Broker,
-  type OutboxRelay,
-} from '@transcribe/queue';
+import { cancelJob, insertQueuedJob } from '@transcribe/jobs';
+import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { createTestEnv, wordErrorRate, type TestEnv } from '../../../packages/testkit/src/index.js';
 import { chunkObjectKey } from '../src/chunk-handler.js';
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
-import { createJobHandler } from '../src/job-handler.js';
+import { createJobHandler } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox, type Recording } from './speech.js';
 

@@ -11,7 +11,6 @@ import { promisify } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import {
   appendJobEvent,
-  cancelJob,
   claimJob,
   ensureTenant,
   findJobById,
@@ -21,10 +20,9 @@ import {
   setTenantMaxAudioPerDay,
   type JobRow,
 } from '@transcribe/db';
+import { cancelJob, enqueueChunks, enqueueTranscription } from '@transcribe/jobs';
 import {
   connectBroker,
-  enqueueChunks,
-  enqueueTranscription,
   startOutboxRelay,
   type Broker,
   type MessageHandler,
@@ -46,7 +44,7 @@ import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { createIntake } from '../src/intake.js';
-import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
+import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
 

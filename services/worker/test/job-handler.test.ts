@@ -11,7 +11,6 @@ import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import {
   appendJobEvent,
-  cancelJob,
   claimJob,
   ensureTenant,
   findJobById,
@@ -21,9 +20,9 @@ import {
   setTenantMaxConcurrentJobs,
   type JobRow,
 } from '@transcribe/db';
+import { cancelJob, enqueueTranscription } from '@transcribe/jobs';
 import {
   connectBroker,
-  enqueueTranscription,
   startOutboxRelay,
   type Broker,
   type MessageHandler,
@@ -40,7 +39,7 @@ import {
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
-import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
+import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { reapOnce } from '../src/reaper.js';
 import { joinLibrivox } from './speech.js';

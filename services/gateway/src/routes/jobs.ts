@@ -11,17 +11,14 @@ import {
   type TranscriptJson,
 } from '@transcribe/contracts';
 import {
-  cancelJob,
   findJob,
   findUpload,
   listJobChunks,
   listJobEvents,
   listJobs,
-  retryJob,
-  appendJobEvent,
   type JobRow,
 } from '@transcribe/db';
-import { enqueueTranscription } from '@transcribe/queue';
+import { cancelJob, retryJob, stitchChunks } from '@transcribe/jobs';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError, notFound } from '../http-error.js';
@@ -155,17 +152,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     rateLimit(deps.rateLimits, 'jobs', deps.logger),
     async (req, res) => {
       const job = await loadJob(req);
-      const retried = await deps.db.transaction().execute(async (trx) => {
-        const row = await retryJob(trx, job.tenant_id, job.id);
-        if (!row) return undefined;
-        await appendJobEvent(trx, { id: row.id, tenantId: row.tenant_id }, { type: 'queued' });
-        await enqueueTranscription(trx, {
-          id: row.id,
-          tenantId: row.tenant_id,
-          priority: row.priority,
-        });
-        return row;
-      });
+      const retried = await retryJob(deps.db, job.tenant_id, job.id);
       if (!retried) {
         throw new HttpError(
           409,
@@ -216,12 +203,9 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       text = job.text;
       segments = (job.segments ?? []) as Segment[];
     } else if (wantsPartial && (job.status === 'processing' || job.status === 'queued')) {
-      const done = (await listJobChunks(deps.db, job.id)).filter((c) => c.done);
-      text = done
-        .map((c) => c.text ?? '')
-        .filter(Boolean)
-        .join(' ');
-      segments = done.flatMap((c) => c.segments);
+      ({ text, segments } = stitchChunks(
+        (await listJobChunks(deps.db, job.id)).filter((c) => c.done),
+      ));
       complete = false;
     } else {
       throw new HttpError(409, 'job_not_completed', `job is ${job.status}`, { status: job.status });

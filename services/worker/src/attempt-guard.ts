@@ -91,3 +91,8 @@ export function guardAttempt(options: {
     },
   };
 }
+
+/** How often an attempt renews its lease: three times per lease, and not more than twice a second. */
+export function heartbeatIntervalMs(leaseMs: number): number {
+  return Math.max(500, Math.floor(leaseMs / 3));
+}

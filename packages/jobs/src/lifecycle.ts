@@ -1,0 +1,430 @@
+// The job state machine, in one place. The table says which (state, event) pairs move a
+// job and where to; below it is one function per edge. Each edge is a guarded update
+// (`WHERE status = <from>`, and for a worker's writes its attempt), the job's event and
+// its outbox rows, in one transaction: a refused edge writes nothing, and the event
+// stream and the messages never disagree with the row. Callers kick the outbox relay
+// after an edge that applied.
+import type { ErrorCode, JobStatus, Segment } from '@transcribe/contracts';
+import {
+  appendJobEvent,
+  claimJob,
+  completeJob,
+  failJob,
+  findJobById,
+  insertJob,
+  listJobChunks,
+  lockJob,
+  lockTenantSlots,
+  renewLease,
+  requeueJob,
+  summarizeChunks,
+  touchQueuedJob,
+  cancelJobRow,
+  resetJobForRetry,
+  updateJobProgress,
+  type Db,
+  type JobRow,
+  type NewJob,
+} from '@transcribe/db';
+import {
+  enqueueChunks,
+  enqueueDeadLetter,
+  enqueueRetry,
+  enqueueTranscription,
+} from './messages.js';
+import { stitchChunks } from './transcript.js';
+
+export const LIFECYCLE_EVENTS = [
+  'claim',
+  'defer',
+  'republish',
+  'progress',
+  'fan_out',
+  'complete',
+  'fail',
+  'dead_letter',
+  'requeue',
+  'hand_over',
+  'expire',
+  'cancel',
+  'retry',
+] as const;
+export type LifecycleEvent = (typeof LIFECYCLE_EVENTS)[number];
+
+/** Every job starts here (insertQueuedJob). */
+export const INITIAL_STATE = 'queued' satisfies JobStatus;
+
+/**
+ * state × event → state. A pair that is not here is refused. Self-edges are guarded writes
+ * that keep the state: a deferred claim or a republished message (queued), progress or a
+ * fan-out under the holder's lease (processing). `processing × claim` is the take-over of
+ * an expired lease, never of a live one.
+ */
+export const TRANSITIONS = {
+  queued: {
+    claim: 'processing',
+    defer: 'queued',
+    republish: 'queued',
+    cancel: 'canceled',
+  },
+  processing: {
+    claim: 'processing',
+    progress: 'processing',
+    fan_out: 'processing',
+    complete: 'completed',
+    fail: 'failed',
+    dead_letter: 'failed',
+    requeue: 'queued',
+    hand_over: 'queued',
+    expire: 'queued',
+    cancel: 'canceled',
+  },
+  completed: {},
+  failed: { retry: 'queued' },
+  canceled: { retry: 'queued' },
+} as const satisfies Record<JobStatus, Partial<Record<LifecycleEvent, JobStatus>>>;
+
+/** Where `event` takes a job in `state`; undefined when the table refuses it. */
+export function nextState(state: JobStatus, event: LifecycleEvent): JobStatus | undefined {
+  const edges: Partial<Record<LifecycleEvent, JobStatus>> = TRANSITIONS[state];
+  return edges[event];
+}
+
+/** The states `event` leaves from: the guard of its update. */
+export function sourcesOf(event: LifecycleEvent): JobStatus[] {
+  return (Object.keys(TRANSITIONS) as JobStatus[]).filter((s) => nextState(s, event));
+}
+
+// An edge called inside a transaction joins it, so composite steps (a claim that may be
+// deferred, the last chunk completing its job, the reaper's locked batch) stay atomic.
+function inTransaction<T>(db: Db, run: (trx: Db) => Promise<T>): Promise<T> {
+  return db.isTransaction ? run(db) : db.transaction().execute(run);
+}
+
+const refOf = (job: Pick<JobRow, 'id' | 'tenant_id'>) => ({ id: job.id, tenantId: job.tenant_id });
+
+// --- Creation -------------------------------------------------------------------------
+
+/**
+ * A new job, queued: its row, its `queued` event and its message, all in one
+ * transaction, so the job exists if and only if its message will be sent.
+ */
+export async function insertQueuedJob(
+  db: Db,
+  job: Omit<NewJob, 'status' | 'stage'>,
+): Promise<JobRow> {
+  return inTransaction(db, async (trx) => {
+    const row = await insertJob(trx, { ...job, status: INITIAL_STATE, stage: INITIAL_STATE });
+    await appendJobEvent(trx, refOf(row), { type: 'queued' });
+    await enqueueTranscription(trx, { ...refOf(row), priority: row.priority });
+    return row;
+  });
+}
+
+// --- queued ---------------------------------------------------------------------------
+
+/** claim: queued → processing under a new attempt, or a take-over of an expired lease (see claimJob). */
+export async function claimAttempt(
+  db: Db,
+  jobId: string,
+  options: { leaseMs: number },
+): Promise<JobRow | undefined> {
+  return inTransaction(db, async (trx) => {
+    const job = await claimJob(trx, jobId, { leaseMs: options.leaseMs });
+    if (job) await appendJobEvent(trx, refOf(job), { type: 'processing', attempt: job.attempts });
+    return job;
+  });
+}
+
+/**
+ * defer: queued, its message put back through the first delay queue (its tenant has no
+ * free slot). Touched, so the reaper does not take the waiting job for a lost one.
+ */
+export async function deferClaim(
+  db: Db,
+  job: JobRow,
+  options: { delayMs: number },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    if (!(await touchQueuedJob(trx, job.id))) return false;
+    await enqueueRetry(
+      trx,
+      { ...refOf(job), priority: job.priority },
+      { level: 1, delayMs: options.delayMs },
+    );
+    return true;
+  });
+}
+
+/** republish: queued, with a fresh message (the reaper found its message lost). */
+export async function republishQueued(db: Db, job: JobRow): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    if (!(await touchQueuedJob(trx, job.id))) return false;
+    await enqueueTranscription(trx, { ...refOf(job), priority: job.priority });
+    return true;
+  });
+}
+
+/**
+ * claim, or defer: with `tenantMaxConcurrent`, a queued job whose tenant already has that
+ * many jobs processing is not claimed but deferred (`'deferred'`), and waits, queued.
+ */
+export async function claimForProcessing(
+  db: Db,
+  jobId: string,
+  options: { leaseMs: number; tenantMaxConcurrent?: number; deferMs?: number },
+): Promise<JobRow | 'deferred' | undefined> {
+  return inTransaction(db, async (trx) => {
+    if (options.tenantMaxConcurrent) {
+      const current = await findJobById(trx, jobId);
+      if (current?.status === 'queued') {
+        const slots = await lockTenantSlots(trx, current.tenant_id);
+        if (
+          slots.processing >= (slots.max ?? options.tenantMaxConcurrent) &&
+          (await deferClaim(trx, current, { delayMs: options.deferMs ?? 5000 }))
+        ) {
+          return 'deferred';
+        }
+      }
+    }
+    return claimAttempt(trx, jobId, { leaseMs: options.leaseMs });
+  });
+}
+
+// --- processing, under the holder's attempt -------------------------------------------
+
+/** progress: processing, with its `progress` event; renews the lease. False when the job is not ours. */
+export async function reportProgress(
+  db: Db,
+  job: JobRow,
+  input: { progress: number; stage: string; leaseMs: number },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const progress = Math.round(input.progress * 10) / 10;
+    const held = await updateJobProgress(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      ...input,
+      progress,
+    });
+    if (held) {
+      await appendJobEvent(trx, refOf(job), { type: 'progress', progress, stage: input.stage });
+    }
+    return held;
+  });
+}
+
+/**
+ * fan_out: processing, its pending chunks handed to the worker pool: one message per
+ * chunk, and a lease long enough for the pool to get through them (each chunk's worker
+ * renews it; the reaper steps in only if the whole fan-out stalls).
+ */
+export async function fanOutChunks(
+  db: Db,
+  job: JobRow,
+  input: { indexes: readonly number[]; leaseMs: number },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const held = await renewLease(trx, {
+      id: job.id,
+      attempt: job.attempts,
+      leaseMs: input.leaseMs,
+    });
+    if (held) {
+      await enqueueChunks(
+        trx,
+        { ...refOf(job), priority: job.priority },
+        { indexes: input.indexes, attempt: job.attempts },
+      );
+    }
+    return held;
+  });
+}
+
+/** complete: processing → completed, with the transcript. */
+export async function markCompleted(
+  db: Db,
+  job: JobRow,
+  result: {
+    text: string;
+    segments: Segment[];
+    durationS: number | null;
+    processingMs: number;
+    model: string | null;
+  },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
+    if (done) {
+      await appendJobEvent(trx, refOf(job), {
+        type: 'completed',
+        durationS: result.durationS,
+        processingMs: result.processingMs,
+      });
+    }
+    return Boolean(done);
+  });
+}
+
+/** fail: processing → failed, for a verdict on the input (bad audio, time limit, quota). */
+export async function markFailed(
+  db: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  return inTransaction(db, (trx) => failWithEvent(trx, job, error));
+}
+
+/**
+ * dead_letter: processing → failed, out of attempts, and its message put on the
+ * dead-letter queue with the reason (`reason`, else the error's message).
+ */
+export async function markDeadLettered(
+  db: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+  options: { reason?: string } = {},
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const failed = await failWithEvent(trx, job, error);
+    if (failed) {
+      await enqueueDeadLetter(trx, refOf(job), {
+        code: error.code,
+        reason: options.reason ?? error.message,
+        attempts: job.attempts - job.retry_base,
+      });
+    }
+    return failed;
+  });
+}
+
+/**
+ * requeue: processing → queued for another attempt after `delayMs` (a delay queue);
+ * `lost` when the attempt says nothing about the audio and is not charged to its budget.
+ */
+export async function requeueForRetry(
+  db: Db,
+  job: JobRow,
+  retry: { level: number; delayMs: number; lost?: boolean },
+): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const requeued = await requeueWithEvent(trx, job, { lost: retry.lost ?? false });
+    if (requeued) {
+      await enqueueRetry(trx, { ...refOf(job), priority: job.priority }, retry);
+    }
+    return requeued;
+  });
+}
+
+/**
+ * hand_over: processing → queued without a new message: the caller nacks the delivery it
+ * holds, so the broker hands that same message to another worker (graceful shutdown).
+ * The attempt is lost, not failed: it is not charged to the job's budget.
+ */
+export async function requeueForHandover(db: Db, job: JobRow): Promise<boolean> {
+  return inTransaction(db, (trx) => requeueWithEvent(trx, job, { lost: true }));
+}
+
+/**
+ * expire: processing → queued with a fresh message, for a job whose lease ran out (its
+ * worker crashed, was OOM-killed or cut off). Lost, not charged to MAX_ATTEMPTS.
+ */
+export async function requeueExpiredLease(db: Db, job: JobRow): Promise<boolean> {
+  return inTransaction(db, async (trx) => {
+    const requeued = await requeueWithEvent(trx, job, { lost: true });
+    if (requeued) await enqueueTranscription(trx, { ...refOf(job), priority: job.priority });
+    return requeued;
+  });
+}
+
+/**
+ * progress or complete, for a fanned-out job after one of its chunks is stored: completes
+ * the job if that was the last chunk. The job row is locked first, so when the last two
+ * chunks land at once on two workers exactly one of them sees no chunk pending.
+ */
+export async function chunkLanded(
+  db: Db,
+  job: JobRow,
+  leaseMs: number,
+): Promise<'completed' | 'progress' | 'lost'> {
+  return inTransaction(db, async (trx) => {
+    const locked = await lockJob(trx, job.id);
+    if (locked?.status !== 'processing' || locked.attempts !== job.attempts) return 'lost';
+    const summary = await summarizeChunks(trx, job.id);
+    if (summary.pending > 0) {
+      const progress = Math.round((10 + (88 * summary.doneS) / summary.totalS) * 10) / 10;
+      await reportProgress(trx, job, { progress, stage: 'transcribing', leaseMs });
+      return 'progress';
+    }
+    const chunks = await listJobChunks(trx, job.id);
+    const { text, segments, model } = stitchChunks(chunks);
+    await markCompleted(trx, job, {
+      text,
+      segments,
+      durationS: chunks.at(-1)?.endS ?? null,
+      processingMs: Date.now() - (locked.started_at ?? locked.created_at).getTime(),
+      model,
+    });
+    return 'completed';
+  });
+}
+
+async function failWithEvent(
+  trx: Db,
+  job: JobRow,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
+  if (failed) await appendJobEvent(trx, refOf(job), { type: 'failed', error });
+  return Boolean(failed);
+}
+
+async function requeueWithEvent(
+  trx: Db,
+  job: JobRow,
+  options: { lost: boolean },
+): Promise<boolean> {
+  const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts, ...options });
+  if (requeued) await appendJobEvent(trx, refOf(job), { type: 'queued' });
+  return Boolean(requeued);
+}
+
+// --- Any tenant's request -------------------------------------------------------------
+
+/**
+ * cancel: queued or processing → canceled, with its `canceled` event. A queued job's
+ * message, when it arrives, finds nothing to claim; the worker holding a processing job
+ * loses its guarded updates (next chunk or heartbeat), stops its engine and cleans up.
+ * Undefined when the job is unknown, another tenant's, or already finished.
+ */
+export async function cancelJob(
+  db: Db,
+  tenantId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  return inTransaction(db, async (trx) => {
+    const canceled = await cancelJobRow(trx, { tenantId, id: jobId, from: sourcesOf('cancel') });
+    if (!canceled) return undefined;
+    await appendJobEvent(trx, { id: jobId, tenantId }, { type: 'canceled' });
+    return findJobById(trx, jobId);
+  });
+}
+
+/**
+ * retry: failed or canceled → queued for a manual retry, with its event and message.
+ * Attempts keep counting (they guard against a late writer from an earlier attempt);
+ * the budget restarts from `retry_base`.
+ */
+export async function retryJob(
+  db: Db,
+  tenantId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  return inTransaction(db, async (trx) => {
+    const row = await resetJobForRetry(trx, { tenantId, id: jobId, from: sourcesOf('retry') });
+    if (!row) return undefined;
+    await appendJobEvent(trx, refOf(row), { type: 'queued' });
+    await enqueueTranscription(trx, { ...refOf(row), priority: row.priority });
+    return row;
+  });
+}
