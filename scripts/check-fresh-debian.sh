@@ -3,18 +3,20 @@
 # PostgreSQL, no RabbitMQ and no Docker engine, without touching this host's own servers:
 #   1. debootstrap --variant=minbase bookworm into a fresh directory (needs network);
 #   2. inside that root, with this host's network: apt-get update and
-#      apt-get install --download-only postgresql rabbitmq-server (the .debs are cached);
+#      apt-get install --download-only sudo postgresql rabbitmq-server (the .debs are cached);
 #   3. in its own network, mount, PID and UTS namespaces (only `lo`, so this host's 5432
 #      and 5672 are not visible; no network, so apt has only its cache), chrooted:
-#      checks nothing answers on 5432/5672, runs install-services.sh (its apt-get update
+#      checks nothing answers on 5432/5672, installs sudo and makes a user "dev" who may use
+#      it (as a developer running setup.sh would be; CHECK_AS=root runs it as root instead),
+#      runs install-services.sh as that user, from a login shell (its apt-get update
 #      fails offline, which it tolerates), then checks `psql -h 127.0.0.1 -U postgres`
 #      works without a password and can CREATE DATABASE, and that an AMQP 0-9-1 connection
 #      to 127.0.0.1:5672 as guest/guest opens vhost / (with this host's node, copied in);
 #      then runs install-services.sh again, which must do nothing and succeed;
 #   4. removes the directory (the namespaces took their mounts and processes with them).
 # Not part of `pnpm test`: it needs root, debootstrap (apt-get install debootstrap),
-# node on this host, network to a Debian mirror, about 5-10 minutes (more on a busy
-# machine) and about 900 MB of disk.
+# node on this host, network to a Debian mirror, 2-5 minutes (1.5 on 2 busy cores:
+# debootstrap 50-75 s, download 5 s, install 30-60 s, start 15 s) and 1 GB of disk.
 # Rerun:  sudo bash scripts/check-fresh-debian.sh
 # Environment: CHECK_DIR (default: a new /var/tmp/check-fresh-debian.XXXXXX),
 # DEBIAN_MIRROR (default http://deb.debian.org/debian), KEEP=1 keeps the directory,
@@ -77,16 +79,17 @@ in_root=(chroot "$root" env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/u
 
 t0=$SECONDS
 [ -n "${ROOT_TEMPLATE:-}" ] || {
-log "downloading postgresql and rabbitmq-server into the root's apt cache (host network)"
+log "downloading sudo, postgresql and rabbitmq-server into the root's apt cache (host network)"
 unshare --mount --pid --fork bash -c '
   mount -t proc proc "$1/proc"; shift
-  "$@" bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only --no-install-recommends postgresql rabbitmq-server"
+  "$@" bash -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --download-only --no-install-recommends sudo postgresql rabbitmq-server"
 ' _ "$root" "${in_root[@]}" >"$dir/download.log" 2>&1 || { tail -n 20 "$dir/download.log" >&2; exit 1; }
 }
 t_download=$((SECONDS - t0))
 
-mkdir -p "$root/root/repo/scripts"
-cp "$repo/scripts/install-services.sh" "$repo/scripts/ensure-services.sh" "$root/root/repo/scripts/"
+mkdir -p "$root/opt/repo/scripts"
+cp "$repo/scripts/install-services.sh" "$repo/scripts/ensure-services.sh" "$root/opt/repo/scripts/"
+echo "${CHECK_AS:-user}" >"$root/root/check-as"
 cp "$node" "$root/usr/local/bin/node"
 cat >"$root/root/amqp-check.js" <<'EOF'
 // Opens an AMQP 0-9-1 connection as guest/guest to vhost "/" with no library: protocol
@@ -136,8 +139,17 @@ fail() { echo "check: FAILED: $*" >&2; exit 1; }
 answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 answers 5432 && fail "something answers on 127.0.0.1:5432 before the install (not isolated?)"
 answers 5672 && fail "something answers on 127.0.0.1:5672 before the install (not isolated?)"
+if [ "$(cat /root/check-as)" = root ]; then
+  run() { bash /opt/repo/scripts/install-services.sh; }
+else
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sudo >/dev/null 2>&1 || fail "installing sudo"
+  useradd -m -s /bin/bash dev && echo 'dev ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/dev || fail "making the user dev"
+  chown -R dev: /opt/repo
+  run() { su - dev -c 'bash /opt/repo/scripts/install-services.sh'; }
+  echo "check: running install-services.sh as dev, a user with sudo"
+fi
 t0=$SECONDS
-bash /root/repo/scripts/install-services.sh || fail "install-services.sh exited with $?"
+run || fail "install-services.sh exited with $?"
 echo "check: install-services.sh took $((SECONDS - t0)) s"
 psql -h 127.0.0.1 -U postgres -w -Atc 'select 1' | grep -qx 1 || fail "psql -h 127.0.0.1 -U postgres (no password)"
 psql -h 127.0.0.1 -U postgres -w -qc 'create database transcribe' || fail "CREATE DATABASE"
@@ -148,7 +160,7 @@ node /root/amqp-check.js || fail "AMQP connection as guest"
 rabbitmqctl -q status >/dev/null || fail "rabbitmqctl status"
 echo "check: RabbitMQ: rabbitmqctl status ok"
 t0=$SECONDS
-out=$(bash /root/repo/scripts/install-services.sh 2>&1) || { echo "$out"; fail "install-services.sh, second run"; }
+out=$(run 2>&1) || { echo "$out"; fail "install-services.sh, second run"; }
 [ -z "$out" ] || { echo "$out"; fail "install-services.sh, second run, should do nothing and say nothing"; }
 echo "check: second run of install-services.sh did nothing ($((SECONDS - t0)) s)"
 echo "check: OK"

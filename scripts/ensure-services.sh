@@ -11,21 +11,25 @@ wait_s=${SERVICES_WAIT_S:-180}
 pg_up() { pg_isready -h 127.0.0.1 -p 5432 -U postgres -d postgres -q 2>/dev/null; }
 mq_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 systemd() { [ -d /run/systemd/system ]; }
+started=0 waited=0
 
 if ! pg_up && command -v pg_lsclusters >/dev/null; then
   # Every cluster that is down (normally the one, e.g. "15 main"). pg_ctlcluster goes
   # through systemctl itself when systemd runs the machine, and starts it directly otherwise.
-  pg_lsclusters -h | awk '$4 == "down" { print $1, $2 }' | while read -r version cluster; do
+  while read -r version cluster; do
     echo "ensure-services: starting PostgreSQL cluster $version/$cluster"
-    $sudo pg_ctlcluster "$version" "$cluster" start || true
-  done
+    started=1
+    $sudo pg_ctlcluster "$version" "$cluster" start </dev/null || true
+  done < <(pg_lsclusters -h | awk '$4 == "down" { print $1, $2 }')
 fi
 if ! mq_up && command -v rabbitmq-server >/dev/null; then
   if systemd; then
     echo "ensure-services: starting RabbitMQ (systemctl start rabbitmq-server)"
+    started=1
     $sudo systemctl start --no-block rabbitmq-server || true
   elif ! $sudo rabbitmqctl -q ping >/dev/null 2>&1; then
     echo "ensure-services: starting RabbitMQ (rabbitmq-server -detached)"
+    started=1
     $sudo rabbitmq-server -detached || true
   fi
 fi
@@ -41,7 +45,10 @@ start=$SECONDS
 next_note=0
 while :; do
   left=$(waiting_for)
-  [ -z "$left" ] && exit 0
+  if [ -z "$left" ]; then
+    ((started || waited)) && echo "ensure-services: PostgreSQL and RabbitMQ are up ($((SECONDS - start)) s)"
+    exit 0
+  fi
   elapsed=$((SECONDS - start))
   ((elapsed >= wait_s)) && break
   if ((elapsed >= next_note)); then
@@ -49,6 +56,7 @@ while :; do
     next_note=$((elapsed + 15))
   fi
   sleep 1
+  waited=1
 done
 pg_up || {
   echo "ensure-services: PostgreSQL is not reachable on 127.0.0.1:5432 after ${wait_s}s" >&2

@@ -39,7 +39,7 @@ fi
 
 if [[ " ${services[*]} " == *" postgresql "* ]]; then
   # The cluster the package created on the default port (pg_lsclusters: version name port ...).
-  read -r version cluster < <(pg_lsclusters -h | awk '$3 == 5432 { print $1, $2; exit }')
+  read -r version cluster < <(pg_lsclusters -h | awk '$3 == 5432 { print $1, $2; exit }') || true
   if [ -z "${version:-}" ]; then
     echo "install-services: the postgresql package created no cluster on port 5432:" >&2
     pg_lsclusters >&2
