@@ -25,6 +25,16 @@ export const Segment = z.object({
 });
 export type Segment = z.infer<typeof Segment>;
 
+/** One recognised word, seconds on the recording's time line (inside its segment). */
+export const Word = z.object({
+  start: z.number().nonnegative(),
+  end: z.number().nonnegative(),
+  word: z.string(),
+  /** The engine's confidence in [0, 1], where it gives one. */
+  confidence: z.number().min(0).max(1).optional(),
+});
+export type Word = z.infer<typeof Word>;
+
 export const Uuid = z.uuid();
 
 /** A resume position: the last seq a client saw (seqs are Postgres integers). */
@@ -309,6 +319,8 @@ export const TranscriptJson = z.object({
   jobId: Uuid,
   text: z.string(),
   segments: z.array(Segment),
+  /** Word timings, from engines that give them (empty otherwise). */
+  words: z.array(Word).default([]),
   ...languageFields(),
   durationS: z.number().nullable(),
   engine: z.string(),

@@ -227,6 +227,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       jobId: job.id,
       text,
       segments,
+      words: [],
       ...languageView(job),
       durationS: job.duration_s,
       engine: job.engine,
