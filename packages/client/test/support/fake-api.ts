@@ -264,6 +264,7 @@ export async function startFakeApi(): Promise<FakeApi> {
         jobId: found.job.id,
         text: found.text,
         segments: [{ start: 0, end: 2.5, text: found.text }],
+        words: [],
         complete: true,
         language: 'en',
         requestedLanguage: 'en',
