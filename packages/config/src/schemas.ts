@@ -22,7 +22,10 @@ export const common = {
   DATABASE_URL: url.default(DEFAULT_DATABASE_URL),
   /** RabbitMQ connection URL (`amqps://` for TLS). */
   AMQP_URL: url.default('amqp://guest:guest@127.0.0.1:5672'),
-  /** Prefix for every exchange and queue name, so several stacks can share one broker. */
+  /**
+   * Prefix for every exchange and queue name, so several stacks can share one broker. Used
+   * as-is, no separator added: `staging.` gives `staging.transcribe.jobs`, `nc` gives `nctranscribe.jobs`.
+   */
   AMQP_PREFIX: z
     .string()
     .regex(/^[a-z0-9._-]*$/, 'only lowercase letters, digits, ".", "_" and "-"')
