@@ -1,5 +1,6 @@
 // The wedge detector and bounded readiness checks, on the real event loop and real timers.
 import { runReadyChecks, startLivenessMonitor } from '../src/index.js';
+import { waitFor } from '../../testkit/src/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -7,14 +8,6 @@ function blockLoop(ms: number) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     // busy: the event loop cannot run anything
-  }
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(20);
   }
 }
 

@@ -9,10 +9,11 @@ export {
   wordErrorRate,
   normalizeWords,
   librivoxClips,
-  fixturesDir,
   JFK_REFERENCE,
   LIBRIVOX_DIR,
 } from './wer.js';
+export { fixturesDir, audioFixture, whisperTestModel, type AudioFixture } from './fixtures.js';
+export { waitFor, sleep, DEFAULT_WAIT_TIMEOUT_MS, type WaitOptions } from './wait-for.js';
 export { rawSphinxTranscript } from './raw-sphinx.js';
 export { collectEvents, type Collected } from './ws-collect.js';
 export {
@@ -50,7 +51,7 @@ export {
   type FaultSettings,
   type FaultWorld,
 } from './fault-world.js';
-export { startRun, waitFor, findLog, type FaultRun } from './fault-run.js';
+export { startRun, findLog, type FaultRun } from './fault-run.js';
 export {
   formatTable,
   ruleBreaks,

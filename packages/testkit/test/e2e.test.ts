@@ -19,7 +19,7 @@ import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
   collectEvents,
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   JFK_REFERENCE,
   librivoxClips,
   rawSphinxTranscript,
@@ -99,8 +99,8 @@ async function transcript(jobId: string) {
 }
 
 describe.each([
-  ['jfk.wav', () => join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav', () => JFK_REFERENCE],
-  ['jfk.mp3', () => join(fixturesDir(), 'audio', 'jfk.mp3'), 'audio/mpeg', () => JFK_REFERENCE],
+  ['jfk.wav', () => audioFixture('jfk.wav'), 'audio/wav', () => JFK_REFERENCE],
+  ['jfk.mp3', () => audioFixture('jfk.mp3'), 'audio/mpeg', () => JFK_REFERENCE],
   [
     'a LibriVox clip',
     () => librivoxClips()[0]!.wav,
@@ -167,7 +167,7 @@ describe('after the fact and across tenants', () => {
   let eventsUrl: string;
 
   beforeAll(async () => {
-    const { job } = await transcribe(join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav');
+    const { job } = await transcribe(audioFixture('jfk.wav'), 'audio/wav');
     jobId = job.id;
     token = job.eventsToken;
     eventsUrl = job.links.events;
@@ -244,7 +244,7 @@ describe('bad input', () => {
     ]);
     const garbage = await uploadBytes('noise.wav', 'audio/wav', fake);
     const bad = await createJob(garbage.uploadId);
-    const good = await transcribe(join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav');
+    const good = await transcribe(audioFixture('jfk.wav'), 'audio/wav');
 
     const badEvents = await collectEvents(bad.links.events);
     const failed = badEvents.events.at(-1);
@@ -264,7 +264,7 @@ describe('bad input', () => {
   });
 
   it('refuses a job for an upload that never happened, and queues nothing', async () => {
-    const size = (await stat(join(fixturesDir(), 'audio', 'jfk.wav'))).size;
+    const size = (await stat(audioFixture('jfk.wav'))).size;
     const upload = await createUpload('never.wav', 'audio/wav', size);
     const before = await env.db
       .selectFrom('jobs')

@@ -9,7 +9,7 @@ import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
   createTestEnv,
   JFK_REFERENCE,
-  fixturesDir,
+  audioFixture,
   startStack,
   wordErrorRate,
   type Stack,
@@ -64,7 +64,7 @@ describeWithBrowser('web UI', () => {
 
     await page.goto(`${stack.gatewayUrl}/`);
     await page.fill('#key', KEY);
-    await page.setInputFiles('#file', join(fixturesDir(), 'audio', 'jfk.wav'));
+    await page.setInputFiles('#file', audioFixture('jfk.wav'));
     // Record every status line the page shows, to prove progress arrived live.
     // (A string: this runs in the page, whose DOM types the tests' tsconfig does not load.)
     await page.evaluate(`

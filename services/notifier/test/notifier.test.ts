@@ -210,21 +210,17 @@ describe('live events and replay', () => {
   });
 
   it('two notifier instances both deliver every live event to their own clients', async () => {
-    await waitFor(
-      () => first.notifier.hub.size === 0 && second.notifier.hub.size === 0,
-      5000,
-      'idle hubs',
-    );
+    await waitFor(() => first.notifier.hub.size === 0 && second.notifier.hub.size === 0, {
+      what: 'idle hubs',
+    });
     const job = await h.createJob(tenantA);
     const token = h.tokenFor(job);
     const one = h.follow(first.eventsUrl(job.id, { token }));
     const two = h.follow(second.eventsUrl(job.id, { token }));
     // Both admitted before the first event exists: everything they get arrives live.
-    await waitFor(
-      () => first.notifier.hub.size === 1 && second.notifier.hub.size === 1,
-      5000,
-      'admission',
-    );
+    await waitFor(() => first.notifier.hub.size === 1 && second.notifier.hub.size === 1, {
+      what: 'admission',
+    });
     await h.append(job, { type: 'queued' }, { type: 'processing', attempt: 1 });
     for (let i = 1; i <= 20; i++) {
       await h.progress(job, i * 5);
@@ -243,7 +239,7 @@ describe('live events and replay', () => {
     const ours = await h.createJob(tenantA);
     const follower = h.follow(first.eventsUrl(theirs.id), { headers: bearer(tenantB) });
     await follower.opened;
-    await waitFor(() => first.notifier.hub.size >= 1, 5000, 'admission');
+    await waitFor(() => first.notifier.hub.size >= 1, { what: 'admission' });
     await h.progress(ours, 10);
     await h.complete(ours);
     await h.complete(theirs);
@@ -267,7 +263,7 @@ describe('slow clients', () => {
     const slowClosed = once(slow, 'close') as Promise<[number, Buffer]>;
     await once(slow, 'open');
     slow.pause(); // stop reading: the kernel buffers fill up, then the server's send buffer
-    await waitFor(() => notifier.notifier.hub.size === 2, 5000, 'admission');
+    await waitFor(() => notifier.notifier.hub.size === 2, { what: 'admission' });
 
     // Big events fill the socket buffers quickly; keep producing until the server lets go.
     const stage = 'x'.repeat(32 * 1024);
@@ -307,13 +303,13 @@ describe('connection lifecycle', () => {
     const a = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }));
     const b = h.follow(notifier.eventsUrl(job.id), { headers: bearer(tenantA) });
     // Both admitted and replayed, so what they see next comes from the shutdown.
-    await waitFor(() => a.events.length === 1 && b.events.length === 1, 5000, 'replay');
+    await waitFor(() => a.events.length === 1 && b.events.length === 1, { what: 'replay' });
     notifier.notifier.hub.close();
     const [ra, rb] = await Promise.all([a.finished, b.finished]);
     expect([ra.closeCode, rb.closeCode]).toEqual([1001, 1001]);
     expect(ra.seqs).toEqual([1]);
     expect(rb.seqs).toEqual([1]);
-    await waitFor(() => notifier.notifier.hub.size === 0, 5000, 'clients removed');
+    await waitFor(() => notifier.notifier.hub.size === 0, { what: 'clients removed' });
     await notifier.stop();
   });
 
@@ -345,7 +341,7 @@ describe('connection lifecycle', () => {
     const deafClosed = once(deaf, 'close') as Promise<[number, Buffer]>;
     await Promise.all([once(deaf, 'open'), once(polite, 'open')]);
     const opened = Date.now();
-    await waitFor(() => notifier.notifier.hub.size === 2, 5000, 'admission');
+    await waitFor(() => notifier.notifier.hub.size === 2, { what: 'admission' });
 
     const [code] = await deafClosed;
     const elapsed = Date.now() - opened;
@@ -388,11 +384,11 @@ describe('HTTP endpoints', () => {
   });
 
   it('/metrics reports open connections and events sent', async () => {
-    await waitFor(() => first.notifier.hub.size === 0, 5000, 'idle hub');
+    await waitFor(() => first.notifier.hub.size === 0, { what: 'idle hub' });
     const job = await h.createJob(tenantA);
     await h.progress(job, 1);
     const follower = h.follow(first.eventsUrl(job.id, { token: h.tokenFor(job) }));
-    await waitFor(() => first.notifier.hub.size === 1, 5000, 'admission');
+    await waitFor(() => first.notifier.hub.size === 1, { what: 'admission' });
 
     const open = await (await fetch(`${first.httpUrl}/metrics`)).text();
     expect(open).toMatch(/^notifier_connections\{[^}]*\} 1$/m);
@@ -400,7 +396,7 @@ describe('HTTP endpoints', () => {
 
     await h.complete(job);
     await follower.finished;
-    await waitFor(() => first.notifier.hub.size === 0, 5000, 'disconnect');
+    await waitFor(() => first.notifier.hub.size === 0, { what: 'disconnect' });
     const closed = await (await fetch(`${first.httpUrl}/metrics`)).text();
     expect(closed).toMatch(/^notifier_connections\{[^}]*\} 0$/m);
   });

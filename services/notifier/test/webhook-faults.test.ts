@@ -129,14 +129,6 @@ async function queueState(): Promise<{ messages: number; consumers: number } | u
   }
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** A job of the tenant, finished: its terminal event goes out through the outbox relay. */
 async function completedJob(): Promise<string> {
   const job = await h.createJob(tenant);
@@ -215,31 +207,28 @@ afterAll(async () => {
 describe('webhooks across faults', () => {
   it('delivers a terminal event as one webhook (baseline, through both relays)', async () => {
     const jobId = await completedJob();
-    await waitFor(() => receiver.countFor(jobId) === 1, 30_000, 'the webhook');
+    await waitFor(() => receiver.countFor(jobId) === 1, { what: 'the webhook' });
   });
 
   it('rides out a RabbitMQ connection cut: events published meanwhile are delivered after it', async () => {
     amqpRelay.cut();
-    await waitFor(() => !queue.isConnected(), 30_000, 'the consumer to notice the cut');
+    await waitFor(() => !queue.isConnected(), { what: 'the consumer to notice the cut' });
     const during = [await completedJob(), await completedJob()];
     // Both wait in the durable queue, nobody consuming, while the relay refuses connections.
-    await until(
-      async () => (await queueState())?.messages === 2,
-      30_000,
-      'two messages in the webhooks queue',
-    );
+    await waitFor(async () => (await queueState())?.messages === 2, {
+      what: 'two messages in the webhooks queue',
+    });
     expect(queue.isConnected()).toBe(false);
 
     amqpRelay.restore();
-    await waitFor(
-      () => during.every((jobId) => receiver.countFor(jobId) === 1),
-      60_000,
-      'the webhooks of events published during the cut',
-    );
+    await waitFor(() => during.every((jobId) => receiver.countFor(jobId) === 1), {
+      timeoutMs: 60_000,
+      what: 'the webhooks of events published during the cut',
+    });
     expect(queue.isConnected()).toBe(true);
     expect(reported.length).toBeGreaterThan(0); // the cut was seen and reported, not thrown
     const after = await completedJob();
-    await waitFor(() => receiver.countFor(after) === 1, 30_000, 'a webhook after the cut');
+    await waitFor(() => receiver.countFor(after) === 1, { what: 'a webhook after the cut' });
   });
 
   it('consumes again when the broker cancels its consumer (the queue was deleted)', async () => {
@@ -248,13 +237,11 @@ describe('webhooks across faults', () => {
     await channel.deleteQueue(webhookQueueName(env.prefix));
     await connection.close();
     // Re-declared, bound and consumed again by the notifier, with no connection lost.
-    await until(
-      async () => ((await queueState())?.consumers ?? 0) >= 1,
-      30_000,
-      'the queue to be consumed again',
-    );
+    await waitFor(async () => ((await queueState())?.consumers ?? 0) >= 1, {
+      what: 'the queue to be consumed again',
+    });
     const jobId = await completedJob();
-    await waitFor(() => receiver.countFor(jobId) === 1, 30_000, 'a webhook after the cancel');
+    await waitFor(() => receiver.countFor(jobId) === 1, { what: 'a webhook after the cancel' });
   });
 
   it('rides out a Postgres cut: the intake requeues and the delivery happens once it is back', async () => {
@@ -265,12 +252,14 @@ describe('webhooks across faults', () => {
     const before = logged.filter((m) => m === 'webhook intake failed; requeued').length;
     await waitFor(
       () => logged.filter((m) => m === 'webhook intake failed; requeued').length >= before + 2,
-      60_000,
-      'the intake to fail and requeue twice',
+      { timeoutMs: 60_000, what: 'the intake to fail and requeue twice' },
     );
     expect(receiver.countFor(jobId)).toBe(0);
     pgRelay.restore();
-    await waitFor(() => receiver.countFor(jobId) === 1, 60_000, 'the webhook after the cut');
+    await waitFor(() => receiver.countFor(jobId) === 1, {
+      timeoutMs: 60_000,
+      what: 'the webhook after the cut',
+    });
     const rows = () =>
       env.db
         .selectFrom('webhook_deliveries')
@@ -278,7 +267,7 @@ describe('webhooks across faults', () => {
         .where('job_id', '=', jobId)
         .execute();
     // The attempt is recorded just after the receiver answered.
-    await until(async () => (await rows())[0]?.status !== 'pending', 30_000, 'the record');
+    await waitFor(async () => (await rows())[0]?.status !== 'pending', { what: 'the record' });
     expect(await rows()).toEqual([{ status: 'succeeded', attempts: 1 }]);
   });
 

@@ -14,6 +14,7 @@ import {
 import { createOpenAIEngine, type RetryInfo } from '../src/engines/openai.js';
 import { readWavInfo } from '../src/engines/wav.js';
 import { librivoxWav } from './support/librivox-wav.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 // Recognition runs at a fraction of real time when the 2-core machine is busy.
 jest.setTimeout(300_000);
@@ -225,11 +226,3 @@ it('cancels during a Retry-After wait', async () => {
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(server.requests).toHaveLength(1);
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

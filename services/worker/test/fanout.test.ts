@@ -28,6 +28,7 @@ import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { createJobHandler } from '../src/job-handler.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox, type Recording } from './speech.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 // pocketsphinx runs many times slower when other suites share the 2 cores: wait on
 // conditions with generous limits.
@@ -124,7 +125,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await waitFor(async () => idle(), 120_000).catch(() => undefined);
+  await waitFor(async () => idle(), { timeoutMs: 120_000 }).catch(() => undefined);
   await relay?.stop();
   for (const broker of brokers) await broker.close();
   await env?.close();
@@ -133,14 +134,6 @@ afterAll(async () => {
 });
 
 const idle = () => pool.every((w) => w.active === 0);
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 400_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function submit(file: string): Promise<JobRow> {
   const id = uuidv7();
@@ -170,7 +163,7 @@ async function settled(id: string): Promise<JobRow> {
     ['completed', 'failed', 'canceled'].includes((await reload(id)).status),
   );
   // Messages still in hand (drops of stale chunks) finish before the checks.
-  await waitFor(async () => idle(), 300_000);
+  await waitFor(async () => idle(), { timeoutMs: 300_000 });
   return reload(id);
 }
 
@@ -253,7 +246,9 @@ it('stops every chunk of a canceled job and cleans up its chunk objects', async 
   const after = await settled(job.id);
   expect(after.status).toBe('canceled');
   // Chunk messages still queued are dropped (and their objects deleted) as they arrive.
-  await waitFor(async () => (await leftoverChunkObjects(job, 8)).length === 0, 300_000);
+  await waitFor(async () => (await leftoverChunkObjects(job, 8)).length === 0, {
+    timeoutMs: 300_000,
+  });
   const chunks = await listJobChunks(env.db, job.id);
   expect(chunks.filter((c) => c.done).length).toBeLessThan(chunks.length);
   const types = (await listJobEvents(env.db, job.id, 0)).map((e) => e.type);

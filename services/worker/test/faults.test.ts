@@ -33,7 +33,7 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   freePort,
   librivoxClips,
   startService,
@@ -49,12 +49,13 @@ import { createIntake } from '../src/intake.js';
 import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 const run = promisify(execFile);
 jest.setTimeout(300_000);
 const sphinx = createSphinxEngine();
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
-const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+const jfkWav = audioFixture('jfk.wav');
+const jfkMp3 = audioFixture('jfk.mp3');
 const shortClip = librivoxClips().find((c) => c.wav.endsWith('0880.wav'))!;
 const metrics = createWorkerMetrics(createRegistry('faults-test'));
 const logger = createLogger('faults-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -179,14 +180,6 @@ afterAll(async () => {
   await rm(media, { recursive: true, force: true });
 });
 
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 240_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function submit(file: string, options: { publish?: boolean } = {}): Promise<JobRow> {
   const id = uuidv7();
   const key = `${tenantId}/${id}/${file.split('/').pop()}`;
@@ -219,7 +212,7 @@ const reload = async (id: string) => (await findJobById(env.db, id))!;
 async function settled(id: string, timeoutMs = 240_000): Promise<JobRow> {
   await waitFor(
     async () => ['completed', 'failed', 'canceled'].includes((await reload(id)).status),
-    timeoutMs,
+    { timeoutMs: timeoutMs },
   );
   return reload(id);
 }
@@ -480,7 +473,7 @@ describe('a worker process killed with SIGKILL', () => {
       expect(deadScratch).toHaveLength(1);
       await first.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0, 10_000);
+      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0);
       logger.info({ ms: Date.now() - killedAt }, 'children gone after SIGKILL');
       // Left behind by the dead worker…
       expect(await readdir(tmpRoot)).toEqual(deadScratch);

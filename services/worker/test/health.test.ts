@@ -13,6 +13,7 @@ import {
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import { workerProbes } from '../src/health.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 let env: TestEnv;
 let proxy: TcpCutProxy;
@@ -53,14 +54,6 @@ const probe = async (path: string) => {
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 };
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('is ready and live with Postgres and the broker up; not ready without the broker', async () => {
   expect(await probe('/readyz')).toEqual({
     status: 200,
@@ -81,7 +74,7 @@ it('black hole: /readyz 503 within its bound, /healthz 503 while the pool is stu
   expect(ready.json).toMatchObject({ checks: { postgres: 'timed out after 1000 ms' } });
   // Work waiting on the one connection, which hangs: nothing moves.
   const stuck = [1, 2, 3].map(() => sql`select 1`.execute(db).catch(() => undefined));
-  await waitFor(async () => (await probe('/healthz')).status === 503, 10_000);
+  await waitFor(async () => (await probe('/healthz')).status === 503);
   expect((await probe('/healthz')).json).toMatchObject({ status: 'wedged' });
   proxy.setMode('pass');
   await Promise.all(stuck);

@@ -32,7 +32,7 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   librivoxClips,
   wordErrorRate,
   type TestEnv,
@@ -44,13 +44,14 @@ import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { reapOnce } from '../src/reaper.js';
 import { joinLibrivox } from './speech.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 const run = promisify(execFile);
 // pocketsphinx runs many times slower when other suites share the 2 cores: wait on
 // conditions with generous limits.
 jest.setTimeout(400_000);
 const sphinx = createSphinxEngine();
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
+const jfkWav = audioFixture('jfk.wav');
 // The shortest real speech at hand (3 s), for jobs that only need to complete.
 const shortClip = librivoxClips().find((c) => c.wav.endsWith('0880.wav'))!;
 
@@ -150,21 +151,13 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await waitFor(async () => active === 0, 120_000).catch(() => undefined);
+  await waitFor(async () => active === 0, { timeoutMs: 120_000 }).catch(() => undefined);
   await relay?.stop();
   await broker?.close();
   await env?.close();
   await rm(scratch, { recursive: true, force: true });
   await rm(media, { recursive: true, force: true });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Uploads a file, creates its job and queues its message, as the gateway does. */
 async function submit(file: string, options: { publish?: boolean } = {}): Promise<JobRow> {
@@ -198,7 +191,7 @@ async function submit(file: string, options: { publish?: boolean } = {}): Promis
 const reload = async (id: string) => (await findJobById(env.db, id))!;
 const isTerminal = (job: JobRow) => ['completed', 'failed', 'canceled'].includes(job.status);
 async function settled(id: string, timeoutMs = 300_000): Promise<JobRow> {
-  await waitFor(async () => isTerminal(await reload(id)), timeoutMs);
+  await waitFor(async () => isTerminal(await reload(id)), { timeoutMs: timeoutMs });
   return reload(id);
 }
 
@@ -301,7 +294,7 @@ it('dead-letters a job that fails every attempt, with the reason, and fails it',
     2,
   ]);
   expect(failed.error_message).toContain('engine exploded');
-  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
+  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), { timeoutMs: 120_000 });
   const message = dead.find((m) => m.body.includes(job.id))!;
   expect(JSON.parse(message.body)).toMatchObject({ v: 1, jobId: job.id });
   expect(message.headers).toMatchObject({
@@ -319,7 +312,7 @@ it('stops a job canceled mid-transcription: engine killed, nothing more stored, 
   const canceled = await cancelJob(env.db, tenantId, job.id);
   expect(canceled?.status).toBe('canceled');
   // The worker notices at its next progress write, chunk or heartbeat and lets go.
-  await waitFor(async () => active === 0, 120_000);
+  await waitFor(async () => active === 0, { timeoutMs: 120_000 });
   const chunks = await listJobChunks(env.db, job.id);
   expect(chunks.filter((c) => c.done).length).toBeLessThan(chunks.length);
   const after = await reload(job.id);
@@ -433,7 +426,7 @@ describe('the reaper', () => {
     expect(await reap()).toMatchObject({ failed: 1 });
     relay.kick();
     expect(await reload(job.id)).toMatchObject({ status: 'failed', error_code: 'worker_lost' });
-    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
+    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), { timeoutMs: 120_000 });
     const message = dead.find((m) => m.body.includes(job.id))!;
     expect(String(message.headers['x-reason'])).toMatch(/lease expired/);
   });

@@ -3,14 +3,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fixturesDir } from '../../../packages/testkit/src/wer.js';
+import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
 import { type PermanentJobErrorCode } from '../src/errors.js';
 import { normalizeAudio, probeMedia } from '../src/media.js';
 
 const run = promisify(execFile);
 const JFK_S = 11;
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
-const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+const jfkWav = audioFixture('jfk.wav');
+const jfkMp3 = audioFixture('jfk.mp3');
 let dir: string;
 
 async function ffmpeg(...args: string[]): Promise<void> {

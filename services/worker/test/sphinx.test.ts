@@ -3,12 +3,13 @@ import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fixturesDir, JFK_REFERENCE, wordErrorRate } from '../../../packages/testkit/src/wer.js';
+import { JFK_REFERENCE, wordErrorRate } from '../../../packages/testkit/src/wer.js';
+import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
 import type { EngineResult } from '../src/engines/engine.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
 
 const run = promisify(execFile);
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
+const jfkWav = audioFixture('jfk.wav');
 const engine = createSphinxEngine();
 let dir: string;
 

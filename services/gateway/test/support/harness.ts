@@ -18,10 +18,9 @@ import { createTestEnv, type TestEnv } from '../../../../packages/testkit/src/in
 import { createGatewayApp } from '../../src/app.js';
 import { handleClientErrors } from '../../src/client-error.js';
 import type { GatewayDeps, GatewaySettings } from '../../src/deps.js';
-import { join } from 'node:path';
-import { fixturesDir } from '../../../../packages/testkit/src/wer.js';
+import { audioFixture } from '../../../../packages/testkit/src/fixtures.js';
 
-export const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+export const JFK = audioFixture('jfk.wav');
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export interface ApiInit {
