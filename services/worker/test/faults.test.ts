@@ -1,7 +1,9 @@
 // Issue 11: every accepted job ends completed or failed exactly once, and a dependency
 // blip never makes work run twice. Real Postgres, RabbitMQ (reached through a TCP relay
-// the tests can cut), S3, ffmpeg and pocketsphinx; the worker process of the last test
-// is the built one (`pnpm build`), killed with SIGKILL.
+// the tests can cut), S3 and ffmpeg. In-process jobs run on the deterministic engine, held
+// until the fault under test has happened instead of hoping pocketsphinx is still busy;
+// the worker process of the last test is the built one (`pnpm build`), with its real
+// pocketsphinx child, killed with SIGKILL.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -44,16 +46,18 @@ import {
 } from '../../../packages/testkit/src/index.js';
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
-import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { createIntake } from '../src/intake.js';
 import { createJobHandler, type JobHandlerDeps } from '../src/job-handler.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
+import { createDeterministicEngine } from './support/deterministic-engine.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 const run = promisify(execFile);
 jest.setTimeout(300_000);
-const sphinx = createSphinxEngine();
+/** When set, transcriptions finish only after it resolves. */
+let transcriptionsFinishAfter: Promise<unknown> | undefined;
+const speech = createDeterministicEngine({ gate: () => transcriptionsFinishAfter });
 const jfkWav = audioFixture('jfk.wav');
 const jfkMp3 = audioFixture('jfk.mp3');
 const shortClip = librivoxClips().find((c) => c.wav.endsWith('0880.wav'))!;
@@ -70,7 +74,7 @@ let tenantId: string;
 let scratch: string;
 let media: string;
 
-/** The real engine, counted: calls, transcriptions running now, and per input file. */
+/** The engine, counted: calls, transcriptions running now, and per input file. */
 const counted = {
   calls: 0,
   running: 0,
@@ -96,7 +100,7 @@ const countingEngine: Engine = {
     if (counted.runningContent.has(key)) counted.overlaps++;
     counted.runningContent.add(key);
     try {
-      return await sphinx.transcribe(wav, options, onProgress);
+      return await speech.transcribe(wav, options, onProgress);
     } finally {
       counted.running--;
       counted.runningContent.delete(key);
@@ -167,6 +171,7 @@ beforeAll(async () => {
 afterEach(() => {
   deps = {};
   pipelineOverrides = {};
+  transcriptionsFinishAfter = undefined;
 });
 
 afterAll(async () => {
@@ -251,6 +256,9 @@ it('a broker cut mid-job: the job completes exactly once, attempts unchanged, ne
   counted.reset();
   maxInFlight = 0;
   const recording = await joinLibrivox(join(media, 'cut.wav'), 1);
+  // The transcription is still running when the cut comes, and until the consumer is back.
+  let reconnected!: () => void;
+  transcriptionsFinishAfter = new Promise<void>((resolve) => (reconnected = resolve));
   const job = await submit(recording.file);
   await waitFor(() => counted.running > 0);
   const connectionsBefore = tcp.connections();
@@ -258,6 +266,8 @@ it('a broker cut mid-job: the job completes exactly once, attempts unchanged, ne
   // the unacked message, and a second job arrives meanwhile.
   tcp.cut(3000);
   const second = await submit(shortClip.wav);
+  await waitFor(() => tcp.connections() > connectionsBefore, { what: 'the consumer to reconnect' });
+  reconnected();
   const done = await settled(job.id);
   const secondDone = await settled(second.id);
   await waitFor(async () => (await outboxEmpty()) && intake.inFlight() === 0);
@@ -298,6 +308,9 @@ it('transcribes a fanned-out chunk once, even with every chunk message delivered
     deps = { fanOut: { minChunks: 2, leaseMs: 120_000, storage: env.storage } };
     pipelineOverrides = { chunkS: 8 };
     const recording = await joinLibrivox(join(media, 'fan.wav'), 1);
+    // No chunk finishes before its duplicate is on its way.
+    let duplicatesSent!: () => void;
+    transcriptionsFinishAfter = new Promise<void>((resolve) => (duplicatesSent = resolve));
     const job = await submit(recording.file);
     // The first chunk's transcription proves the chunks went out: send each one again.
     await waitFor(() => counted.calls > 0);
@@ -313,6 +326,7 @@ it('transcribes a fanned-out chunk once, even with every chunk message delivered
         ),
       );
     relay.kick();
+    duplicatesSent();
     const done = await settled(job.id);
     const chunks = await listJobChunks(env.db, job.id);
     expect(chunks.length).toBeGreaterThanOrEqual(3);
@@ -468,12 +482,16 @@ describe('a worker process killed with SIGKILL', () => {
         async () =>
           (await reload(job.id)).stage === 'transcribing' &&
           (await processesMentioning(tmpRoot)).some((p) => p.cmd.includes('pocketsphinx')),
+        { timeoutMs: 240_000, what: 'pocketsphinx running in the worker process' },
       );
       const deadScratch = (await readdir(tmpRoot)).filter((d) => d.startsWith('worker-'));
       expect(deadScratch).toHaveLength(1);
       await first.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0);
+      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0, {
+        timeoutMs: 240_000,
+        what: "the killed worker's children to be gone",
+      });
       logger.info({ ms: Date.now() - killedAt }, 'children gone after SIGKILL');
       // Left behind by the dead worker…
       expect(await readdir(tmpRoot)).toEqual(deadScratch);
