@@ -57,7 +57,8 @@ describe('startLivenessMonitor', () => {
 
 describe('runReadyChecks', () => {
   it('bounds each check: a hanging one times out, the others still report', async () => {
-    const started = Date.now();
+    // A check that never settles is ended by the bound: the report arriving at all, with
+    // the hanging check timed out, is the proof (no wall-clock guess).
     const report = await runReadyChecks(
       {
         fine: () => Promise.resolve(),
@@ -68,7 +69,6 @@ describe('runReadyChecks', () => {
       },
       200,
     );
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(report).toEqual({
       ok: false,
       checks: {

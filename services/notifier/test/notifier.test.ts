@@ -340,14 +340,13 @@ describe('connection lifecycle', () => {
     deaf.on('ping', () => pings++);
     const deafClosed = once(deaf, 'close') as Promise<[number, Buffer]>;
     await Promise.all([once(deaf, 'open'), once(polite, 'open')]);
-    const opened = Date.now();
     await waitFor(() => notifier.notifier.hub.size === 2, { what: 'admission' });
 
     const [code] = await deafClosed;
-    const elapsed = Date.now() - opened;
     expect(code).toBe(1006); // terminated: no close frame
+    // Counted in heartbeats, not milliseconds: a loaded machine slows both alike.
     expect(pings).toBeGreaterThanOrEqual(1);
-    expect(elapsed).toBeLessThan(400);
+    expect(pings).toBeLessThanOrEqual(3);
 
     // A client that answers pings stays, well past the point the deaf one was cut.
     await sleep(400);

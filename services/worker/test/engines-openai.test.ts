@@ -165,7 +165,6 @@ it('gives up after maxRetries with a transient (retryable) error', async () => {
 
 it('does not wait inside the job for a Retry-After longer than allowed', async () => {
   server.fail({ status: 429, retryAfterS: 3600 });
-  const started = Date.now();
   await expect(
     engine({ maxRetryDelayMs: 30_000 }).transcribe(
       shortClip.wav,
@@ -173,7 +172,8 @@ it('does not wait inside the job for a Retry-After longer than allowed', async (
       () => undefined,
     ),
   ).rejects.toThrow(/asked to wait 3600 s/);
-  expect(Date.now() - started).toBeLessThan(10_000);
+  // It gave up on the first answer instead of waiting to ask again.
+  expect(server.requests).toHaveLength(1);
 });
 
 it('turns a bad key (401) into a permanent engine_rejected failure without retrying', async () => {
@@ -199,7 +199,6 @@ it('turns an unknown model (404) into engine_rejected', async () => {
 it('cancels a request in flight when the signal fires', async () => {
   server.fail({ delayMs: 20_000 });
   const controller = new AbortController();
-  const started = Date.now();
   const pending = engine().transcribe(
     shortClip.wav,
     { language: 'en', signal: controller.signal },
@@ -208,14 +207,15 @@ it('cancels a request in flight when the signal fires', async () => {
   await waitFor(() => server.requests.length === 1);
   controller.abort();
   await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-  expect(Date.now() - started).toBeLessThan(10_000);
+  // The abort ended it: the server had not answered yet.
+  expect(server.requests[0]!.status).toBe(0);
 });
 
 it('cancels during a Retry-After wait', async () => {
-  server.fail({ status: 429, retryAfterS: 30 });
+  // An hour's wait, allowed: only the abort can end it within this test's bound.
+  server.fail({ status: 429, retryAfterS: 3600 });
   const controller = new AbortController();
-  const started = Date.now();
-  const pending = engine().transcribe(
+  const pending = engine({ maxRetryDelayMs: 3_600_000 }).transcribe(
     shortClip.wav,
     { language: 'en', signal: controller.signal },
     () => undefined,
@@ -223,6 +223,5 @@ it('cancels during a Retry-After wait', async () => {
   await waitFor(() => server.requests[0]?.status === 429);
   controller.abort();
   await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-  expect(Date.now() - started).toBeLessThan(10_000);
   expect(server.requests).toHaveLength(1);
 });
