@@ -21,8 +21,6 @@ export {
   type OpenAICompatibleServer,
   type OpenAIFault,
 } from './openai-compatible-server.js';
-export { startTcpCutProxy, type TcpCutProxy, type ProxyMode } from './tcp-cut-proxy.js';
-export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
 export {
   startFaultProxy,
   type FaultProxy,

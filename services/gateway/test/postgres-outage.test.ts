@@ -5,15 +5,11 @@
 import { sql } from 'kysely';
 import { createDb, poolProbe, type Db } from '@transcribe/db';
 import { createRegistry, startLivenessMonitor, type LivenessMonitor } from '@transcribe/telemetry';
-import {
-  startTcpCutProxy,
-  waitFor,
-  type TcpCutProxy,
-} from '../../../packages/testkit/src/index.js';
+import { startFaultProxy, waitFor, type FaultProxy } from '../../../packages/testkit/src/index.js';
 import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
 
 let h: GatewayHarness;
-let proxy: TcpCutProxy;
+let proxy: FaultProxy;
 let db: Db;
 let monitor: LivenessMonitor;
 let base: string;
@@ -26,7 +22,7 @@ beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
   h = await startGatewayHarness();
   const target = new URL(h.env.databaseUrl);
-  proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
   // Short bounds so the test is quick; the defaults are longer, the behaviour the same.
   db = createDb(proxy.rewrite(h.env.databaseUrl), {
     max: 3,
@@ -53,7 +49,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  proxy.setMode('pass');
+  proxy.restore();
   expect(uncaught).toEqual([]);
 });
 
@@ -83,7 +79,7 @@ it('opens sessions with the configured server-side timeouts', async () => {
 it('survives a cut while a client is checked out (idle in a transaction, and mid-query)', async () => {
   const idleInTransaction = db.transaction().execute(async (trx) => {
     await sql`select 1`.execute(trx);
-    proxy.cutAll();
+    proxy.cut();
     // The socket dies while this client is checked out between two queries: pg emits
     // 'error' on it, which used to crash the process.
     await new Promise((r) => setTimeout(r, 300));
@@ -91,17 +87,16 @@ it('survives a cut while a client is checked out (idle in a transaction, and mid
   });
   await expect(idleInTransaction).rejects.toThrow();
   const midQuery = sql`select pg_sleep(2)`.execute(db);
-  await waitFor(() => proxy.openConnections() > 0, { what: 'a connection through the proxy' });
+  await waitFor(() => proxy.stats().open > 0, { what: 'a connection through the proxy' });
   await new Promise((r) => setTimeout(r, 200));
-  proxy.cutAll();
+  proxy.cut();
   await expect(midQuery).rejects.toThrow();
   // Still alive, and the pool reconnects by itself.
   expect((await get('/v1/jobs')).status).toBe(200);
 });
 
 it('answers 503 + Retry-After while Postgres refuses connections, then recovers', async () => {
-  proxy.setMode('refuse');
-  proxy.cutAll();
+  proxy.refuse();
   const started = Date.now();
   expectUnavailable(await get('/v1/jobs'));
   expectUnavailable(await get(`/v1/jobs/${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}`));
@@ -111,7 +106,7 @@ it('answers 503 + Retry-After while Postgres refuses connections, then recovers'
   expect(ready.json).toMatchObject({ status: 'not_ready', checks: { rabbitmq: 'ok', s3: 'ok' } });
   // Postgres being down is not a reason to restart the gateway.
   expect((await get('/healthz', null)).status).toBe(200);
-  proxy.setMode('pass');
+  proxy.restore();
   await waitFor(async () => {
     const r = await get('/v1/jobs');
     return r.status === 200 && r;
@@ -120,7 +115,7 @@ it('answers 503 + Retry-After while Postgres refuses connections, then recovers'
 });
 
 it('under a black hole: /readyz 503 within seconds, requests 503 within the timeouts, /healthz 503 while the pool is stuck; all recover', async () => {
-  proxy.setMode('blackhole');
+  proxy.blackhole();
   const ready = await get('/readyz', null);
   expect(ready.status).toBe(503);
   // The check's own bound ended it (it says so), not the black hole lifting.
@@ -141,7 +136,7 @@ it('under a black hole: /readyz 503 within seconds, requests 503 within the time
   // this test's own bound).
   for (const res of await Promise.all(requests)) expectUnavailable(res);
 
-  proxy.setMode('pass');
+  proxy.restore();
   await waitFor(async () => {
     const r = await get('/v1/jobs');
     return r.status === 200 && r;

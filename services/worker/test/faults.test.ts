@@ -39,9 +39,9 @@ import {
   freePort,
   librivoxClips,
   startService,
-  startTcpRelay,
+  startFaultProxy,
   type ServiceProcess,
-  type TcpRelay,
+  type FaultProxy,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import type { Engine } from '../src/engines/engine.js';
@@ -68,7 +68,7 @@ let env: TestEnv;
 let broker: Broker;
 /** The consumer's own connection, through the relay the tests cut. */
 let consumerBroker: Broker;
-let tcp: TcpRelay;
+let tcp: FaultProxy;
 let relay: OutboxRelay;
 let tenantId: string;
 let scratch: string;
@@ -159,7 +159,7 @@ beforeAll(async () => {
   await broker.ready();
   relay = startOutboxRelay({ db: env.db, broker, pollMs: 200 });
   const amqp = new URL(env.env.AMQP_URL!);
-  tcp = await startTcpRelay({ host: amqp.hostname, port: Number(amqp.port || 5672) });
+  tcp = await startFaultProxy({ host: amqp.hostname, port: Number(amqp.port || 5672) });
   amqp.host = `127.0.0.1:${tcp.port}`;
   consumerBroker = connectBroker({ url: amqp.toString(), prefix: env.prefix });
   await consumerBroker.consume(consumerBroker.names.jobsQueue, intake.handle, {
@@ -213,6 +213,8 @@ async function submit(file: string, options: { publish?: boolean } = {}): Promis
   return job;
 }
 
+/** Connections the consumer made through the proxy (refused attempts are not made). */
+const connectionsMade = () => tcp.stats().accepted - tcp.stats().refused;
 const reload = async (id: string) => (await findJobById(env.db, id))!;
 async function settled(id: string, timeoutMs = 240_000): Promise<JobRow> {
   await waitFor(
@@ -261,18 +263,21 @@ it('a broker cut mid-job: the job completes exactly once, attempts unchanged, ne
   transcriptionsFinishAfter = new Promise<void>((resolve) => (reconnected = resolve));
   const job = await submit(recording.file);
   await waitFor(() => counted.running > 0);
-  const connectionsBefore = tcp.connections();
+  const connectionsBefore = connectionsMade();
   // The consumer's connection drops and stays unreachable for 3 s; the broker requeues
   // the unacked message, and a second job arrives meanwhile.
-  tcp.cut(3000);
+  tcp.refuse();
+  setTimeout(() => tcp.restore(), 3000);
   const second = await submit(shortClip.wav);
-  await waitFor(() => tcp.connections() > connectionsBefore, { what: 'the consumer to reconnect' });
+  await waitFor(() => connectionsMade() > connectionsBefore, {
+    what: 'the consumer to reconnect',
+  });
   reconnected();
   const done = await settled(job.id);
   const secondDone = await settled(second.id);
   await waitFor(async () => (await outboxEmpty()) && intake.inFlight() === 0);
 
-  expect(tcp.connections()).toBeGreaterThan(connectionsBefore); // it did reconnect
+  expect(connectionsMade()).toBeGreaterThan(connectionsBefore); // it did reconnect
   expect([done.status, done.attempts, done.lost_attempts]).toEqual(['completed', 1, 0]);
   expect([secondDone.status, secondDone.attempts]).toEqual(['completed', 1]);
   const types = await eventTypes(job.id);

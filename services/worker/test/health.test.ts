@@ -8,15 +8,15 @@ import { createRegistry, serveMetrics } from '@transcribe/telemetry';
 import { sql } from 'kysely';
 import {
   createTestEnv,
-  startTcpCutProxy,
-  type TcpCutProxy,
+  startFaultProxy,
+  type FaultProxy,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import { workerProbes } from '../src/health.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 let env: TestEnv;
-let proxy: TcpCutProxy;
+let proxy: FaultProxy;
 let db: Db;
 let server: Server;
 let probes: ReturnType<typeof workerProbes>;
@@ -26,7 +26,7 @@ let brokerUp = true;
 beforeAll(async () => {
   env = await createTestEnv();
   const target = new URL(env.databaseUrl);
-  proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
   db = createDb(proxy.rewrite(env.databaseUrl), {
     max: 1,
     connectTimeoutMs: 6000,
@@ -66,7 +66,7 @@ it('is ready and live with Postgres and the broker up; not ready without the bro
 });
 
 it('black hole: /readyz 503 within its bound, /healthz 503 while the pool is stuck; recovers', async () => {
-  proxy.setMode('blackhole');
+  proxy.blackhole();
   const ready = await probe('/readyz');
   expect(ready.status).toBe(503);
   // The check's own bound ended it (it says so), not the black hole lifting.
@@ -75,7 +75,7 @@ it('black hole: /readyz 503 within its bound, /healthz 503 while the pool is stu
   const stuck = [1, 2, 3].map(() => sql`select 1`.execute(db).catch(() => undefined));
   await waitFor(async () => (await probe('/healthz')).status === 503);
   expect((await probe('/healthz')).json).toMatchObject({ status: 'wedged' });
-  proxy.setMode('pass');
+  proxy.restore();
   await Promise.all(stuck);
   await waitFor(async () => (await probe('/readyz')).status === 200);
   await waitFor(async () => (await probe('/healthz')).status === 200);
