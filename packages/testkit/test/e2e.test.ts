@@ -15,7 +15,6 @@ import {
   JobEventList,
   TranscriptJson,
 } from '@transcribe/contracts';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
   collectEvents,
   createTestEnv,
@@ -23,6 +22,7 @@ import {
   JFK_REFERENCE,
   librivoxClips,
   rawSphinxTranscript,
+  seedTenant,
   startStack,
   wordErrorRate,
   type Stack,
@@ -36,8 +36,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const tenantB = await ensureTenant(env.db, 'tenant-b');
-  await insertApiKey(env.db, { tenantId: tenantB, name: 'b', key: KEY_B });
+  await seedTenant(env.db, 'tenant-b', { apiKey: KEY_B, keyName: 'b' });
   stack = await startStack({ env: { ...env.env, DEV_API_KEY: KEY_A } });
 }, 120_000);
 

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
+  seedTenant,
   createTestEnv,
   JFK_REFERENCE,
   audioFixture,
@@ -30,8 +30,7 @@ let browser: Browser;
 describeWithBrowser('web UI', () => {
   beforeAll(async () => {
     env = await createTestEnv();
-    const tenant = await ensureTenant(env.db, 'web');
-    await insertApiKey(env.db, { tenantId: tenant, name: 'ui', key: KEY });
+    await seedTenant(env.db, 'web', { apiKey: KEY, keyName: 'ui' });
     stack = await startStack({ env: env.env });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
