@@ -52,6 +52,7 @@ import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
 import { createDeterministicEngine } from './support/deterministic-engine.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 
 const run = promisify(execFile);
 jest.setTimeout(300_000);
@@ -486,14 +487,16 @@ describe('a worker process killed with SIGKILL', () => {
       await waitFor(
         async () =>
           (await reload(job.id)).stage === 'transcribing' &&
-          (await processesMentioning(tmpRoot)).some((p) => p.cmd.includes('pocketsphinx')),
+          (await processesMentioning(tmpRoot)).some(
+            (p) => !p.zombie && p.cmd.includes('pocketsphinx'),
+          ),
         { timeoutMs: 240_000, what: 'pocketsphinx running in the worker process' },
       );
       const deadScratch = (await readdir(tmpRoot)).filter((d) => d.startsWith('worker-'));
       expect(deadScratch).toHaveLength(1);
       await first.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0, {
+      await waitFor(async () => (await processesMentioning(tmpRoot)).every((p) => p.zombie), {
         timeoutMs: 240_000,
         what: "the killed worker's children to be gone",
       });
@@ -513,17 +516,3 @@ describe('a worker process killed with SIGKILL', () => {
     }
   });
 });
-
-/** Live (not zombie) processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<{ pid: number; cmd: string }[]> {
-  const found: { pid: number; cmd: string }[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (cmd.includes(needle) && state !== 'Z')
-      found.push({ pid: Number(entry), cmd: cmd.replace(/\0/g, ' ') });
-  }
-  return found;
-}

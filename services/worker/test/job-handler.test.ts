@@ -52,6 +52,7 @@ import {
   type KnownSpeech,
 } from './support/deterministic-engine.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 
 const run = promisify(execFile);
 // ffmpeg runs many times slower when other suites share the cores: wait on conditions
@@ -455,14 +456,3 @@ describe('the reaper', () => {
     expect([done.status, done.attempts]).toEqual(['completed', 1]);
   });
 });
-
-/** Pids of live processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 import { type PermanentJobErrorCode } from '../src/errors.js';
 import { normalizeAudio, probeMedia } from '../src/media.js';
 
@@ -41,17 +42,6 @@ function wavHeader(dataBytes: number): Buffer {
   h.write('data', 36, 'ascii');
   h.writeUInt32LE(dataBytes, 40);
   return h;
-}
-
-/** Pids of live processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
 }
 
 async function expectPermanent(

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { JFK_REFERENCE, wordErrorRate } from '../../../packages/testkit/src/wer.js';
 import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 import type { EngineResult } from '../src/engines/engine.js';
 import { createSphinxEngine } from '../src/engines/sphinx.js';
 
@@ -13,17 +14,6 @@ const run = promisify(execFile);
 const jfkWav = audioFixture('jfk.wav');
 const engine = createSphinxEngine();
 let dir: string;
-
-/** Pids of live processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sphinx-test-'));
