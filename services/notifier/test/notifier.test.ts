@@ -52,9 +52,7 @@ describe('authentication', () => {
   });
 
   it('accepts an events token in ?token=', async () => {
-    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(job) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(job) }));
     expect(got.closeCode).toBeUndefined();
     expect(got.events.map((e) => [e.seq, e.type])).toEqual([
       [1, 'queued'],
@@ -64,10 +62,7 @@ describe('authentication', () => {
   });
 
   it('accepts an API key in the Authorization header', async () => {
-    const got = await collectEvents(first.eventsUrl(job.id), {
-      headers: bearer(tenantA),
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id), { headers: bearer(tenantA) });
     expect(got.closeCode).toBeUndefined();
     expect(got.events.map((e) => e.seq)).toEqual([1, 2]);
   });
@@ -132,25 +127,21 @@ describe('authentication', () => {
     ],
   ])('closes with the right code for %s', async (_name, request, code) => {
     const { url, headers } = request();
-    const got = await collectEvents(url, { headers, timeoutMs: 10_000 });
+    const got = await collectEvents(url, { headers });
     expect(got.closeCode).toBe(code);
     expect(got.events).toEqual([]);
   });
 
   it('closes with 4404 for a token issued for another job of the same tenant', async () => {
     const other = await h.createJob(tenantA);
-    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(other) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(other) }));
     expect(got.closeCode).toBe(CloseCode.NotFound);
     expect(got.events).toEqual([]);
   });
 
   it('closes with 4404 for a valid token whose job does not exist', async () => {
     const ghost = { id: randomUUID(), tenantId: tenantA.id };
-    const got = await collectEvents(first.eventsUrl(ghost.id, { token: h.tokenFor(ghost) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(ghost.id, { token: h.tokenFor(ghost) }));
     expect(got.closeCode).toBe(CloseCode.NotFound);
   });
 
@@ -253,7 +244,7 @@ describe('slow clients', () => {
     const notifier = await h.startNotifier({ maxBufferedBytes: 1 });
     const job = await h.createJob(tenantA);
     const token = h.tokenFor(job);
-    const fast = h.follow(notifier.eventsUrl(job.id, { token }), { timeoutMs: 25_000 });
+    const fast = h.follow(notifier.eventsUrl(job.id, { token }));
 
     const slow = h.socket(notifier.eventsUrl(job.id, { token }));
     const slowSeqs: number[] = [];
@@ -317,9 +308,7 @@ describe('connection lifecycle', () => {
     const notifier = await h.startNotifier();
     const job = await h.createJob(tenantA);
     await h.progress(job, 1);
-    const late = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }), {
-      timeoutMs: 5000,
-    });
+    const late = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }));
     // The socket opens on upgrade; admission (a database read) is still under way.
     await late.opened;
     notifier.notifier.hub.close();

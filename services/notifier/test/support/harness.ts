@@ -20,6 +20,7 @@ import {
   type TestEnv,
   type TestRelay,
 } from '../../../../packages/testkit/src/index.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from '../../../../packages/testkit/src/wait-for.js';
 import { createNotifier, type Notifier, type NotifierDeps } from '../../src/app.js';
 
 export interface Job {
@@ -234,7 +235,7 @@ export class Harness {
       const timer = setTimeout(() => {
         socket.terminate();
         reject(new Error(`follow timed out; got seqs ${events.map((e) => e.seq).join(',')}`));
-      }, options.timeoutMs ?? 15_000);
+      }, options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS);
       const finish = (result: FollowResult) => {
         done = true;
         clearTimeout(timer);
