@@ -7,9 +7,9 @@ import { createClient } from '@transcribe/client';
 import { ExitCode, runCli, runTranscribe, type CommandDeps, type Output } from '@transcribe/cli';
 import { TranscriptJson } from '@transcribe/contracts';
 import { API_KEY, startFakeApi, type FakeApi } from '../../client/test/support/fake-api.js';
-import { fixturesDir } from '../../testkit/src/wer.js';
+import { audioFixture } from '../../testkit/src/fixtures.js';
 
-const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+const JFK = audioFixture('jfk.wav');
 const MAIN = join(__dirname, '..', 'dist', 'main.js');
 
 /** A writable that keeps what was written, optionally pretending to be a terminal. */

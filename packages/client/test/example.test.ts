@@ -3,12 +3,12 @@
 // events, every transcript format) against the local stand-in for the API.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fixturesDir } from '../../testkit/src/wer.js';
+import { audioFixture } from '../../testkit/src/fixtures.js';
 import { API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const EXAMPLES = join(__dirname, '..', 'examples');
-const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+const JFK = audioFixture('jfk.wav');
 
 function run(command: string, args: string[], env: Record<string, string> = {}) {
   const child = spawn(command, args, {

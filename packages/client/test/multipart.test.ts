@@ -10,7 +10,7 @@ import {
   startGatewayHarness,
   type GatewayHarness,
 } from '../../../services/gateway/test/support/harness.js';
-import { fixturesDir } from '../../testkit/src/wer.js';
+import { audioFixture } from '../../testkit/src/fixtures.js';
 
 const PART = 5 * 1024 * 1024;
 let h: GatewayHarness;
@@ -68,7 +68,7 @@ it('uploads a large file in parts that S3 reassembles byte for byte, and a job c
 });
 
 it('keeps small files on a single PUT', async () => {
-  const uploaded = await client.uploadFile(join(fixturesDir(), 'audio', 'jfk.wav'), {
+  const uploaded = await client.uploadFile(audioFixture('jfk.wav'), {
     multipartThresholdBytes: PART,
   });
   const row = await h.env.db

@@ -95,23 +95,31 @@ export function chargedAttempts(
 }
 
 /** Progress of the holder of `attempt`; false when the job was taken away. Renews the lease. */
+/**
+ * Progress for the holder of `attempt`, renewing its lease. Progress never goes back: a
+ * late, lower report (a fan-out coordinator's last throttled value landing after a chunk's
+ * higher one) keeps the stored value and stage. `held` false: the job is not this
+ * attempt's any more; `advanced` false: the report was stale and changed nothing.
+ */
 export async function updateJobProgress(
   db: Db,
   input: { id: string; attempt: number; progress: number; stage: string; leaseMs: number },
-): Promise<boolean> {
-  const result = await db
+): Promise<{ held: boolean; advanced: boolean }> {
+  const row = await db
     .updateTable('jobs')
     .set({
-      progress: input.progress,
-      stage: input.stage,
+      progress: sql`greatest(progress, ${input.progress})`,
+      stage: sql`case when progress <= ${input.progress} then ${input.stage} else stage end`,
       lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
       updated_at: sql`now()`,
     })
     .where('id', '=', input.id)
     .where('status', '=', 'processing')
     .where('attempts', '=', input.attempt)
+    .returning(['progress', 'stage'])
     .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  if (!row) return { held: false, advanced: false };
+  return { held: true, advanced: row.progress === input.progress && row.stage === input.stage };
 }
 
 /** Records the decoded duration for the holder of `attempt`; false when the job is not its own. */

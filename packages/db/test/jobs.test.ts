@@ -245,13 +245,33 @@ describe('completeJob, failJob, requeueJob, updateJobProgress', () => {
     const job = await newJob();
     await claimJob(env.db, job.id, LEASE);
     const input = { id: job.id, progress: 40, stage: 'transcribing', leaseMs: 120_000 };
-    expect(await updateJobProgress(env.db, { ...input, attempt: 1 })).toBe(true);
+    expect(await updateJobProgress(env.db, { ...input, attempt: 1 })).toEqual({
+      held: true,
+      advanced: true,
+    });
     const row = await reload(job.id);
     expect(row).toMatchObject({ progress: 40, stage: 'transcribing' });
     expect(row.lease_expires_at!.getTime()).toBeGreaterThan(Date.now() + 100_000);
 
-    expect(await updateJobProgress(env.db, { ...input, progress: 90, attempt: 2 })).toBe(false);
+    expect(await updateJobProgress(env.db, { ...input, progress: 90, attempt: 2 })).toEqual({
+      held: false,
+      advanced: false,
+    });
     expect(await reload(job.id)).toMatchObject({ progress: 40 });
+  });
+
+  it('never moves progress back: a late, lower report renews the lease and changes nothing', async () => {
+    const job = await newJob();
+    await claimJob(env.db, job.id, LEASE);
+    const base = { id: job.id, attempt: 1, leaseMs: 120_000 };
+    await updateJobProgress(env.db, { ...base, progress: 31.4, stage: 'transcribing' });
+    const before = (await reload(job.id)).lease_expires_at!.getTime();
+    await new Promise((r) => setTimeout(r, 20));
+    const late = await updateJobProgress(env.db, { ...base, progress: 9, stage: 'splitting' });
+    expect(late).toEqual({ held: true, advanced: false });
+    const row = await reload(job.id);
+    expect(row).toMatchObject({ progress: 31.4, stage: 'transcribing' });
+    expect(row.lease_expires_at!.getTime()).toBeGreaterThan(before);
   });
 });
 

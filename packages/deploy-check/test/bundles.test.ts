@@ -151,9 +151,9 @@ function sizeMb(dir: string): number {
       }
 
       const { createClient } = await import('@transcribe/client');
-      const { fixturesDir, JFK_REFERENCE, wordErrorRate } = await import('@transcribe/testkit');
+      const { audioFixture, JFK_REFERENCE, wordErrorRate } = await import('@transcribe/testkit');
       const client = createClient({ baseUrl: env.PUBLIC_URL ?? '', apiKey: API_KEY });
-      const upload = await client.uploadFile(join(fixturesDir(), 'audio/jfk.wav'));
+      const upload = await client.uploadFile(audioFixture('jfk.wav'));
       const job = await client.createJob({ uploadId: upload.uploadId });
       const last = await client.waitForJob(job.id);
       expect(last.type).toBe('completed');

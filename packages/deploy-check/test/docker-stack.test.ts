@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseEnvFile } from '../src/index.js';
 import { root } from './support.js';
+import { waitFor } from '../../testkit/src/wait-for.js';
 
 const enabled =
   process.env.TEST_DOCKER === '1' &&
@@ -23,15 +24,6 @@ function compose(...args: string[]): string {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 (enabled ? describe : describe.skip)('docker compose stack (TEST_DOCKER=1)', () => {
   let createdEnv = false;
   let env: Record<string, string>;
@@ -45,7 +37,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     env = parseEnvFile(readFileSync(envPath, 'utf8')).values;
     compose('up', '--detach', '--build', '--scale', 'worker=2');
     const gateway = `http://localhost:${env.GATEWAY_PORT ?? '8080'}`;
-    await waitFor('gateway /readyz', async () => (await fetch(`${gateway}/readyz`)).ok, 5 * 60_000);
+    // Refused connections are expected while the stack starts.
+    await waitFor(async () => (await fetch(`${gateway}/readyz`).catch(() => undefined))?.ok, {
+      timeoutMs: 5 * 60_000,
+      intervalMs: 2000,
+      what: 'gateway /readyz',
+    });
   }, 25 * 60_000);
 
   afterAll(() => {
@@ -60,12 +57,16 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     'runs two healthy workers',
     async () => {
       await waitFor(
-        'two healthy workers',
-        async () => {
-          const ps = compose('ps', 'worker', '--format', '{{.Health}}').trim().split('\n');
+        () => {
+          let ps: string[];
+          try {
+            ps = compose('ps', 'worker', '--format', '{{.Health}}').trim().split('\n');
+          } catch {
+            return false; // compose itself can fail while containers restart
+          }
           return ps.length === 2 && ps.every((h) => h === 'healthy');
         },
-        3 * 60_000,
+        { timeoutMs: 3 * 60_000, intervalMs: 2000, what: 'two healthy workers' },
       );
     },
     4 * 60_000,
@@ -75,12 +76,12 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
     'transcribes a recording uploaded through the gateway',
     async () => {
       const { createClient } = await import('@transcribe/client');
-      const { fixturesDir, JFK_REFERENCE, wordErrorRate } = await import('@transcribe/testkit');
+      const { audioFixture, JFK_REFERENCE, wordErrorRate } = await import('@transcribe/testkit');
       const client = createClient({
         baseUrl: `http://localhost:${env.GATEWAY_PORT ?? '8080'}`,
         apiKey: env.DEV_API_KEY ?? '',
       });
-      const upload = await client.uploadFile(join(fixturesDir(), 'audio/jfk.wav'));
+      const upload = await client.uploadFile(audioFixture('jfk.wav'));
       const job = await client.createJob({ uploadId: upload.uploadId });
       const last = await client.waitForJob(job.id);
       expect(last.type).toBe('completed');

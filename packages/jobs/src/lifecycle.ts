@@ -201,13 +201,14 @@ export async function reportProgress(
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     const progress = Math.round(input.progress * 10) / 10;
-    const held = await updateJobProgress(trx, {
+    const { held, advanced } = await updateJobProgress(trx, {
       id: job.id,
       attempt: job.attempts,
       ...input,
       progress,
     });
-    if (held) {
+    // A stale report renews the lease but tells no one: progress events never go back.
+    if (advanced) {
       await appendJobEvent(trx, refOf(job), { type: 'progress', progress, stage: input.stage });
     }
     return held;

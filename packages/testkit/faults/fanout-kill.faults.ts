@@ -27,18 +27,15 @@ it(
     const jobId = target.job.id;
 
     const fannedAt = await waitFor(
-      'the target job to fan out',
       () =>
         findLog(
           w.stack.logs(),
           (l) => l.msg === 'chunks handed to the worker pool' && l.jobId === jobId,
         )?.at,
-      120_000,
-      200,
+      { timeoutMs: 120_000, intervalMs: 200, what: 'the target job to fan out' },
     );
     // A pocketsphinx run that started after the fan-out and is still going: a chunk.
     const victim = await waitFor(
-      'a chunk being transcribed',
       async () => {
         const runs = await w.probe.runs();
         const live = runs.filter((r) => r.at >= fannedAt - 1000 && running(r.pid));
@@ -47,8 +44,7 @@ it(
           .find((i) => i?.startsWith('worker'));
         return id;
       },
-      60_000,
-      100,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'a chunk being transcribed' },
     );
     const load = run.load();
     await w.stack.kill(victim);

@@ -56,9 +56,11 @@ it(
       return undefined;
     };
     for (const victim of w.stack.ids('notifier')) {
-      const jobId = await waitFor('a client mid-stream', unfinished, 120_000, 200).catch(
-        () => undefined,
-      );
+      const jobId = await waitFor(unfinished, {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+        what: 'a client mid-stream',
+      }).catch(() => undefined);
       if (!jobId) break;
       await w.stack.kill(victim);
       run.faultEnded();

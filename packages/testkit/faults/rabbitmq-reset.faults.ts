@@ -22,12 +22,11 @@ it(
     const run = startRun(w, 'RabbitMQ reset ×3 mid-job');
     const load = run.load();
     for (let i = 0; i < 3; i++) {
-      await waitFor(
-        'pocketsphinx running on a worker',
-        async () => (await w.probe.runs()).some((r) => running(r.pid)) || undefined,
-        60_000,
-        100,
-      );
+      await waitFor(async () => (await w.probe.runs()).some((r) => running(r.pid)) || undefined, {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        what: 'pocketsphinx running on a worker',
+      });
       w.stack.proxies.rabbitmq.cut();
       run.faultEnded();
       await sleep(5000);

@@ -27,15 +27,13 @@ it(
     const jobId = target.job.id;
 
     const events = await waitFor(
-      'the target job to reach transcribing',
       async () => {
         const list = await storedEvents(w, jobId);
         return list.some((e) => e.type === 'progress' && e.stage === 'transcribing')
           ? list
           : undefined;
       },
-      120_000,
-      200,
+      { timeoutMs: 120_000, intervalMs: 200, what: 'the target job to reach transcribing' },
     );
     const claimedAt = new Date(events.find((e) => e.type === 'processing')!.at).getTime();
     const claim = findLog(
@@ -46,13 +44,11 @@ it(
     if (!claim) throw new Error('no worker logged the claim of the target job');
     // Mid-transcription: the claiming worker's pocketsphinx is running right now.
     await waitFor(
-      'pocketsphinx on the claiming worker',
       async () =>
         (await w.probe.runs()).some(
           (r) => w.stack.idOfPid(r.workerPid) === claim.id && running(r.pid),
         ) || undefined,
-      60_000,
-      100,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'pocketsphinx on the claiming worker' },
     );
     await w.stack.kill(claim.id);
     run.faultEnded();

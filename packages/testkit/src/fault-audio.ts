@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fixturesDir, librivoxClips } from './wer.js';
+import { librivoxClips } from './wer.js';
+import { audioFixture } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -19,7 +20,7 @@ export interface FaultAudio {
 
 export async function createFaultAudio(): Promise<FaultAudio> {
   const dir = await mkdtemp(join(tmpdir(), 'fault-audio-'));
-  const clips = [...librivoxClips().map((c) => c.wav), join(fixturesDir(), 'audio', 'jfk.wav')];
+  const clips = [...librivoxClips().map((c) => c.wav), audioFixture('jfk.wav')];
   let n = 0;
 
   /**

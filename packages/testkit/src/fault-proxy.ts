@@ -1,7 +1,7 @@
 // A TCP proxy between the services and one real dependency (Postgres, RabbitMQ, S3) that
-// can break the link on command: the fault suite points DATABASE_URL, AMQP_URL and
-// S3_ENDPOINT at proxies so it can cut, refuse, black-hole or slow the network without
-// root, iptables or containers.
+// can break the link on command: the fault suite and the outage tests point DATABASE_URL,
+// AMQP_URL and S3_ENDPOINT at proxies so they can cut, refuse, black-hole or slow the
+// network without root, iptables or containers. The one proxy every test uses.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /** What the proxy does with traffic right now. */
@@ -23,6 +23,8 @@ export interface FaultProxy {
   readonly port: number;
   readonly mode: FaultMode;
   stats(): FaultProxyStats;
+  /** `url` with its host and port replaced by the proxy's: the same service, through it. */
+  rewrite(url: string): string;
   /** Resets every open connection now; new ones still pass. */
   cut(): void;
   /** Resets new connections on arrival and cuts the open ones, until `restore()`. */
@@ -196,6 +198,12 @@ export async function startFaultProxy(
       return mode;
     },
     stats: () => ({ ...counts, open: links.size }),
+    rewrite(url) {
+      const through = new URL(url);
+      through.hostname = address.address;
+      through.port = String(address.port);
+      return through.toString();
+    },
     cut: cutAll,
     refuse() {
       mode = 'refuse';

@@ -183,23 +183,6 @@ function indent(text: string): string {
     .join('\n');
 }
 
-/** Waits for `check` to return a value (not undefined), polling; throws after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 /** The first service log line matching, from `since` on (epoch ms). */
 export function findLog(
   lines: readonly ServiceLogLine[],

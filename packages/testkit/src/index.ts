@@ -1,6 +1,7 @@
 export { startS3Server, type S3Server } from './s3-server.js';
 export { startDependencies, type Dependencies } from './dependencies.js';
 export { createTestEnv, type TestEnv } from './test-env.js';
+export { seedTenant, startTestRelay, type SeededTenant, type TestRelay } from './seed.js';
 export { startService, type ServiceProcess, type ServiceName } from './service-process.js';
 export { startStack, type Stack, type StackOptions } from './stack.js';
 export {
@@ -15,10 +16,11 @@ export {
   wordErrorRate,
   normalizeWords,
   librivoxClips,
-  fixturesDir,
   JFK_REFERENCE,
   LIBRIVOX_DIR,
 } from './wer.js';
+export { fixturesDir, audioFixture, whisperTestModel, type AudioFixture } from './fixtures.js';
+export { waitFor, sleep, DEFAULT_WAIT_TIMEOUT_MS, type WaitOptions } from './wait-for.js';
 export { rawSphinxTranscript } from './raw-sphinx.js';
 export { collectEvents, type Collected } from './ws-collect.js';
 export {
@@ -26,8 +28,6 @@ export {
   type OpenAICompatibleServer,
   type OpenAIFault,
 } from './openai-compatible-server.js';
-export { startTcpCutProxy, type TcpCutProxy, type ProxyMode } from './tcp-cut-proxy.js';
-export { startTcpRelay, type TcpRelay } from './tcp-relay.js';
 export {
   startFaultProxy,
   type FaultProxy,
@@ -56,7 +56,7 @@ export {
   type FaultSettings,
   type FaultWorld,
 } from './fault-world.js';
-export { startRun, waitFor, findLog, type FaultRun } from './fault-run.js';
+export { startRun, findLog, type FaultRun } from './fault-run.js';
 export {
   formatTable,
   ruleBreaks,

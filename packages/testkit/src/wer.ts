@@ -1,8 +1,7 @@
 // Speech tests compare word error rates, never strings: PocketSphinx's text changes with
 // tiny changes to the audio (see fixtures/README.md).
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { repoRoot } from './repo.js';
+import { join } from 'node:path';
 
 export const JFK_REFERENCE =
   'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
@@ -61,20 +60,4 @@ export function librivoxClips(dir: string = LIBRIVOX_DIR): { wav: string; refere
     .map((line) => /^\s*(?:<s>)?(.*?)(?:<\/s>)?\s*\(([^()]+)\)\s*$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null)
     .map(([, text = '', id = '']) => ({ wav: join(dir, `${id}.wav`), reference: text.trim() }));
-}
-
-/**
- * The repository's test fixtures (`fixtures/` at the workspace root, see its README for
- * where each file comes from), or `$FIXTURES_DIR` when set.
- */
-export function fixturesDir(): string {
-  const fromEnv = process.env['FIXTURES_DIR'];
-  if (fromEnv) return resolve(fromEnv);
-  let root: string;
-  try {
-    root = repoRoot();
-  } catch {
-    throw new Error(`fixtures not found: run inside the repository or set FIXTURES_DIR`);
-  }
-  return join(root, 'fixtures');
 }

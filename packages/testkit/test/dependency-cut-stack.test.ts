@@ -8,24 +8,24 @@ import { ErrorBody } from '@transcribe/contracts';
 import {
   createTestEnv,
   startStack,
-  startTcpCutProxy,
+  startFaultProxy,
   type Stack,
-  type TcpCutProxy,
+  type FaultProxy,
   type TestEnv,
 } from '../src/index.js';
 
 const KEY = `test-key-${randomBytes(8).toString('hex')}`;
 let env: TestEnv;
-let proxy: TcpCutProxy;
-let amqpProxy: TcpCutProxy;
+let proxy: FaultProxy;
+let amqpProxy: FaultProxy;
 let stack: Stack;
 
 beforeAll(async () => {
   env = await createTestEnv();
   const target = new URL(env.databaseUrl);
-  proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
   const amqp = new URL(env.env.AMQP_URL!);
-  amqpProxy = await startTcpCutProxy({ host: amqp.hostname, port: Number(amqp.port || 5672) });
+  amqpProxy = await startFaultProxy({ host: amqp.hostname, port: Number(amqp.port || 5672) });
   stack = await startStack({
     env: {
       ...env.env,
@@ -100,12 +100,11 @@ it('no service dies when Postgres connections are cut, refused or black-holed, a
 
   for (let i = 0; i < 15; i++) {
     await sleep(100);
-    proxy.cutAll();
+    proxy.cut();
   }
   expectAllAlive();
 
-  proxy.setMode('refuse');
-  proxy.cutAll();
+  proxy.refuse();
   await sleep(500);
   const refused = await jobs();
   expect(refused.status).toBe(503);
@@ -114,11 +113,11 @@ it('no service dies when Postgres connections are cut, refused or black-holed, a
   await sleep(2000);
   expectAllAlive();
 
-  proxy.setMode('blackhole');
+  proxy.blackhole();
   await sleep(5000);
   expectAllAlive();
 
-  proxy.setMode('pass');
+  proxy.restore();
   stop = true;
   await traffic;
   for (const url of [`${stack.gatewayUrl}/readyz`, `${stack.notifierUrl}/readyz`])
@@ -134,7 +133,7 @@ it('no service dies when its RabbitMQ connections are cut again and again, and a
   // Cuts at varying moments land during reconnects and channel setups too.
   for (let i = 0; i < 12; i++) {
     await sleep(150 + (i % 4) * 250);
-    amqpProxy.cutAll();
+    amqpProxy.cut();
   }
   expectAllAlive();
   for (const url of [`${stack.gatewayUrl}/readyz`, `${stack.notifierUrl}/readyz`])

@@ -15,14 +15,14 @@ import {
   JobEventList,
   TranscriptJson,
 } from '@transcribe/contracts';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
   collectEvents,
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   JFK_REFERENCE,
   librivoxClips,
   rawSphinxTranscript,
+  seedTenant,
   startStack,
   wordErrorRate,
   type Stack,
@@ -36,8 +36,7 @@ let stack: Stack;
 
 beforeAll(async () => {
   env = await createTestEnv();
-  const tenantB = await ensureTenant(env.db, 'tenant-b');
-  await insertApiKey(env.db, { tenantId: tenantB, name: 'b', key: KEY_B });
+  await seedTenant(env.db, 'tenant-b', { apiKey: KEY_B, keyName: 'b' });
   stack = await startStack({ env: { ...env.env, DEV_API_KEY: KEY_A } });
 }, 120_000);
 
@@ -99,8 +98,8 @@ async function transcript(jobId: string) {
 }
 
 describe.each([
-  ['jfk.wav', () => join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav', () => JFK_REFERENCE],
-  ['jfk.mp3', () => join(fixturesDir(), 'audio', 'jfk.mp3'), 'audio/mpeg', () => JFK_REFERENCE],
+  ['jfk.wav', () => audioFixture('jfk.wav'), 'audio/wav', () => JFK_REFERENCE],
+  ['jfk.mp3', () => audioFixture('jfk.mp3'), 'audio/mpeg', () => JFK_REFERENCE],
   [
     'a LibriVox clip',
     () => librivoxClips()[0]!.wav,
@@ -167,7 +166,7 @@ describe('after the fact and across tenants', () => {
   let eventsUrl: string;
 
   beforeAll(async () => {
-    const { job } = await transcribe(join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav');
+    const { job } = await transcribe(audioFixture('jfk.wav'), 'audio/wav');
     jobId = job.id;
     token = job.eventsToken;
     eventsUrl = job.links.events;
@@ -244,7 +243,7 @@ describe('bad input', () => {
     ]);
     const garbage = await uploadBytes('noise.wav', 'audio/wav', fake);
     const bad = await createJob(garbage.uploadId);
-    const good = await transcribe(join(fixturesDir(), 'audio', 'jfk.wav'), 'audio/wav');
+    const good = await transcribe(audioFixture('jfk.wav'), 'audio/wav');
 
     const badEvents = await collectEvents(bad.links.events);
     const failed = badEvents.events.at(-1);
@@ -264,7 +263,7 @@ describe('bad input', () => {
   });
 
   it('refuses a job for an upload that never happened, and queues nothing', async () => {
-    const size = (await stat(join(fixturesDir(), 'audio', 'jfk.wav'))).size;
+    const size = (await stat(audioFixture('jfk.wav'))).size;
     const upload = await createUpload('never.wav', 'audio/wav', size);
     const before = await env.db
       .selectFrom('jobs')

@@ -14,6 +14,7 @@ import {
   type Stack,
   type SupervisorEvent,
   type TestEnv,
+  waitFor,
 } from '../src/index.js';
 
 let env: TestEnv;
@@ -41,14 +42,6 @@ function processesMarked(mark: string): number[] {
     .map(Number);
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 180_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('a supervised stack', () => {
   let stack: Stack;
   const events: SupervisorEvent[] = [];
@@ -68,7 +61,10 @@ describe('a supervised stack', () => {
   it('restarts a service that was SIGKILLed, and reports the exit and the restart', async () => {
     const before = stack.services.get('worker-1')!;
     await before.kill();
-    await waitFor('the restart', () => events.some((e) => e.type === 'restarted'));
+    await waitFor(() => events.some((e) => e.type === 'restarted'), {
+      what: 'the restart',
+      timeoutMs: 180_000,
+    });
     expect(events.map((e) => [e.type, e.id])).toEqual([
       ['exited', 'worker-1'],
       ['restarted', 'worker-1'],
@@ -88,14 +84,20 @@ describe('a supervised stack', () => {
       blocker.listen(Number(new URL(stack.gatewayUrl).port), '127.0.0.1', resolve),
     );
     try {
-      await waitFor('two failed restarts', () => failures().length >= 2, 30_000);
+      await waitFor(() => failures().length >= 2, {
+        what: 'two failed restarts',
+        timeoutMs: 180_000,
+      });
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
     const [first, second] = failures();
     expect(second!.retryInMs).toBeGreaterThan(first!.retryInMs);
     expect(first!.error).toMatch(/EADDRINUSE/);
-    await waitFor('the restart', () => events.some((e) => e.type === 'restarted'));
+    await waitFor(() => events.some((e) => e.type === 'restarted'), {
+      what: 'the restart',
+      timeoutMs: 180_000,
+    });
     expect((await fetch(`${stack.gatewayUrl}/readyz`)).status).toBe(200);
 
     function failures() {
@@ -135,15 +137,18 @@ it('leaves no service behind when `pnpm stack` itself is SIGKILLed', async () =>
   let output = '';
   cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   try {
-    await waitFor(
-      'the stack to start',
-      () => output.includes('stop: Ctrl-C') || cli.exitCode !== null,
-    );
+    await waitFor(() => output.includes('stop: Ctrl-C') || cli.exitCode !== null, {
+      what: 'the stack to start',
+      timeoutMs: 180_000,
+    });
     expect(output).toContain('stop: Ctrl-C');
     expect(processesMarked(mark).length).toBeGreaterThanOrEqual(4); // cli + 3 services
   } finally {
     cli.kill('SIGKILL');
   }
   // The kernel sends each service SIGTERM as its parent dies; they shut down cleanly.
-  await waitFor('the services to exit', () => processesMarked(mark).length === 0, 60_000);
+  await waitFor(() => processesMarked(mark).length === 0, {
+    what: 'the services to exit',
+    timeoutMs: 60_000,
+  });
 }, 300_000);

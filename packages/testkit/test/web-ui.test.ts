@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
 import {
+  seedTenant,
   createTestEnv,
   JFK_REFERENCE,
-  fixturesDir,
+  audioFixture,
   startStack,
   wordErrorRate,
   type Stack,
@@ -30,8 +30,7 @@ let browser: Browser;
 describeWithBrowser('web UI', () => {
   beforeAll(async () => {
     env = await createTestEnv();
-    const tenant = await ensureTenant(env.db, 'web');
-    await insertApiKey(env.db, { tenantId: tenant, name: 'ui', key: KEY });
+    await seedTenant(env.db, 'web', { apiKey: KEY, keyName: 'ui' });
     stack = await startStack({ env: env.env });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -64,7 +63,7 @@ describeWithBrowser('web UI', () => {
 
     await page.goto(`${stack.gatewayUrl}/`);
     await page.fill('#key', KEY);
-    await page.setInputFiles('#file', join(fixturesDir(), 'audio', 'jfk.wav'));
+    await page.setInputFiles('#file', audioFixture('jfk.wav'));
     // Record every status line the page shows, to prove progress arrived live.
     // (A string: this runs in the page, whose DOM types the tests' tsconfig does not load.)
     await page.evaluate(`

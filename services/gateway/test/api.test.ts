@@ -13,6 +13,7 @@ import {
   startGatewayHarness,
   type GatewayHarness,
 } from './support/harness.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 let h: GatewayHarness;
 let env: TestEnv;
@@ -48,19 +49,6 @@ const createUpload = (
 const uploadJfk = (key = KEY_A) => h.uploadJfk(key);
 const createJob = (uploadId: string, key = KEY_A, extra: Record<string, unknown> = {}) =>
   h.createJob(uploadId, key, extra);
-
-async function waitFor<T>(
-  fn: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -390,13 +378,13 @@ describe('POST /v1/jobs', () => {
     });
 
     // Published promptly (the relay polls only every minute: the route kicked it).
-    const message = await waitFor(() => jobMessages.find((m) => m.body.jobId === job.id), 3000);
+    const message = await waitFor(() => jobMessages.find((m) => m.body.jobId === job.id));
     expect(message.body).toEqual({ v: 1, jobId: job.id, tenantId: tenantA });
     // …and the outbox row is gone once the relay's transaction commits.
     await waitFor(async () => {
       const left = await env.db.selectFrom('outbox').select('payload').execute();
       return left.some((r) => JSON.stringify(r.payload).includes(job.id)) ? undefined : true;
-    }, 3000);
+    });
   });
 
   it('refuses a second job for the same upload with 409 upload_already_used', async () => {

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SIGNATURE_BYTES, detectContainer } from '../src/media-signature.js';
 import { toCues, toSrt, toVtt, wrap } from '../src/subtitles.js';
-import { fixturesDir } from '../../../packages/testkit/src/wer.js';
+import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
 
 const run = promisify(execFile);
-const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+const JFK = audioFixture('jfk.wav');
 let dir: string;
 
 beforeAll(async () => {

@@ -3,18 +3,18 @@
 // /readyz names S3, /healthz stays 200, and all is well again once S3 is back.
 import { createStorage, type Storage } from '@transcribe/storage';
 import { createRegistry } from '@transcribe/telemetry';
-import { startTcpCutProxy, type TcpCutProxy } from '../../../packages/testkit/src/index.js';
+import { startFaultProxy, type FaultProxy } from '../../../packages/testkit/src/index.js';
 import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
 
 let h: GatewayHarness;
-let proxy: TcpCutProxy;
+let proxy: FaultProxy;
 let storage: Storage;
 let base: string;
 
 beforeAll(async () => {
   h = await startGatewayHarness();
   const endpoint = new URL(h.env.deps.s3.endpoint);
-  proxy = await startTcpCutProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
+  proxy = await startFaultProxy({ host: endpoint.hostname, port: Number(endpoint.port) });
   storage = createStorage({
     bucket: h.env.bucket,
     region: h.env.deps.s3.region,
@@ -39,8 +39,7 @@ afterAll(async () => {
 
 it('answers 503 + Retry-After when S3 refuses, then recovers', async () => {
   const upload = await h.uploadJfk();
-  proxy.setMode('refuse');
-  proxy.cutAll();
+  proxy.refuse();
   // Through the proxy the S3 check of the uploaded object fails: not the client's fault.
   const created = await h.api(
     '/v1/jobs',
@@ -55,7 +54,7 @@ it('answers 503 + Retry-After when S3 refuses, then recovers', async () => {
   expect((ready.json as { checks: { s3: string } }).checks.s3).not.toBe('ok');
   expect((await h.api('/healthz', { key: null }, base)).status).toBe(200);
 
-  proxy.setMode('pass');
+  proxy.restore();
   const again = await h.uploadJfk();
   const retried = await h.api(
     '/v1/jobs',

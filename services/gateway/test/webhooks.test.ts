@@ -20,6 +20,7 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import { startWebhookDispatcher } from '../../notifier/src/webhooks/dispatcher.js';
 import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 let h: GatewayHarness;
 let receiver: Server;
@@ -106,16 +107,6 @@ const list = async (jobId: string, key?: string | null) => {
   return { res, body: res.status === 200 ? WebhookDeliveryList.parse(res.json) : undefined };
 };
 
-async function until<T>(fn: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await fn();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('GET /v1/jobs/:id/webhooks/deliveries', () => {
   it('lists nothing for a job without deliveries', async () => {
     const jobId = await jobOf(h.tenantA);
@@ -141,9 +132,12 @@ describe('POST /v1/jobs/:id/webhooks/deliveries/:deliveryId/redeliver', () => {
     const sender = dispatcher();
     try {
       status = 500;
-      const failed = await until(
-        () => list(jobId),
-        ({ body }) => body?.deliveries[0]?.status === 'failed',
+      const failed = await waitFor(
+        async () => {
+          const listed = await list(jobId);
+          return listed.body?.deliveries[0]?.status === 'failed' && listed;
+        },
+        { what: 'the delivery to be failed' },
       );
       expect(failed.body!.deliveries).toHaveLength(1);
       expect(failed.body!.deliveries[0]).toMatchObject({
@@ -165,9 +159,12 @@ describe('POST /v1/jobs/:id/webhooks/deliveries/:deliveryId/redeliver', () => {
       expect(res.status).toBe(202);
       expect(WebhookDelivery.parse(res.json)).toMatchObject({ id: deliveryId, status: 'pending' });
 
-      const done = await until(
-        () => list(jobId),
-        ({ body }) => body?.deliveries[0]?.status === 'succeeded',
+      const done = await waitFor(
+        async () => {
+          const listed = await list(jobId);
+          return listed.body?.deliveries[0]?.status === 'succeeded' && listed;
+        },
+        { what: 'the delivery to be succeeded' },
       );
       expect(done.body!.deliveries[0]!.attemptLog.map((a) => [a.attempt, a.statusCode])).toEqual([
         [1, 500],

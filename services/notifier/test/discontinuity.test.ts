@@ -127,7 +127,7 @@ describe('tenant streams', () => {
    */
   async function history() {
     const live = collect(notifier.tenantUrl());
-    await waitFor(() => live.frames[0]?.kind === 'ready', 10_000, 'ready frame');
+    await waitFor(() => live.frames[0]?.kind === 'ready', { what: 'ready frame' });
     const ready = live.frames[0]!.kind === 'ready' ? live.frames[0]!.cursor : '';
     const kept = await h.createJob(tenant);
     const gone = await h.createJob(tenant);
@@ -135,7 +135,7 @@ describe('tenant streams', () => {
     await h.append(gone, { type: 'queued' });
     await h.append(gone, { type: 'canceled' });
     await h.append(kept, { type: 'processing', attempt: 1 });
-    await waitFor(() => live.events().length === 4, 15_000, 'four live events');
+    await waitFor(() => live.events().length === 4, { what: 'four live events' });
     live.socket.close();
     const cursors = live.events().map((f) => f.cursor!);
     await deleteJob(gone.id);
@@ -149,7 +149,7 @@ describe('tenant streams', () => {
 
     for (const after of [ready, cursors[0]!, cursors[1]!]) {
       const resumed = collect(notifier.tenantUrl({ after }));
-      await waitFor(() => resumed.frames.length >= 2, 15_000, 'frames after the resume');
+      await waitFor(() => resumed.frames.length >= 2, { what: 'frames after the resume' });
       const [first, ...rest] = resumed.frames;
       expect(DiscontinuityFrame.parse(first)).toMatchObject({
         reason: 'events_deleted',
@@ -168,7 +168,7 @@ describe('tenant streams', () => {
   it('a cursor at or past every deleted event resumes without a discontinuity', async () => {
     const { cursors, kept } = await history();
     const resumed = collect(notifier.tenantUrl({ after: cursors[2]! }));
-    await waitFor(() => resumed.frames.length >= 1, 15_000, 'the remaining event');
+    await waitFor(() => resumed.frames.length >= 1, { what: 'the remaining event' });
     expect(resumed.frames.map((f) => f.kind)).toEqual(['event']);
     expect(resumed.events()[0]!.event).toMatchObject({ jobId: kept.id, seq: 2 });
     resumed.socket.close();

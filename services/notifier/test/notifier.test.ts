@@ -52,9 +52,7 @@ describe('authentication', () => {
   });
 
   it('accepts an events token in ?token=', async () => {
-    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(job) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(job) }));
     expect(got.closeCode).toBeUndefined();
     expect(got.events.map((e) => [e.seq, e.type])).toEqual([
       [1, 'queued'],
@@ -64,10 +62,7 @@ describe('authentication', () => {
   });
 
   it('accepts an API key in the Authorization header', async () => {
-    const got = await collectEvents(first.eventsUrl(job.id), {
-      headers: bearer(tenantA),
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id), { headers: bearer(tenantA) });
     expect(got.closeCode).toBeUndefined();
     expect(got.events.map((e) => e.seq)).toEqual([1, 2]);
   });
@@ -132,25 +127,21 @@ describe('authentication', () => {
     ],
   ])('closes with the right code for %s', async (_name, request, code) => {
     const { url, headers } = request();
-    const got = await collectEvents(url, { headers, timeoutMs: 10_000 });
+    const got = await collectEvents(url, { headers });
     expect(got.closeCode).toBe(code);
     expect(got.events).toEqual([]);
   });
 
   it('closes with 4404 for a token issued for another job of the same tenant', async () => {
     const other = await h.createJob(tenantA);
-    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(other) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(job.id, { token: h.tokenFor(other) }));
     expect(got.closeCode).toBe(CloseCode.NotFound);
     expect(got.events).toEqual([]);
   });
 
   it('closes with 4404 for a valid token whose job does not exist', async () => {
     const ghost = { id: randomUUID(), tenantId: tenantA.id };
-    const got = await collectEvents(first.eventsUrl(ghost.id, { token: h.tokenFor(ghost) }), {
-      timeoutMs: 10_000,
-    });
+    const got = await collectEvents(first.eventsUrl(ghost.id, { token: h.tokenFor(ghost) }));
     expect(got.closeCode).toBe(CloseCode.NotFound);
   });
 
@@ -210,21 +201,17 @@ describe('live events and replay', () => {
   });
 
   it('two notifier instances both deliver every live event to their own clients', async () => {
-    await waitFor(
-      () => first.notifier.hub.size === 0 && second.notifier.hub.size === 0,
-      5000,
-      'idle hubs',
-    );
+    await waitFor(() => first.notifier.hub.size === 0 && second.notifier.hub.size === 0, {
+      what: 'idle hubs',
+    });
     const job = await h.createJob(tenantA);
     const token = h.tokenFor(job);
     const one = h.follow(first.eventsUrl(job.id, { token }));
     const two = h.follow(second.eventsUrl(job.id, { token }));
     // Both admitted before the first event exists: everything they get arrives live.
-    await waitFor(
-      () => first.notifier.hub.size === 1 && second.notifier.hub.size === 1,
-      5000,
-      'admission',
-    );
+    await waitFor(() => first.notifier.hub.size === 1 && second.notifier.hub.size === 1, {
+      what: 'admission',
+    });
     await h.append(job, { type: 'queued' }, { type: 'processing', attempt: 1 });
     for (let i = 1; i <= 20; i++) {
       await h.progress(job, i * 5);
@@ -243,7 +230,7 @@ describe('live events and replay', () => {
     const ours = await h.createJob(tenantA);
     const follower = h.follow(first.eventsUrl(theirs.id), { headers: bearer(tenantB) });
     await follower.opened;
-    await waitFor(() => first.notifier.hub.size >= 1, 5000, 'admission');
+    await waitFor(() => first.notifier.hub.size >= 1, { what: 'admission' });
     await h.progress(ours, 10);
     await h.complete(ours);
     await h.complete(theirs);
@@ -257,7 +244,7 @@ describe('slow clients', () => {
     const notifier = await h.startNotifier({ maxBufferedBytes: 1 });
     const job = await h.createJob(tenantA);
     const token = h.tokenFor(job);
-    const fast = h.follow(notifier.eventsUrl(job.id, { token }), { timeoutMs: 25_000 });
+    const fast = h.follow(notifier.eventsUrl(job.id, { token }));
 
     const slow = h.socket(notifier.eventsUrl(job.id, { token }));
     const slowSeqs: number[] = [];
@@ -267,7 +254,7 @@ describe('slow clients', () => {
     const slowClosed = once(slow, 'close') as Promise<[number, Buffer]>;
     await once(slow, 'open');
     slow.pause(); // stop reading: the kernel buffers fill up, then the server's send buffer
-    await waitFor(() => notifier.notifier.hub.size === 2, 5000, 'admission');
+    await waitFor(() => notifier.notifier.hub.size === 2, { what: 'admission' });
 
     // Big events fill the socket buffers quickly; keep producing until the server lets go.
     const stage = 'x'.repeat(32 * 1024);
@@ -307,13 +294,13 @@ describe('connection lifecycle', () => {
     const a = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }));
     const b = h.follow(notifier.eventsUrl(job.id), { headers: bearer(tenantA) });
     // Both admitted and replayed, so what they see next comes from the shutdown.
-    await waitFor(() => a.events.length === 1 && b.events.length === 1, 5000, 'replay');
+    await waitFor(() => a.events.length === 1 && b.events.length === 1, { what: 'replay' });
     notifier.notifier.hub.close();
     const [ra, rb] = await Promise.all([a.finished, b.finished]);
     expect([ra.closeCode, rb.closeCode]).toEqual([1001, 1001]);
     expect(ra.seqs).toEqual([1]);
     expect(rb.seqs).toEqual([1]);
-    await waitFor(() => notifier.notifier.hub.size === 0, 5000, 'clients removed');
+    await waitFor(() => notifier.notifier.hub.size === 0, { what: 'clients removed' });
     await notifier.stop();
   });
 
@@ -321,9 +308,7 @@ describe('connection lifecycle', () => {
     const notifier = await h.startNotifier();
     const job = await h.createJob(tenantA);
     await h.progress(job, 1);
-    const late = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }), {
-      timeoutMs: 5000,
-    });
+    const late = h.follow(notifier.eventsUrl(job.id, { token: h.tokenFor(job) }));
     // The socket opens on upgrade; admission (a database read) is still under way.
     await late.opened;
     notifier.notifier.hub.close();
@@ -344,14 +329,13 @@ describe('connection lifecycle', () => {
     deaf.on('ping', () => pings++);
     const deafClosed = once(deaf, 'close') as Promise<[number, Buffer]>;
     await Promise.all([once(deaf, 'open'), once(polite, 'open')]);
-    const opened = Date.now();
-    await waitFor(() => notifier.notifier.hub.size === 2, 5000, 'admission');
+    await waitFor(() => notifier.notifier.hub.size === 2, { what: 'admission' });
 
     const [code] = await deafClosed;
-    const elapsed = Date.now() - opened;
     expect(code).toBe(1006); // terminated: no close frame
+    // Counted in heartbeats, not milliseconds: a loaded machine slows both alike.
     expect(pings).toBeGreaterThanOrEqual(1);
-    expect(elapsed).toBeLessThan(400);
+    expect(pings).toBeLessThanOrEqual(3);
 
     // A client that answers pings stays, well past the point the deaf one was cut.
     await sleep(400);
@@ -388,11 +372,11 @@ describe('HTTP endpoints', () => {
   });
 
   it('/metrics reports open connections and events sent', async () => {
-    await waitFor(() => first.notifier.hub.size === 0, 5000, 'idle hub');
+    await waitFor(() => first.notifier.hub.size === 0, { what: 'idle hub' });
     const job = await h.createJob(tenantA);
     await h.progress(job, 1);
     const follower = h.follow(first.eventsUrl(job.id, { token: h.tokenFor(job) }));
-    await waitFor(() => first.notifier.hub.size === 1, 5000, 'admission');
+    await waitFor(() => first.notifier.hub.size === 1, { what: 'admission' });
 
     const open = await (await fetch(`${first.httpUrl}/metrics`)).text();
     expect(open).toMatch(/^notifier_connections\{[^}]*\} 1$/m);
@@ -400,7 +384,7 @@ describe('HTTP endpoints', () => {
 
     await h.complete(job);
     await follower.finished;
-    await waitFor(() => first.notifier.hub.size === 0, 5000, 'disconnect');
+    await waitFor(() => first.notifier.hub.size === 0, { what: 'disconnect' });
     const closed = await (await fetch(`${first.httpUrl}/metrics`)).text();
     expect(closed).toMatch(/^notifier_connections\{[^}]*\} 0$/m);
   });

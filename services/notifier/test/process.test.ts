@@ -80,7 +80,7 @@ it('sends a signed webhook, streams events, and on SIGTERM closes clients with 1
   await h.progress(job, 50);
   await h.complete(job);
   expect((await done.finished).seqs).toEqual([1, 2]);
-  await waitFor(() => received.length === 1, 15_000, 'webhook');
+  await waitFor(() => received.length === 1, { what: 'webhook' });
   const secret = await ensureTenantWebhookSecret(env.db, tenant.id);
   const [hook] = received;
   expect(
@@ -98,7 +98,7 @@ it('sends a signed webhook, streams events, and on SIGTERM closes clients with 1
   await jobStream.opened;
   await new Promise((resolve) => tenantStream.once('message', resolve)); // ready frame
   await h.progress(other, 10);
-  await waitFor(() => jobStream.events.length === 1, 10_000, 'live event');
+  await waitFor(() => jobStream.events.length === 1, { what: 'live event' });
 
   expect(await notifier!.stop()).toBe(0);
   expect((await jobStream.finished).closeCode).toBe(1001);

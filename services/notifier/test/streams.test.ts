@@ -87,7 +87,7 @@ describe('subprotocol credentials (browsers)', () => {
     const f = frames(url, { protocols: [EVENTS_SUBPROTOCOL, `token.${h.tokenFor(job)}`] });
     await once(f.socket, 'open');
     expect(f.socket.protocol).toBe(EVENTS_SUBPROTOCOL);
-    await waitFor(() => f.frames.length === 2, 10_000, 'replay');
+    await waitFor(() => f.frames.length === 2, { what: 'replay' });
     expect(f.events().map((e) => [e.seq, e.type])).toEqual([
       [1, 'queued'],
       [2, 'completed'],
@@ -99,7 +99,7 @@ describe('subprotocol credentials (browsers)', () => {
     const f = frames(notifier.eventsUrl(job.id), {
       protocols: [EVENTS_SUBPROTOCOL, `key.${tenantA.apiKey}`],
     });
-    await waitFor(() => f.frames.length === 2, 10_000, 'replay');
+    await waitFor(() => f.frames.length === 2, { what: 'replay' });
     f.socket.close();
   });
 
@@ -124,7 +124,7 @@ describe('tenant-wide streams', () => {
     await h.append(one, { type: 'queued' }); // just before the stream starts
 
     const first = frames(notifier.tenantUrl(), { headers: bearer(tenant) });
-    await waitFor(() => first.frames[0]?.kind === 'ready', 10_000, 'ready frame');
+    await waitFor(() => first.frames[0]?.kind === 'ready', { what: 'ready frame' });
 
     const producing = (async () => {
       for (let i = 1; i <= 15; i++) {
@@ -137,7 +137,7 @@ describe('tenant-wide streams', () => {
       await h.complete(two);
     })();
     // Drop the connection mid-way, like a client that lost its network.
-    await waitFor(() => first.events().length >= 9, 15_000, 'first events');
+    await waitFor(() => first.events().length >= 9, { what: 'first events' });
     first.socket.terminate();
     const seen = first.frames.slice(1);
     const last = seen.at(-1)!;
@@ -146,11 +146,9 @@ describe('tenant-wide streams', () => {
 
     const second = frames(notifier.tenantUrl({ after: last.cursor! }), { headers: bearer(tenant) });
     const total = 16 + 16; // at least: one's queued event may also be part of the stream
-    await waitFor(
-      () => seen.length + second.events().length >= total,
-      15_000,
-      'every event of both jobs',
-    );
+    await waitFor(() => seen.length + second.events().length >= total, {
+      what: 'every event of both jobs',
+    });
     await sleep(100); // nothing more may come
     second.socket.close();
 
@@ -181,9 +179,9 @@ describe('tenant-wide streams', () => {
     const tenant = await h.createTenant();
     const job = await h.createJob(tenant);
     const f = frames(notifier.tenantUrl({ token: h.tenantToken(tenant) }));
-    await waitFor(() => f.frames.length === 1, 10_000, 'ready');
+    await waitFor(() => f.frames.length === 1, { what: 'ready' });
     await h.progress(job, 10);
-    await waitFor(() => f.events().length === 1, 10_000, 'live event');
+    await waitFor(() => f.events().length === 1, { what: 'live event' });
     expect(f.events()[0]).toMatchObject({ jobId: job.id, type: 'progress', seq: 1 });
     f.socket.close();
 
@@ -206,7 +204,7 @@ describe('frame extras', () => {
     await h.progress(job, 20);
     await h.complete(job);
     const f = frames(notifier.eventsUrl(job.id), { headers: bearer(tenantA) });
-    await waitFor(() => f.frames.length === 3, 10_000, 'replay');
+    await waitFor(() => f.frames.length === 3, { what: 'replay' });
     f.socket.close();
     const [p1, p2, done] = f.frames.map((fr) => EventFrame.parse(fr));
     expect(p1!.etaS).toBeUndefined();
@@ -226,7 +224,7 @@ describe('connection limit per tenant', () => {
     const url = limited.eventsUrl(job.id, { token: h.tokenFor(job) });
     const a = frames(url);
     const b = frames(url);
-    await waitFor(() => limited.notifier.hub.size === 2, 10_000, 'two admitted');
+    await waitFor(() => limited.notifier.hub.size === 2, { what: 'two admitted' });
     const c = frames(limited.tenantUrl(), { headers: bearer(tenant) });
     const closed = await c.closed;
     expect(closed.code).toBe(CloseCode.TooManyConnections);
@@ -238,12 +236,12 @@ describe('connection limit per tenant', () => {
 
     const otherJob = await h.createJob(tenantB);
     const d = frames(limited.eventsUrl(otherJob.id), { headers: bearer(tenantB) });
-    await waitFor(() => limited.notifier.hub.size === 3, 10_000, 'another tenant admitted');
+    await waitFor(() => limited.notifier.hub.size === 3, { what: 'another tenant admitted' });
 
     a.socket.close();
-    await waitFor(() => limited.notifier.hub.size === 2, 10_000, 'slot freed');
+    await waitFor(() => limited.notifier.hub.size === 2, { what: 'slot freed' });
     const e = frames(url);
-    await waitFor(() => limited.notifier.hub.size === 3, 10_000, 'admitted again');
+    await waitFor(() => limited.notifier.hub.size === 3, { what: 'admitted again' });
     for (const f of [b, d, e]) expect(f.socket.readyState).toBe(WebSocket.OPEN);
     await limited.stop();
   });
@@ -300,7 +298,7 @@ describe('Server-Sent Events', () => {
       headers: bearer(tenantA),
       until: (events) => events.length === 4,
     });
-    await waitFor(() => notifier.notifier.hub.size >= 1, 10_000, 'admission');
+    await waitFor(() => notifier.notifier.hub.size >= 1, { what: 'admission' });
     await h.progress(job, 30);
     await h.progress(job, 60);
     await h.progress(job, 90);
@@ -331,7 +329,7 @@ describe('Server-Sent Events', () => {
       headers: bearer(tenant),
       until: (events) => events.length === 2,
     });
-    await waitFor(() => beating.notifier.hub.size === 1, 10_000, 'admission');
+    await waitFor(() => beating.notifier.hub.size === 1, { what: 'admission' });
     await sleep(200);
     await h.progress(job, 50);
     const got = await reading;
@@ -371,7 +369,7 @@ describe('Server-Sent Events, slow reader', () => {
     socket.write(
       `GET /v1/events/sse?jobId=${job.id}&token=${h.tokenFor(job)} HTTP/1.1\r\nhost: x\r\n\r\n`,
     );
-    await waitFor(() => small.notifier.hub.size === 1, 10_000, 'admission');
+    await waitFor(() => small.notifier.hub.size === 1, { what: 'admission' });
     socket.pause();
     const stage = 'x'.repeat(32 * 1024);
     let produced = 0;
@@ -421,7 +419,7 @@ describe('broker connection lost', () => {
       timeoutMs: 60_000,
     });
     await h.progress(job, 1);
-    await waitFor(() => follower.events.length === 1, 10_000, 'first event');
+    await waitFor(() => follower.events.length === 1, { what: 'first event' });
 
     // Close exactly this notifier's connection, from the broker's side.
     const { stdout } = await run('rabbitmqctl', [
@@ -437,12 +435,12 @@ describe('broker connection lost', () => {
       .find(([, port]) => Number(port) === localPort)?.[0];
     expect(pid).toMatch(/^<.+>$/);
     await run('rabbitmqctl', ['-q', 'close_connection', pid!, 'test: broker side']);
-    await waitFor(() => !own.broker!.isConnected(), 10_000, 'disconnect');
+    await waitFor(() => !own.broker!.isConnected(), { what: 'disconnect' });
     // Published while this notifier has no queue: only the resync after reconnect finds it.
     await h.progress(job, 2);
-    await waitFor(() => own.broker!.isConnected(), 20_000, 'reconnect');
+    await waitFor(() => own.broker!.isConnected(), { what: 'reconnect' });
     // No later event reveals the gap: the re-read after resubscribing must find it.
-    await waitFor(() => follower.events.length === 2, 20_000, 'missed event');
+    await waitFor(() => follower.events.length === 2, { what: 'missed event' });
     await h.progress(job, 3);
     await h.complete(job);
     const got = await follower.finished;

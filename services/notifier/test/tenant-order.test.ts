@@ -82,7 +82,7 @@ it('a tenant-stream client sees a late-committing event before the ones written 
   });
   const frames: Frame[] = [];
   socket.on('message', (data) => frames.push(TenantServerFrame.parse(JSON.parse(String(data)))));
-  await waitFor(() => frames.length === 1, 10_000, 'ready frame');
+  await waitFor(() => frames.length === 1, { what: 'ready frame' });
 
   const held = await openTransaction(early, 10);
   await h.progress(late, 20);
@@ -93,7 +93,7 @@ it('a tenant-stream client sees a late-committing event before the ones written 
 
   await held.commit();
   h.relayKick();
-  await waitFor(() => frames.length === 4, 10_000, 'three events');
+  await waitFor(() => frames.length === 4, { what: 'three events' });
   const events = frames.flatMap((f) => (f.kind === 'event' ? [f.event] : [])) as JobEvent[];
   expect(events.map((e) => [e.jobId === early.id ? 'early' : 'late', e.seq])).toEqual([
     ['early', 1],

@@ -12,7 +12,7 @@ import {
   type WebhookDispatcher,
   type WebhookDispatcherSettings,
 } from '../src/webhooks/dispatcher.js';
-import { Harness, sleep, waitFor, type Tenant } from './support/harness.js';
+import { Harness, waitFor, type Tenant } from './support/harness.js';
 
 /** A receiver that answers 204, or (`hang`) holds every request open without answering. */
 class Receiver {
@@ -96,14 +96,6 @@ const rowOf = async (jobId: string) => {
   return row;
 };
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 function dispatcher(settings: Partial<WebhookDispatcherSettings>): WebhookDispatcher {
   const started = startWebhookDispatcher({
     db: env.db,
@@ -137,13 +129,12 @@ async function mixedRun(settings: Partial<WebhookDispatcherSettings>) {
   dead.mode = 'hang';
   const first = [await delivery(`${dead.url}/a`), await delivery(`${dead.url}/b`)];
   const started = dispatcher(settings);
-  await until(
-    async () => (await Promise.all(first.map(rowOf))).every((r) => r.attempts === 1),
-    60_000,
-    'the first two attempts to time out',
-  );
+  await waitFor(async () => (await Promise.all(first.map(rowOf))).every((r) => r.attempts === 1), {
+    timeoutMs: 60_000,
+    what: 'the first two attempts to time out',
+  });
   if ((settings.breakerThreshold ?? 2) > 0) {
-    await waitFor(() => started.circuit(dead.url) === 'open', 10_000, 'the circuit to open');
+    await waitFor(() => started.circuit(dead.url) === 'open', { what: 'the circuit to open' });
   }
   const deadBefore = dead.arrivals.length;
   const deadJobs: string[] = [];
@@ -156,11 +147,10 @@ async function mixedRun(settings: Partial<WebhookDispatcherSettings>) {
     insertedAt.set(`/h${run}-${i}`, Date.now());
     healthyJobs.push(await delivery(`${healthy.url}/h${run}-${i}`));
   }
-  await waitFor(
-    () => [...insertedAt.keys()].every((path) => healthy.arrivedAt.has(path)),
-    120_000,
-    'healthy webhooks',
-  );
+  await waitFor(() => [...insertedAt.keys()].every((path) => healthy.arrivedAt.has(path)), {
+    timeoutMs: 120_000,
+    what: 'healthy webhooks',
+  });
   return {
     latencies: [...insertedAt].map(([path, at]) => healthy.arrivedAt.get(path)! - at),
     deadAttemptsMeanwhile: dead.arrivals.length - deadBefore,
@@ -203,20 +193,18 @@ describe('per-origin circuit breaker', () => {
     dead.mode = 'hang';
     const first = [await delivery(`${dead.url}/p1`), await delivery(`${dead.url}/p2`)];
     dispatcher({ timeoutMs: 1500, breakerCooldownMs: 2000, backoffBaseMs: 500, backoffMaxMs: 500 });
-    await until(
-      async () => (await Promise.all(first.map(rowOf))).every((r) => r.attempts >= 1),
-      60_000,
-      'the circuit to open',
-    );
+    await waitFor(async () => (await Promise.all(first.map(rowOf))).every((r) => r.attempts >= 1), {
+      timeoutMs: 60_000,
+      what: 'the circuit to open',
+    });
     const waiting = [await delivery(`${dead.url}/w1`), await delivery(`${dead.url}/w2`)];
     dead.mode = 'ok'; // the receiver comes back; only a probe can tell the breaker
-    await until(
+    await waitFor(
       async () =>
         (await Promise.all([...first, ...waiting].map(rowOf))).every(
           (r) => r.status === 'succeeded',
         ),
-      60_000,
-      'every delivery to succeed',
+      { timeoutMs: 60_000, what: 'every delivery to succeed' },
     );
     // Deferrals were not attempts: the deliveries that waited succeeded at their first.
     for (const jobId of waiting) {

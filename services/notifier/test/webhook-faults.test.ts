@@ -1,65 +1,23 @@
 // The webhook path (shared queue → intake → delivery row → dispatcher → receiver) across
 // broker and database faults, on real RabbitMQ and Postgres: the notifier's connections go
-// through TCP relays this file cuts and restores, as a network blip or a restart would.
+// through fault proxies this file cuts and restores, as a network blip or a restart would.
 // Nothing may end the process, and every terminal event must still become one webhook.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import amqplib from 'amqplib';
 import { WebhookPayload } from '@transcribe/contracts';
 import { createDb, setTenantWebhookUrl, type Db } from '@transcribe/db';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
-import { createTestEnv, type TestEnv } from '../../../packages/testkit/src/index.js';
+import {
+  createTestEnv,
+  startFaultProxy,
+  type FaultProxy,
+  type TestEnv,
+} from '../../../packages/testkit/src/index.js';
 import { startWebhookDispatcher, type WebhookDispatcher } from '../src/webhooks/dispatcher.js';
 import { webhookIntake } from '../src/webhooks/intake.js';
 import { consumeWebhookQueue, webhookQueueName, type WebhookQueue } from '../src/webhooks/queue.js';
 import { Harness, waitFor, type Tenant } from './support/harness.js';
-
-/** A TCP relay to 127.0.0.1:`targetPort` that can drop every connection and refuse new ones. */
-class TcpRelay {
-  private readonly sockets = new Set<Socket>();
-  private server!: Server;
-  private up = true;
-  port = 0;
-
-  constructor(private readonly targetPort: number) {}
-
-  async start(): Promise<void> {
-    this.server = createServer((client) => {
-      if (!this.up) return void client.destroy();
-      const upstream = connect(this.targetPort, '127.0.0.1');
-      for (const [a, b] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.sockets.add(a);
-        a.pipe(b);
-        a.on('error', () => b.destroy());
-        a.on('close', () => {
-          this.sockets.delete(a);
-          b.destroy();
-        });
-      }
-    });
-    this.server.listen(0, '127.0.0.1');
-    await new Promise((resolve) => this.server.once('listening', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  /** Every open connection reset, new ones refused until `restore`. */
-  cut(): void {
-    this.up = false;
-    for (const socket of this.sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.up = true;
-  }
-
-  async stop(): Promise<void> {
-    this.cut();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 /** The webhook receiver: every POST body, parsed. */
 class Receiver {
@@ -91,18 +49,11 @@ class Receiver {
   }
 }
 
-const via = (target: string, port: number) => {
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return url.toString();
-};
-
 let env: TestEnv;
 let h: Harness;
 let receiver: Receiver;
-let amqpRelay: TcpRelay;
-let pgRelay: TcpRelay;
+let amqpRelay: FaultProxy;
+let pgRelay: FaultProxy;
 /** The notifier's pool, through pgRelay. */
 let db: Db;
 let queue: WebhookQueue;
@@ -129,14 +80,6 @@ async function queueState(): Promise<{ messages: number; consumers: number } | u
   }
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** A job of the tenant, finished: its terminal event goes out through the outbox relay. */
 async function completedJob(): Promise<string> {
   const job = await h.createJob(tenant);
@@ -152,13 +95,16 @@ beforeAll(async () => {
   await h.start(); // the producer side (outbox relay) talks to RabbitMQ directly
   receiver = new Receiver();
   await receiver.start();
-  amqpRelay = new TcpRelay(Number(new URL(env.env.AMQP_URL!).port || 5672));
-  pgRelay = new TcpRelay(Number(new URL(env.env.DATABASE_URL!).port || 5432));
-  await Promise.all([amqpRelay.start(), pgRelay.start()]);
+  const target = (url: string, port: number) => ({
+    host: new URL(url).hostname,
+    port: Number(new URL(url).port || port),
+  });
+  amqpRelay = await startFaultProxy(target(env.env.AMQP_URL!, 5672));
+  pgRelay = await startFaultProxy(target(env.env.DATABASE_URL!, 5432));
   tenant = await h.createTenant();
   await setTenantWebhookUrl(env.db, tenant.id, receiver.url);
 
-  db = createDb(via(env.env.DATABASE_URL!, pgRelay.port), { max: 4 });
+  db = createDb(pgRelay.rewrite(env.env.DATABASE_URL!), { max: 4 });
   const logger = createLogger('notifier', 'warn', {
     write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg),
   });
@@ -178,7 +124,7 @@ beforeAll(async () => {
     },
   });
   queue = await consumeWebhookQueue({
-    url: via(env.env.AMQP_URL!, amqpRelay.port),
+    url: amqpRelay.rewrite(env.env.AMQP_URL!),
     prefix: env.prefix,
     prefetch: 8,
     handler: webhookIntake({
@@ -197,8 +143,8 @@ afterAll(async () => {
   await queue?.close();
   await dispatcher?.stop();
   await db?.destroy();
-  await amqpRelay?.stop();
-  await pgRelay?.stop();
+  await amqpRelay?.close();
+  await pgRelay?.close();
   await receiver?.stop();
   await h?.stop();
   if (env) {
@@ -215,31 +161,28 @@ afterAll(async () => {
 describe('webhooks across faults', () => {
   it('delivers a terminal event as one webhook (baseline, through both relays)', async () => {
     const jobId = await completedJob();
-    await waitFor(() => receiver.countFor(jobId) === 1, 30_000, 'the webhook');
+    await waitFor(() => receiver.countFor(jobId) === 1, { what: 'the webhook' });
   });
 
   it('rides out a RabbitMQ connection cut: events published meanwhile are delivered after it', async () => {
-    amqpRelay.cut();
-    await waitFor(() => !queue.isConnected(), 30_000, 'the consumer to notice the cut');
+    amqpRelay.refuse();
+    await waitFor(() => !queue.isConnected(), { what: 'the consumer to notice the cut' });
     const during = [await completedJob(), await completedJob()];
     // Both wait in the durable queue, nobody consuming, while the relay refuses connections.
-    await until(
-      async () => (await queueState())?.messages === 2,
-      30_000,
-      'two messages in the webhooks queue',
-    );
+    await waitFor(async () => (await queueState())?.messages === 2, {
+      what: 'two messages in the webhooks queue',
+    });
     expect(queue.isConnected()).toBe(false);
 
     amqpRelay.restore();
-    await waitFor(
-      () => during.every((jobId) => receiver.countFor(jobId) === 1),
-      60_000,
-      'the webhooks of events published during the cut',
-    );
+    await waitFor(() => during.every((jobId) => receiver.countFor(jobId) === 1), {
+      timeoutMs: 60_000,
+      what: 'the webhooks of events published during the cut',
+    });
     expect(queue.isConnected()).toBe(true);
     expect(reported.length).toBeGreaterThan(0); // the cut was seen and reported, not thrown
     const after = await completedJob();
-    await waitFor(() => receiver.countFor(after) === 1, 30_000, 'a webhook after the cut');
+    await waitFor(() => receiver.countFor(after) === 1, { what: 'a webhook after the cut' });
   });
 
   it('consumes again when the broker cancels its consumer (the queue was deleted)', async () => {
@@ -248,29 +191,29 @@ describe('webhooks across faults', () => {
     await channel.deleteQueue(webhookQueueName(env.prefix));
     await connection.close();
     // Re-declared, bound and consumed again by the notifier, with no connection lost.
-    await until(
-      async () => ((await queueState())?.consumers ?? 0) >= 1,
-      30_000,
-      'the queue to be consumed again',
-    );
+    await waitFor(async () => ((await queueState())?.consumers ?? 0) >= 1, {
+      what: 'the queue to be consumed again',
+    });
     const jobId = await completedJob();
-    await waitFor(() => receiver.countFor(jobId) === 1, 30_000, 'a webhook after the cancel');
+    await waitFor(() => receiver.countFor(jobId) === 1, { what: 'a webhook after the cancel' });
   });
 
   it('rides out a Postgres cut: the intake requeues and the delivery happens once it is back', async () => {
-    pgRelay.cut();
+    pgRelay.refuse();
     const jobId = await completedJob(); // written directly, not through the cut relay
     // The event reaches the intake, which cannot write its row: requeued, not lost, and
     // again, for as long as Postgres stays away.
     const before = logged.filter((m) => m === 'webhook intake failed; requeued').length;
     await waitFor(
       () => logged.filter((m) => m === 'webhook intake failed; requeued').length >= before + 2,
-      60_000,
-      'the intake to fail and requeue twice',
+      { timeoutMs: 60_000, what: 'the intake to fail and requeue twice' },
     );
     expect(receiver.countFor(jobId)).toBe(0);
     pgRelay.restore();
-    await waitFor(() => receiver.countFor(jobId) === 1, 60_000, 'the webhook after the cut');
+    await waitFor(() => receiver.countFor(jobId) === 1, {
+      timeoutMs: 60_000,
+      what: 'the webhook after the cut',
+    });
     const rows = () =>
       env.db
         .selectFrom('webhook_deliveries')
@@ -278,7 +221,7 @@ describe('webhooks across faults', () => {
         .where('job_id', '=', jobId)
         .execute();
     // The attempt is recorded just after the receiver answered.
-    await until(async () => (await rows())[0]?.status !== 'pending', 30_000, 'the record');
+    await waitFor(async () => (await rows())[0]?.status !== 'pending', { what: 'the record' });
     expect(await rows()).toEqual([{ status: 'succeeded', attempts: 1 }]);
   });
 

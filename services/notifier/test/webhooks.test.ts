@@ -193,7 +193,7 @@ describe('delivery', () => {
     await h.append(job, { type: 'queued' }, { type: 'processing', attempt: 1 });
     await h.progress(job, 50);
     await h.complete(job);
-    await waitFor(() => receiver.for('/completed').length === 1, 15_000, 'webhook');
+    await waitFor(() => receiver.for('/completed').length === 1, { what: 'webhook' });
     const [got] = receiver.for('/completed');
 
     const signature = String(got!.headers[WEBHOOK_SIGNATURE_HEADER]);
@@ -246,7 +246,7 @@ describe('delivery', () => {
       type: 'failed',
       error: { code: 'invalid_media', message: 'not decodable media' },
     });
-    await waitFor(() => receiver.for('/job-own').length === 1, 15_000, 'webhook');
+    await waitFor(() => receiver.for('/job-own').length === 1, { what: 'webhook' });
     const payload = WebhookPayload.parse(JSON.parse(receiver.for('/job-own')[0]!.body));
     expect(payload).toMatchObject({
       type: 'job.failed',
@@ -260,7 +260,7 @@ describe('delivery', () => {
     const tenant = await tenantWithWebhook('/broken');
     const job = await h.createJob(tenant);
     await h.append(job, { type: 'canceled' });
-    await waitFor(() => receiver.for('/broken').length === 3, 15_000, 'three attempts');
+    await waitFor(() => receiver.for('/broken').length === 3, { what: 'three attempts' });
     const rows = await deliveriesWhen(tenant, job, (r) => r[0]?.status === 'failed');
     const [row] = rows;
     expect(row).toMatchObject({
@@ -295,7 +295,7 @@ describe('delivery', () => {
     const tenant = await tenantWithWebhook('/moved');
     const job = await h.createJob(tenant);
     await h.complete(job);
-    await waitFor(() => receiver.for('/moved').length >= 1, 15_000, 'first attempt');
+    await waitFor(() => receiver.for('/moved').length >= 1, { what: 'first attempt' });
     const rows = await deliveriesWhen(tenant, job, (r) => (r[0]?.attemptRows.length ?? 0) > 0);
     expect(rows[0]!.attemptRows[0]).toMatchObject({ status_code: 302 });
     expect(rows[0]!.attemptRows[0]!.error).toMatch(
@@ -311,7 +311,7 @@ describe('competing notifiers', () => {
     const tenant = await tenantWithWebhook('/shared');
     const jobs = await Promise.all(Array.from({ length: 6 }, () => h.createJob(tenant)));
     for (const job of jobs) await h.complete(job);
-    await waitFor(() => receiver.for('/shared').length === 6, 15_000, 'six webhooks');
+    await waitFor(() => receiver.for('/shared').length === 6, { what: 'six webhooks' });
     await sleep(300);
     expect(receiver.for('/shared')).toHaveLength(6);
     const ids = receiver.for('/shared').map((r) => JSON.parse(r.body).data.jobId);
@@ -443,7 +443,7 @@ describe('permanent failures', () => {
     const tenant = await tenantWithWebhook('/missing');
     const job = await h.createJob(tenant);
     await h.complete(job);
-    await waitFor(() => receiver.for('/missing').length >= 2, 15_000, 'a second attempt');
+    await waitFor(() => receiver.for('/missing').length >= 2, { what: 'a second attempt' });
     receiver.answer = () => ({ status: 204 });
   });
 });

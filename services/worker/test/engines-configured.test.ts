@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseEnv, workerSchema } from '@transcribe/config';
-import { fixturesDir, repoRoot } from '../../../packages/testkit/src/index.js';
+import { audioFixture, whisperTestModel, repoRoot } from '../../../packages/testkit/src/index.js';
 import {
   createConfiguredEngines,
   enabledEngineNames,
@@ -15,7 +15,7 @@ import {
 } from '../src/engines/configured.js';
 
 const run = promisify(execFile);
-const fixtureModel = join(fixturesDir(), 'models', 'for-tests-ggml-tiny.en.bin');
+const fixtureModel = whisperTestModel();
 const baseEnv = { S3_BUCKET: 'test-bucket', TOKEN_SECRET: 'a-test-secret-of-some-length' };
 let dir: string;
 
@@ -67,7 +67,7 @@ it('loads the whisper.cpp model at start when WHISPER_MODEL_PATH is set', async 
 
 it('refuses, before any work, a language the engine or its model cannot transcribe (language_unsupported)', async () => {
   let engines: ConfiguredEngines | undefined;
-  const wav = join(fixturesDir(), 'audio', 'jfk.wav');
+  const wav = audioFixture('jfk.wav');
   try {
     engines = await createConfiguredEngines(
       config({ WHISPER_MODEL_PATH: fixtureModel, SPHINX_LANGUAGE: 'en' }),

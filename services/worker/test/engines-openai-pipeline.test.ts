@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   JFK_REFERENCE,
   librivoxClips,
   rawSphinxTranscript,
@@ -23,7 +23,7 @@ import { runPipeline, type PipelineDeps } from '../src/pipeline.js';
 // Recognition runs at a fraction of real time when the 2-core machine is busy.
 jest.setTimeout(300_000);
 
-const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+const jfkMp3 = audioFixture('jfk.mp3');
 let env: TestEnv;
 let server: OpenAICompatibleServer;
 let scratch: string;

@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  fixturesDir,
+  audioFixture,
   rawSphinxTranscript,
   startOpenAICompatibleServer,
   wordErrorRate,
@@ -74,11 +74,7 @@ it("refuses a file over the server's own limit (413) as engine_rejected", async 
   });
   try {
     await expect(
-      engine.transcribe(
-        join(fixturesDir(), 'audio', 'jfk.wav'),
-        { language: 'en' },
-        () => undefined,
-      ),
+      engine.transcribe(audioFixture('jfk.wav'), { language: 'en' }, () => undefined),
     ).rejects.toMatchObject({
       name: 'PermanentJobError',
       code: 'engine_rejected',

@@ -4,11 +4,11 @@
 // the worker and back into the transcript.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { ErrorBody, Job, TranscriptJson } from '@transcribe/contracts';
 import {
   createTestEnv,
-  fixturesDir,
+  whisperTestModel,
   librivoxClips,
   rawSphinxTranscript,
   startOpenAICompatibleServer,
@@ -42,7 +42,7 @@ beforeAll(async () => {
       WORKER_CONCURRENCY: '2',
       OPENAI_BASE_URL: server.baseURL,
       OPENAI_API_KEY: OPENAI_KEY,
-      WHISPER_MODEL_PATH: join(fixturesDir(), 'models', 'for-tests-ggml-tiny.en.bin'),
+      WHISPER_MODEL_PATH: whisperTestModel(),
       WHISPER_THREADS: '1',
     },
   });

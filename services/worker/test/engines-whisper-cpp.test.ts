@@ -5,7 +5,7 @@
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixturesDir } from '../../../packages/testkit/src/index.js';
+import { audioFixture, whisperTestModel } from '../../../packages/testkit/src/index.js';
 import {
   createWhisperCppEngine,
   WhisperModelError,
@@ -15,8 +15,8 @@ import {
 // Recognition runs at a fraction of real time when the 2-core machine is busy.
 jest.setTimeout(300_000);
 
-const fixtureModel = join(fixturesDir(), 'models', 'for-tests-ggml-tiny.en.bin');
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
+const fixtureModel = whisperTestModel();
+const jfkWav = audioFixture('jfk.wav');
 let dir: string;
 let engine: WhisperCppEngine;
 const nativeLog: string[] = [];

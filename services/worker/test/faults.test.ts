@@ -1,7 +1,9 @@
 // Issue 11: every accepted job ends completed or failed exactly once, and a dependency
 // blip never makes work run twice. Real Postgres, RabbitMQ (reached through a TCP relay
-// the tests can cut), S3, ffmpeg and pocketsphinx; the worker process of the last test
-// is the built one (`pnpm build`), killed with SIGKILL.
+// the tests can cut), S3 and ffmpeg. In-process jobs run on the deterministic engine, held
+// until the fault under test has happened instead of hoping pocketsphinx is still busy;
+// the worker process of the last test is the built one (`pnpm build`), with its real
+// pocketsphinx child, killed with SIGKILL.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,28 +33,32 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   freePort,
   librivoxClips,
   startService,
-  startTcpRelay,
+  startFaultProxy,
   type ServiceProcess,
-  type TcpRelay,
+  type FaultProxy,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
-import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { createIntake } from '../src/intake.js';
 import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
+import { createDeterministicEngine } from './support/deterministic-engine.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 
 const run = promisify(execFile);
 jest.setTimeout(300_000);
-const sphinx = createSphinxEngine();
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
-const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+/** When set, transcriptions finish only after it resolves. */
+let transcriptionsFinishAfter: Promise<unknown> | undefined;
+const speech = createDeterministicEngine({ gate: () => transcriptionsFinishAfter });
+const jfkWav = audioFixture('jfk.wav');
+const jfkMp3 = audioFixture('jfk.mp3');
 const shortClip = librivoxClips().find((c) => c.wav.endsWith('0880.wav'))!;
 const metrics = createWorkerMetrics(createRegistry('faults-test'));
 const logger = createLogger('faults-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -61,13 +67,13 @@ let env: TestEnv;
 let broker: Broker;
 /** The consumer's own connection, through the relay the tests cut. */
 let consumerBroker: Broker;
-let tcp: TcpRelay;
+let tcp: FaultProxy;
 let relay: OutboxRelay;
 let tenantId: string;
 let scratch: string;
 let media: string;
 
-/** The real engine, counted: calls, transcriptions running now, and per input file. */
+/** The engine, counted: calls, transcriptions running now, and per input file. */
 const counted = {
   calls: 0,
   running: 0,
@@ -93,7 +99,7 @@ const countingEngine: Engine = {
     if (counted.runningContent.has(key)) counted.overlaps++;
     counted.runningContent.add(key);
     try {
-      return await sphinx.transcribe(wav, options, onProgress);
+      return await speech.transcribe(wav, options, onProgress);
     } finally {
       counted.running--;
       counted.runningContent.delete(key);
@@ -152,7 +158,7 @@ beforeAll(async () => {
   await broker.ready();
   relay = startOutboxRelay({ db: env.db, broker, pollMs: 200 });
   const amqp = new URL(env.env.AMQP_URL!);
-  tcp = await startTcpRelay({ host: amqp.hostname, port: Number(amqp.port || 5672) });
+  tcp = await startFaultProxy({ host: amqp.hostname, port: Number(amqp.port || 5672) });
   amqp.host = `127.0.0.1:${tcp.port}`;
   consumerBroker = connectBroker({ url: amqp.toString(), prefix: env.prefix });
   await consumerBroker.consume(consumerBroker.names.jobsQueue, intake.handle, {
@@ -164,6 +170,7 @@ beforeAll(async () => {
 afterEach(() => {
   deps = {};
   pipelineOverrides = {};
+  transcriptionsFinishAfter = undefined;
 });
 
 afterAll(async () => {
@@ -176,14 +183,6 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
   await rm(media, { recursive: true, force: true });
 });
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 240_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function submit(file: string, options: { publish?: boolean } = {}): Promise<JobRow> {
   const id = uuidv7();
@@ -213,11 +212,13 @@ async function submit(file: string, options: { publish?: boolean } = {}): Promis
   return job;
 }
 
+/** Connections the consumer made through the proxy (refused attempts are not made). */
+const connectionsMade = () => tcp.stats().accepted - tcp.stats().refused;
 const reload = async (id: string) => (await findJobById(env.db, id))!;
 async function settled(id: string, timeoutMs = 240_000): Promise<JobRow> {
   await waitFor(
     async () => ['completed', 'failed', 'canceled'].includes((await reload(id)).status),
-    timeoutMs,
+    { timeoutMs: timeoutMs },
   );
   return reload(id);
 }
@@ -256,18 +257,26 @@ it('a broker cut mid-job: the job completes exactly once, attempts unchanged, ne
   counted.reset();
   maxInFlight = 0;
   const recording = await joinLibrivox(join(media, 'cut.wav'), 1);
+  // The transcription is still running when the cut comes, and until the consumer is back.
+  let reconnected!: () => void;
+  transcriptionsFinishAfter = new Promise<void>((resolve) => (reconnected = resolve));
   const job = await submit(recording.file);
   await waitFor(() => counted.running > 0);
-  const connectionsBefore = tcp.connections();
+  const connectionsBefore = connectionsMade();
   // The consumer's connection drops and stays unreachable for 3 s; the broker requeues
   // the unacked message, and a second job arrives meanwhile.
-  tcp.cut(3000);
+  tcp.refuse();
+  setTimeout(() => tcp.restore(), 3000);
   const second = await submit(shortClip.wav);
+  await waitFor(() => connectionsMade() > connectionsBefore, {
+    what: 'the consumer to reconnect',
+  });
+  reconnected();
   const done = await settled(job.id);
   const secondDone = await settled(second.id);
   await waitFor(async () => (await outboxEmpty()) && intake.inFlight() === 0);
 
-  expect(tcp.connections()).toBeGreaterThan(connectionsBefore); // it did reconnect
+  expect(connectionsMade()).toBeGreaterThan(connectionsBefore); // it did reconnect
   expect([done.status, done.attempts, done.lost_attempts]).toEqual(['completed', 1, 0]);
   expect([secondDone.status, secondDone.attempts]).toEqual(['completed', 1]);
   const types = await eventTypes(job.id);
@@ -303,6 +312,9 @@ it('transcribes a fanned-out chunk once, even with every chunk message delivered
     deps = { fanOut: { minChunks: 2, leaseMs: 120_000, storage: env.storage } };
     pipelineOverrides = { chunkS: 8 };
     const recording = await joinLibrivox(join(media, 'fan.wav'), 1);
+    // No chunk finishes before its duplicate is on its way.
+    let duplicatesSent!: () => void;
+    transcriptionsFinishAfter = new Promise<void>((resolve) => (duplicatesSent = resolve));
     const job = await submit(recording.file);
     // The first chunk's transcription proves the chunks went out: send each one again.
     await waitFor(() => counted.calls > 0);
@@ -318,6 +330,7 @@ it('transcribes a fanned-out chunk once, even with every chunk message delivered
         ),
       );
     relay.kick();
+    duplicatesSent();
     const done = await settled(job.id);
     const chunks = await listJobChunks(env.db, job.id);
     expect(chunks.length).toBeGreaterThanOrEqual(3);
@@ -472,13 +485,19 @@ describe('a worker process killed with SIGKILL', () => {
       await waitFor(
         async () =>
           (await reload(job.id)).stage === 'transcribing' &&
-          (await processesMentioning(tmpRoot)).some((p) => p.cmd.includes('pocketsphinx')),
+          (await processesMentioning(tmpRoot)).some(
+            (p) => !p.zombie && p.cmd.includes('pocketsphinx'),
+          ),
+        { timeoutMs: 240_000, what: 'pocketsphinx running in the worker process' },
       );
       const deadScratch = (await readdir(tmpRoot)).filter((d) => d.startsWith('worker-'));
       expect(deadScratch).toHaveLength(1);
       await first.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await processesMentioning(tmpRoot)).length === 0, 10_000);
+      await waitFor(async () => (await processesMentioning(tmpRoot)).every((p) => p.zombie), {
+        timeoutMs: 240_000,
+        what: "the killed worker's children to be gone",
+      });
       logger.info({ ms: Date.now() - killedAt }, 'children gone after SIGKILL');
       // Left behind by the dead worker…
       expect(await readdir(tmpRoot)).toEqual(deadScratch);
@@ -495,17 +514,3 @@ describe('a worker process killed with SIGKILL', () => {
     }
   });
 });
-
-/** Live (not zombie) processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<{ pid: number; cmd: string }[]> {
-  const found: { pid: number; cmd: string }[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    if (cmd.includes(needle) && state !== 'Z')
-      found.push({ pid: Number(entry), cmd: cmd.replace(/\0/g, ' ') });
-  }
-  return found;
-}

@@ -8,14 +8,15 @@ import { createRegistry, serveMetrics } from '@transcribe/telemetry';
 import { sql } from 'kysely';
 import {
   createTestEnv,
-  startTcpCutProxy,
-  type TcpCutProxy,
+  startFaultProxy,
+  type FaultProxy,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import { workerProbes } from '../src/health.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 let env: TestEnv;
-let proxy: TcpCutProxy;
+let proxy: FaultProxy;
 let db: Db;
 let server: Server;
 let probes: ReturnType<typeof workerProbes>;
@@ -25,7 +26,7 @@ let brokerUp = true;
 beforeAll(async () => {
   env = await createTestEnv();
   const target = new URL(env.databaseUrl);
-  proxy = await startTcpCutProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 5432) });
   db = createDb(proxy.rewrite(env.databaseUrl), {
     max: 1,
     connectTimeoutMs: 6000,
@@ -53,14 +54,6 @@ const probe = async (path: string) => {
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 };
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('is ready and live with Postgres and the broker up; not ready without the broker', async () => {
   expect(await probe('/readyz')).toEqual({
     status: 200,
@@ -73,17 +66,16 @@ it('is ready and live with Postgres and the broker up; not ready without the bro
 });
 
 it('black hole: /readyz 503 within its bound, /healthz 503 while the pool is stuck; recovers', async () => {
-  proxy.setMode('blackhole');
-  const started = Date.now();
+  proxy.blackhole();
   const ready = await probe('/readyz');
   expect(ready.status).toBe(503);
-  expect(Date.now() - started).toBeLessThan(3000);
+  // The check's own bound ended it (it says so), not the black hole lifting.
   expect(ready.json).toMatchObject({ checks: { postgres: 'timed out after 1000 ms' } });
   // Work waiting on the one connection, which hangs: nothing moves.
   const stuck = [1, 2, 3].map(() => sql`select 1`.execute(db).catch(() => undefined));
-  await waitFor(async () => (await probe('/healthz')).status === 503, 10_000);
+  await waitFor(async () => (await probe('/healthz')).status === 503);
   expect((await probe('/healthz')).json).toMatchObject({ status: 'wedged' });
-  proxy.setMode('pass');
+  proxy.restore();
   await Promise.all(stuck);
   await waitFor(async () => (await probe('/readyz')).status === 200);
   await waitFor(async () => (await probe('/healthz')).status === 200);

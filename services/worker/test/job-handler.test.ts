@@ -1,6 +1,8 @@
-// The job handler on real Postgres, RabbitMQ (delay and dead-letter queues included), S3,
-// ffmpeg and pocketsphinx. Transient failures are injected by wrapping the real engine
-// so that chosen calls fail; everything else is the production path.
+// The job handler on real Postgres, RabbitMQ (delay and dead-letter queues included), S3
+// and ffmpeg. The engine is the deterministic one (test/support): these tests are about
+// the handler's policy, so chosen calls fail, hang or finish on cue and the text is the
+// reference's; everything else is the production path. Recognition itself is proven
+// with real pocketsphinx in pipeline.test.ts, sphinx.test.ts and the testkit's e2e.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,25 +33,34 @@ import {
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   librivoxClips,
   wordErrorRate,
   type TestEnv,
 } from '../../../packages/testkit/src/index.js';
 import type { Engine } from '../src/engines/engine.js';
 import { createEngineSelector } from '../src/engines/selector.js';
-import { createSphinxEngine } from '../src/engines/sphinx.js';
 import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { reapOnce } from '../src/reaper.js';
 import { joinLibrivox } from './speech.js';
+import {
+  createDeterministicEngine,
+  knownClip,
+  type DeterministicEngine,
+  type KnownSpeech,
+} from './support/deterministic-engine.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
+import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 
 const run = promisify(execFile);
-// pocketsphinx runs many times slower when other suites share the 2 cores: wait on
-// conditions with generous limits.
+// ffmpeg runs many times slower when other suites share the cores: wait on conditions
+// with generous limits.
 jest.setTimeout(400_000);
-const sphinx = createSphinxEngine();
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
+/** What the deterministic engines recognise: the recordings these tests submit. */
+const knownSpeech: KnownSpeech[] = [];
+const speech = createDeterministicEngine({ speech: knownSpeech });
+const jfkWav = audioFixture('jfk.wav');
 // The shortest real speech at hand (3 s), for jobs that only need to complete.
 const shortClip = librivoxClips().find((c) => c.wav.endsWith('0880.wav'))!;
 
@@ -64,25 +75,14 @@ const dead: { body: string; headers: Record<string, unknown> }[] = [];
 const metrics = createWorkerMetrics(createRegistry('worker-test'));
 const logger = createLogger('worker-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
-/** The engine the next jobs run on; tests swap in wrappers around the real one. */
-let engine: Engine = sphinx;
+/** The engine the next jobs run on; tests swap in engines that fail, hang or wait. */
+let engine: Engine = speech;
 let handler: MessageHandler;
 let active = 0;
 
-/** The real engine, except that the calls numbered in `failing` (1-based) throw first. */
-function failingOn(failing: (call: number) => boolean): Engine & { calls: number } {
-  const wrapper = {
-    name: 'sphinx',
-    calls: 0,
-    transcribe: (...args: Parameters<Engine['transcribe']>) => {
-      wrapper.calls++;
-      if (failing(wrapper.calls)) {
-        return Promise.reject(new Error(`engine exploded on call ${wrapper.calls}`));
-      }
-      return sphinx.transcribe(...args);
-    },
-  };
-  return wrapper;
+/** An engine whose calls numbered in `failing` (1-based) throw at once. */
+function failingOn(failing: (call: number) => boolean): DeterministicEngine {
+  return createDeterministicEngine({ speech: knownSpeech, fail: failing });
 }
 
 function makeHandler(overrides: Partial<JobHandlerDeps> = {}, pipeline = {}): MessageHandler {
@@ -114,6 +114,7 @@ function makeHandler(overrides: Partial<JobHandlerDeps> = {}, pipeline = {}): Me
 
 beforeAll(async () => {
   env = await createTestEnv();
+  knownSpeech.push(await knownClip(shortClip));
   tenantId = await ensureTenant(env.db, 'tenant-worker');
   scratch = await mkdtemp(join(tmpdir(), 'handler-scratch-'));
   media = await mkdtemp(join(tmpdir(), 'handler-media-'));
@@ -144,26 +145,18 @@ beforeAll(async () => {
 }, 60_000);
 
 afterEach(() => {
-  engine = sphinx;
+  engine = speech;
   handler = makeHandler();
 });
 
 afterAll(async () => {
-  await waitFor(async () => active === 0, 120_000).catch(() => undefined);
+  await waitFor(async () => active === 0, { timeoutMs: 120_000 }).catch(() => undefined);
   await relay?.stop();
   await broker?.close();
   await env?.close();
   await rm(scratch, { recursive: true, force: true });
   await rm(media, { recursive: true, force: true });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Uploads a file, creates its job and queues its message, as the gateway does. */
 async function submit(file: string, options: { publish?: boolean } = {}): Promise<JobRow> {
@@ -197,7 +190,7 @@ async function submit(file: string, options: { publish?: boolean } = {}): Promis
 const reload = async (id: string) => (await findJobById(env.db, id))!;
 const isTerminal = (job: JobRow) => ['completed', 'failed', 'canceled'].includes(job.status);
 async function settled(id: string, timeoutMs = 300_000): Promise<JobRow> {
-  await waitFor(async () => isTerminal(await reload(id)), timeoutMs);
+  await waitFor(async () => isTerminal(await reload(id)), { timeoutMs: timeoutMs });
   return reload(id);
 }
 
@@ -261,6 +254,7 @@ it('retries a transient failure after a backoff in the delay queue, then complet
 
 it('resumes a retried job from its last finished chunk', async () => {
   const recording = await joinLibrivox(join(media, 'resume.wav'), 1);
+  knownSpeech.push(recording);
   handler = makeHandler({}, { chunkS: 8 });
   const flaky = failingOn((call) => call === 2);
   engine = flaky;
@@ -300,7 +294,7 @@ it('dead-letters a job that fails every attempt, with the reason, and fails it',
     2,
   ]);
   expect(failed.error_message).toContain('engine exploded');
-  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
+  await waitFor(async () => dead.some((m) => m.body.includes(job.id)), { timeoutMs: 120_000 });
   const message = dead.find((m) => m.body.includes(job.id))!;
   expect(JSON.parse(message.body)).toMatchObject({ v: 1, jobId: job.id });
   expect(message.headers).toMatchObject({
@@ -313,12 +307,14 @@ it('dead-letters a job that fails every attempt, with the reason, and fails it',
 it('stops a job canceled mid-transcription: engine killed, nothing more stored, temp files gone', async () => {
   const recording = await joinLibrivox(join(media, 'cancel.wav'), 2);
   handler = makeHandler({}, { chunkS: 8 });
+  // Every chunk after the first runs until something aborts it: only the cancel can.
+  engine = createDeterministicEngine({ hang: (call) => call > 1 });
   const job = await submit(recording.file);
   await waitFor(async () => (await listJobChunks(env.db, job.id)).some((c) => c.done));
   const canceled = await cancelJob(env.db, tenantId, job.id);
   expect(canceled?.status).toBe('canceled');
   // The worker notices at its next progress write, chunk or heartbeat and lets go.
-  await waitFor(async () => active === 0, 120_000);
+  await waitFor(async () => active === 0, { timeoutMs: 120_000 });
   const chunks = await listJobChunks(env.db, job.id);
   expect(chunks.filter((c) => c.done).length).toBeLessThan(chunks.length);
   const after = await reload(job.id);
@@ -351,6 +347,8 @@ it('cancels a queued job at once; its message later finds nothing to do', async 
 
 it('fails a job that runs past its time limit with timeout', async () => {
   handler = makeHandler({ jobTimeoutMs: 300 });
+  // A transcription that never ends: only the time limit can end the job.
+  engine = createDeterministicEngine({ hang: () => true });
   const job = await submit(jfkWav);
   const failed = await settled(job.id);
   expect([failed.status, failed.error_code, failed.attempts]).toEqual(['failed', 'timeout', 1]);
@@ -360,6 +358,12 @@ it('fails a job that runs past its time limit with timeout', async () => {
 it('hands its job back on shutdown; another handler resumes and completes it', async () => {
   const shutdown = new AbortController();
   handler = makeHandler({ shutdown: shutdown.signal });
+  // No transcription finishes before the shutdown: the first attempt is still running
+  // when it comes (whichever step it is at), and only the next one can complete.
+  const shutDown = new Promise((resolve) =>
+    shutdown.signal.addEventListener('abort', resolve, { once: true }),
+  );
+  engine = createDeterministicEngine({ speech: knownSpeech, gate: () => shutDown });
   const job = await submit(shortClip.wav);
   await waitFor(async () => (await reload(job.id)).status === 'processing');
   handler = makeHandler();
@@ -432,7 +436,7 @@ describe('the reaper', () => {
     expect(await reap()).toMatchObject({ failed: 1 });
     relay.kick();
     expect(await reload(job.id)).toMatchObject({ status: 'failed', error_code: 'worker_lost' });
-    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), 120_000);
+    await waitFor(async () => dead.some((m) => m.body.includes(job.id)), { timeoutMs: 120_000 });
     const message = dead.find((m) => m.body.includes(job.id))!;
     expect(String(message.headers['x-reason'])).toMatch(/lease expired/);
   });
@@ -451,14 +455,3 @@ describe('the reaper', () => {
     expect([done.status, done.attempts]).toEqual(['completed', 1]);
   });
 });
-
-/** Pids of live processes whose command line contains `needle`. */
-async function processesMentioning(needle: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
-    if (cmdline.includes(needle)) pids.push(Number(entry));
-  }
-  return pids;
-}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createTestEnv,
-  fixturesDir,
+  audioFixture,
   JFK_REFERENCE,
   wordErrorRate,
   type TestEnv,
@@ -40,11 +40,7 @@ function deps(chunkS = 300) {
 }
 
 it('transcribes an object, reports stages in order and leaves no temp files', async () => {
-  await env.storage.upload(
-    't/jfk.mp3',
-    await readFile(join(fixturesDir(), 'audio', 'jfk.mp3')),
-    'audio/mpeg',
-  );
+  await env.storage.upload('t/jfk.mp3', await readFile(audioFixture('jfk.mp3')), 'audio/mpeg');
   const seen: [number, Stage][] = [];
   const result = await runPipeline(
     { engine: 'sphinx', objectKey: 't/jfk.mp3', language: 'en', model: null },

@@ -6,12 +6,21 @@ import { librivoxClips } from '../../../packages/testkit/src/index.js';
 
 const run = promisify(execFile);
 
+/** A stretch of a recording and the words spoken in it. */
+export interface SpokenSpan {
+  startS: number;
+  endS: number;
+  reference: string;
+}
+
 export interface Recording {
   file: string;
   /** Reference transcript of the whole recording. */
   reference: string;
   /** Where each pause between clips lies. */
   gaps: { startS: number; endS: number }[];
+  /** Where each clip lies, with its own reference transcript. */
+  clips: SpokenSpan[];
   durationS: number;
 }
 
@@ -52,16 +61,24 @@ export async function joinLibrivox(file: string, rounds: number, gapS = 0.8): Pr
   ]);
   const lengths = await Promise.all(clips.map((c) => durationOf(c.wav)));
   const gaps: Recording['gaps'] = [];
+  const spans: SpokenSpan[] = [];
   let t = 0;
   for (let r = 0; r < rounds; r++) {
-    for (const length of lengths) {
+    for (const [i, length] of lengths.entries()) {
+      spans.push({ startS: t, endS: t + length, reference: clips[i]!.reference });
       t += length;
       gaps.push({ startS: t, endS: t + gapS });
       t += gapS;
     }
   }
   const reference = Array.from({ length: rounds }, () => clips.map((c) => c.reference).join(' '));
-  return { file, reference: reference.join(' '), gaps, durationS: await durationOf(file) };
+  return {
+    file,
+    reference: reference.join(' '),
+    gaps,
+    clips: spans,
+    durationS: await durationOf(file),
+  };
 }
 
 export async function durationOf(file: string): Promise<number> {

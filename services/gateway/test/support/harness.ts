@@ -10,18 +10,21 @@ import {
   TranscribeMessage,
   type ErrorCode,
 } from '@transcribe/contracts';
-import { ensureTenant, insertApiKey } from '@transcribe/db';
-import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
+import { connectBroker, type Broker, type OutboxRelay } from '@transcribe/queue';
 import { createStorage, type Storage } from '@transcribe/storage';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
-import { createTestEnv, type TestEnv } from '../../../../packages/testkit/src/index.js';
+import {
+  createTestEnv,
+  seedTenant,
+  startTestRelay,
+  type TestEnv,
+} from '../../../../packages/testkit/src/index.js';
 import { createGatewayApp } from '../../src/app.js';
 import { handleClientErrors } from '../../src/client-error.js';
 import type { GatewayDeps, GatewaySettings } from '../../src/deps.js';
-import { join } from 'node:path';
-import { fixturesDir } from '../../../../packages/testkit/src/wer.js';
+import { audioFixture } from '../../../../packages/testkit/src/fixtures.js';
 
-export const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+export const JFK = audioFixture('jfk.wav');
 export const MAX_UPLOAD_BYTES = 10 * 1024 * 1024;
 
 export interface ApiInit {
@@ -104,12 +107,14 @@ export async function startGatewayHarness(
 ): Promise<GatewayHarness> {
   const env = await createTestEnv();
   const jfk = await readFile(JFK);
-  const keyA = `tk_test_a_${randomBytes(12).toString('hex')}`;
-  const keyB = `tk_test_b_${randomBytes(12).toString('hex')}`;
-  const tenantA = await ensureTenant(env.db, 'tenant-a');
-  const tenantB = await ensureTenant(env.db, 'tenant-b');
-  await insertApiKey(env.db, { tenantId: tenantA, name: 'a', key: keyA });
-  await insertApiKey(env.db, { tenantId: tenantB, name: 'b', key: keyB });
+  const { id: tenantA, apiKey: keyA } = await seedTenant(env.db, 'tenant-a', {
+    apiKey: `tk_test_a_${randomBytes(12).toString('hex')}`,
+    keyName: 'a',
+  });
+  const { id: tenantB, apiKey: keyB } = await seedTenant(env.db, 'tenant-b', {
+    apiKey: `tk_test_b_${randomBytes(12).toString('hex')}`,
+    keyName: 'b',
+  });
 
   const storage = createStorage({
     bucket: env.env.S3_BUCKET!,
@@ -119,10 +124,10 @@ export async function startGatewayHarness(
     secretAccessKey: env.env.S3_SECRET_ACCESS_KEY,
     forcePathStyle: true,
   });
-  const broker = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
-  await broker.ready();
-  // A long poll: a job's message arriving promptly proves the route kicked the relay.
-  const relay = startOutboxRelay({ db: env.db, broker, pollMs: 60_000 });
+  // A poll far beyond any wait in the tests: a job's message arriving at all proves the
+  // route kicked the relay.
+  const outbox = await startTestRelay(env, { pollMs: 24 * 60 * 60_000 });
+  const { broker, relay } = outbox;
   const deps: GatewayDeps = {
     db: env.db,
     storage,
@@ -267,9 +272,9 @@ export async function startGatewayHarness(
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));
       }
-      await relay.stop();
+      await outbox.relay.stop();
       await consumer.close();
-      await broker.close();
+      await outbox.broker.close();
       storage.destroy();
       await env.close();
     },

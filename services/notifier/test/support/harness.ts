@@ -11,16 +11,16 @@ import {
   type JobEvent,
   type JobEventInput,
 } from '@transcribe/contracts';
-import {
-  appendJobEvent,
-  ensureTenant,
-  generateApiKey,
-  insertApiKey,
-  insertJob,
-} from '@transcribe/db';
-import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
+import { appendJobEvent, insertJob } from '@transcribe/db';
+import { connectBroker, type Broker } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
-import type { TestEnv } from '../../../../packages/testkit/src/index.js';
+import {
+  seedTenant,
+  startTestRelay,
+  type TestEnv,
+  type TestRelay,
+} from '../../../../packages/testkit/src/index.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from '../../../../packages/testkit/src/wait-for.js';
 import { createNotifier, type Notifier, type NotifierDeps } from '../../src/app.js';
 
 export interface Job {
@@ -47,19 +47,8 @@ export interface RunningNotifier {
   stop(): Promise<void>;
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-export async function waitFor(
-  check: () => boolean,
-  timeoutMs = 5000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+// Shared with every other suite: one way to wait, bounded generously.
+export { sleep, waitFor } from '../../../../packages/testkit/src/wait-for.js';
 
 export const range = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -68,8 +57,7 @@ export const range = (from: number, to: number) =>
 export class Harness {
   private readonly notifiers: RunningNotifier[] = [];
   private readonly sockets = new Set<WebSocket>();
-  private relayBroker!: Broker;
-  private relay!: OutboxRelay;
+  private outbox!: TestRelay;
 
   constructor(readonly env: TestEnv) {}
 
@@ -78,16 +66,13 @@ export class Harness {
   }
 
   async start(): Promise<void> {
-    this.relayBroker = connectBroker({ url: this.env.env.AMQP_URL!, prefix: this.env.prefix });
-    await this.relayBroker.ready();
-    this.relay = startOutboxRelay({ db: this.env.db, broker: this.relayBroker, pollMs: 50 });
+    this.outbox = await startTestRelay(this.env, { pollMs: 50 });
   }
 
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.terminate();
     for (const running of this.notifiers) await running.stop();
-    await this.relay?.stop();
-    await this.relayBroker?.close();
+    await this.outbox?.stop();
   }
 
   /**
@@ -164,11 +149,8 @@ export class Harness {
     return running;
   }
 
-  async createTenant(): Promise<Tenant> {
-    const id = await ensureTenant(this.env.db, `tenant-${randomUUID()}`);
-    const apiKey = generateApiKey();
-    await insertApiKey(this.env.db, { tenantId: id, name: 'test', key: apiKey });
-    return { id, apiKey };
+  createTenant(): Promise<Tenant> {
+    return seedTenant(this.env.db, `tenant-${randomUUID()}`);
   }
 
   async createJob(tenant: Tenant): Promise<Job> {
@@ -210,7 +192,7 @@ export class Harness {
       for (const input of inputs) out.push(await appendJobEvent(trx, job, input));
       return out;
     });
-    this.relay.kick();
+    this.outbox.relay.kick();
     return events;
   }
 
@@ -224,7 +206,7 @@ export class Harness {
 
   /** Wakes the outbox relay (after events committed outside `append`). */
   relayKick(): void {
-    this.relay.kick();
+    this.outbox.relay.kick();
   }
 
   /** A client socket that the harness terminates at the end if the test did not. */
@@ -253,7 +235,7 @@ export class Harness {
       const timer = setTimeout(() => {
         socket.terminate();
         reject(new Error(`follow timed out; got seqs ${events.map((e) => e.seq).join(',')}`));
-      }, options.timeoutMs ?? 15_000);
+      }, options.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS);
       const finish = (result: FollowResult) => {
         done = true;
         clearTimeout(timer);

@@ -1,13 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  fixturesDir,
-  JFK_REFERENCE,
-  librivoxClips,
-  normalizeWords,
-  wordErrorRate,
-} from '../src/wer.js';
+import { JFK_REFERENCE, librivoxClips, normalizeWords, wordErrorRate } from '../src/wer.js';
+import { fixturesDir, audioFixture } from '../src/fixtures.js';
 
 describe('wordErrorRate', () => {
   test('is 0 for identical text', () => {
@@ -92,7 +87,7 @@ describe('fixturesDir', () => {
 
   test("finds the repository's own fixtures", () => {
     delete process.env['FIXTURES_DIR'];
-    expect(existsSync(join(fixturesDir(), 'audio', 'jfk.wav'))).toBe(true);
+    expect(existsSync(audioFixture('jfk.wav'))).toBe(true);
   });
 
   test('honours FIXTURES_DIR', () => {

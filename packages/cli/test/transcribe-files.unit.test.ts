@@ -7,10 +7,10 @@ import { Writable } from 'node:stream';
 import { ExitCode, runCli } from '@transcribe/cli';
 import { TranscriptJson } from '@transcribe/contracts';
 import { API_KEY, startFakeApi, type FakeApi } from '../../client/test/support/fake-api.js';
-import { fixturesDir } from '../../testkit/src/wer.js';
+import { audioFixture } from '../../testkit/src/fixtures.js';
 
-const WAV = join(fixturesDir(), 'audio', 'jfk.wav');
-const MP3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+const WAV = audioFixture('jfk.wav');
+const MP3 = audioFixture('jfk.mp3');
 
 class Capture extends Writable {
   text = '';

@@ -29,12 +29,11 @@ describe('checkWebhookUrl', () => {
   });
 
   it('answers unresolved, not refused, when DNS does not answer within the timeout', async () => {
+    // A lookup that never answers: only the timeout can settle the check.
     const hanging: ResolveAll = () => new Promise(() => undefined);
-    const started = Date.now();
     await expect(checkWebhookUrl('https://slow.example.com/x', options(hanging))).resolves.toBe(
       'unresolved',
     );
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('answers unresolved when the name does not exist', async () => {

@@ -1,5 +1,6 @@
 // The wedge detector and bounded readiness checks, on the real event loop and real timers.
 import { runReadyChecks, startLivenessMonitor } from '../src/index.js';
+import { waitFor } from '../../testkit/src/wait-for.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -7,14 +8,6 @@ function blockLoop(ms: number) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     // busy: the event loop cannot run anything
-  }
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(20);
   }
 }
 
@@ -64,7 +57,8 @@ describe('startLivenessMonitor', () => {
 
 describe('runReadyChecks', () => {
   it('bounds each check: a hanging one times out, the others still report', async () => {
-    const started = Date.now();
+    // A check that never settles is ended by the bound: the report arriving at all, with
+    // the hanging check timed out, is the proof (no wall-clock guess).
     const report = await runReadyChecks(
       {
         fine: () => Promise.resolve(),
@@ -75,7 +69,6 @@ describe('runReadyChecks', () => {
       },
       200,
     );
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(report).toEqual({
       ok: false,
       checks: {

@@ -1,10 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ApiError, contentTypeFor, createClient, type TranscribeClient } from '@transcribe/client';
 import { API_KEY, startFakeApi, type FakeApi } from './support/fake-api.js';
-import { join } from 'node:path';
-import { fixturesDir } from '../../testkit/src/wer.js';
+import { audioFixture } from '../../testkit/src/fixtures.js';
 
-const JFK = join(fixturesDir(), 'audio', 'jfk.wav');
+const JFK = audioFixture('jfk.wav');
 
 let fake: FakeApi;
 let client: TranscribeClient;
