@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Segment } from '@transcribe/contracts';
+import type { Segment, Word } from '@transcribe/contracts';
 import type { Db } from './connection.js';
 import type { JobChunkRow } from './schema.js';
 
@@ -13,6 +13,8 @@ export interface JobChunk {
   text: string | null;
   /** Absolute times in the recording; empty until the chunk is done. */
   segments: Segment[];
+  /** Absolute times, like the segments; empty when the engine gave none. */
+  words: Word[];
   model: string | null;
   /** The language the engine heard in this chunk, when it says. */
   language: string | null;
@@ -26,6 +28,7 @@ function toChunk(row: JobChunkRow): JobChunk {
     done: row.finished_at !== null,
     text: row.text,
     segments: row.segments ?? [],
+    words: row.words ?? [],
     model: row.model,
     language: row.language,
   };
@@ -76,6 +79,7 @@ export async function storeChunkResult(
     attempt: number;
     text: string;
     segments: Segment[];
+    words?: Word[];
     model: string | null;
     /** The language the engine heard, when it says. */
     language?: string | null;
@@ -89,6 +93,7 @@ export async function storeChunkResult(
     .set({
       text: input.text,
       segments: JSON.stringify(input.segments),
+      words: JSON.stringify(input.words ?? []),
       model: input.model,
       language: input.language ?? null,
       attempt: input.attempt,

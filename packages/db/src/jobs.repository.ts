@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { JobStatus, Segment } from '@transcribe/contracts';
+import type { JobStatus, Segment, Word } from '@transcribe/contracts';
 import type { Db } from './connection.js';
 import { languageOnCompletion } from './job-language.js';
 import type { JobRow, NewJob } from './schema.js';
@@ -144,6 +144,7 @@ export async function completeJob(
     attempt: number;
     text: string;
     segments: Segment[];
+    words?: Word[];
     durationS: number | null;
     processingMs: number;
     model: string | null;
@@ -157,6 +158,7 @@ export async function completeJob(
       stage: 'completed',
       text: input.text,
       segments: JSON.stringify(input.segments),
+      words: JSON.stringify(input.words ?? []),
       duration_s: input.durationS,
       processing_ms: input.processingMs,
       model: input.model,

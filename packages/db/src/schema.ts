@@ -1,5 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { JobStatus, LanguageSource, Priority, Segment } from '@transcribe/contracts';
+import type { JobStatus, LanguageSource, Priority, Segment, Word } from '@transcribe/contracts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -73,6 +73,8 @@ export interface JobsTable {
   error_message: string | null;
   text: string | null;
   segments: Json<Segment[]> | null;
+  /** Word timings of the finished transcript; null when none were stored (0008). */
+  words: Json<Word[]> | null;
   processing_ms: number | null;
   idempotency_key: string | null;
   webhook_url: string | null;
@@ -127,6 +129,8 @@ export interface JobChunksTable {
   text: string | null;
   /** Absolute times (already offset by start_s). */
   segments: Json<Segment[]> | null;
+  /** Word timings, absolute like the segments; null when the engine gave none (0008). */
+  words: Json<Word[]> | null;
   model: string | null;
   /** The language the engine heard in this chunk, when it says (0007). */
   language: string | null;

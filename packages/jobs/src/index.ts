@@ -37,4 +37,5 @@ export {
   type DeadLetterHeaders,
 } from './messages.js';
 export { stitchChunks, type ChunkResult } from './transcript.js';
+export { renameSpeakers, speakerName } from './speakers.js';
 export { requeueChunkLater, admitAudio, type Admission } from './attempt-writes.js';

@@ -4,7 +4,7 @@
 // its outbox rows, in one transaction: a refused edge writes nothing, and the event
 // stream and the messages never disagree with the row. Callers kick the outbox relay
 // after an edge that applied.
-import type { ErrorCode, JobStatus, Segment } from '@transcribe/contracts';
+import type { ErrorCode, JobStatus, Segment, Word } from '@transcribe/contracts';
 import {
   appendJobEvent,
   claimJob,
@@ -249,6 +249,7 @@ export async function markCompleted(
   result: {
     text: string;
     segments: Segment[];
+    words?: Word[];
     durationS: number | null;
     processingMs: number;
     model: string | null;
@@ -358,10 +359,11 @@ export async function chunkLanded(
       return 'progress';
     }
     const chunks = await listJobChunks(trx, job.id);
-    const { text, segments, model } = stitchChunks(chunks);
+    const { text, segments, words, model } = stitchChunks(chunks);
     await markCompleted(trx, job, {
       text,
       segments,
+      words,
       durationS: chunks.at(-1)?.endS ?? null,
       processingMs: Date.now() - (locked.started_at ?? locked.created_at).getTime(),
       model,

@@ -25,6 +25,7 @@ export { rawSphinxTranscript } from './raw-sphinx.js';
 export { collectEvents, type Collected } from './ws-collect.js';
 export {
   startOpenAICompatibleServer,
+  SPEAKER_TURN_PAUSE_S,
   type OpenAICompatibleServer,
   type OpenAIFault,
 } from './openai-compatible-server.js';

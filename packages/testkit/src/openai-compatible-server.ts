@@ -2,6 +2,12 @@
 // of the `openai` engine without a paid API. It recognises speech for real (ffmpeg decodes
 // the upload, Debian's pocketsphinx transcribes it), so tests can measure WER through
 // the whole HTTP path; faults (rate limits, 5xx, bad keys, size limits) are scriptable.
+//
+// Word timings (`verbose_json` with `timestamp_granularities[]=word`) are pocketsphinx's
+// own. Speakers (`diarized_json`, for the `diarizeModels`) follow a fixed rule instead of
+// listening: the first utterance is the first speaker, and the speaker changes at every
+// pause of at least SPEAKER_TURN_PAUSE_S between utterances, alternating between the two
+// `speakerLabels` (per request, like OpenAI's labels).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -13,6 +19,9 @@ import { promisify } from 'node:util';
 import { decodeToSpeechWav } from './raw-sphinx.js';
 
 const run = promisify(execFile);
+
+/** A pause this long between two utterances hands the turn to the other speaker. */
+export const SPEAKER_TURN_PAUSE_S = 0.8;
 
 /** OpenAI's limit: 25 MB per file (its edge answers 413 above it). */
 export const OPENAI_SERVER_MAX_BYTES = 26_214_400;
@@ -32,6 +41,13 @@ export interface OpenAIServerOptions {
   verboseModels?: string[];
   /** Models that refuse `verbose_json` (400), like OpenAI's gpt-4o transcription models. */
   jsonOnlyModels?: string[];
+  /**
+   * Models that answer `diarized_json` (and `json`, `text`) and refuse `verbose_json`,
+   * like OpenAI's gpt-4o-transcribe-diarize.
+   */
+  diarizeModels?: string[];
+  /** The two speakers' labels in `diarized_json`; OpenAI's own are `A` and `B`. */
+  speakerLabels?: readonly [string, string];
 }
 
 export interface RecordedRequest {
@@ -59,7 +75,7 @@ interface Recognised {
   text: string;
   durationS: number;
   segments: { start: number; end: number; text: string }[];
-  words: { word: string; start: number; end: number }[];
+  words: { word: string; start: number; end: number; probability: number }[];
 }
 
 export async function startOpenAICompatibleServer(
@@ -68,6 +84,8 @@ export async function startOpenAICompatibleServer(
   const maxFileBytes = opts.maxFileBytes ?? OPENAI_SERVER_MAX_BYTES;
   const verbose = new Set(opts.verboseModels ?? ['whisper-1']);
   const jsonOnly = new Set(opts.jsonOnlyModels ?? ['gpt-4o-transcribe', 'gpt-4o-mini-transcribe']);
+  const diarize = new Set(opts.diarizeModels ?? ['gpt-4o-transcribe-diarize']);
+  const speakerLabels = opts.speakerLabels ?? ['A', 'B'];
   const faults: OpenAIFault[] = [];
   const requests: RecordedRequest[] = [];
 
@@ -160,7 +178,7 @@ export async function startOpenAICompatibleServer(
         'invalid_request_error',
         'model',
       );
-    if (!verbose.has(model) && !jsonOnly.has(model)) {
+    if (!verbose.has(model) && !jsonOnly.has(model) && !diarize.has(model)) {
       return sendError(
         res,
         404,
@@ -171,17 +189,27 @@ export async function startOpenAICompatibleServer(
       );
     }
     const format = record.responseFormat;
-    if (!['json', 'text', 'verbose_json'].includes(format)) {
+    if (!['json', 'text', 'verbose_json', 'diarized_json'].includes(format)) {
       return sendError(
         res,
         400,
-        `Invalid value: '${format}'. Supported values are: 'json', 'text' and 'verbose_json'.`,
+        `Invalid value: '${format}'. Supported values are: 'json', 'text', 'verbose_json' and 'diarized_json'.`,
         'invalid_request_error',
         'response_format',
         'invalid_value',
       );
     }
-    if (format === 'verbose_json' && jsonOnly.has(model)) {
+    if (format === 'diarized_json' && !diarize.has(model)) {
+      return sendError(
+        res,
+        400,
+        `response_format 'diarized_json' is not compatible with model '${model}'.`,
+        'invalid_request_error',
+        'response_format',
+        'unsupported_value',
+      );
+    }
+    if (format === 'verbose_json' && (jsonOnly.has(model) || diarize.has(model))) {
       return sendError(
         res,
         400,
@@ -230,6 +258,19 @@ export async function startOpenAICompatibleServer(
       return res.end(`${recognised.text}\n`);
     }
     if (format === 'json') return sendJson(res, record, { text: recognised.text, usage });
+    if (format === 'diarized_json') {
+      return sendJson(res, record, {
+        task: 'transcribe',
+        duration: recognised.durationS,
+        text: recognised.text,
+        segments: withSpeakers(recognised.segments, speakerLabels).map((s, i) => ({
+          type: 'transcript.text.segment',
+          id: `seg_${i}`,
+          ...s,
+        })),
+        usage,
+      });
+    }
     return sendJson(res, record, {
       task: 'transcribe',
       language: 'english',
@@ -351,6 +392,19 @@ async function recognise(file: Blob, name: string): Promise<Recognised> {
   }
 }
 
+/** The rule in the header: the turn passes at every long pause. */
+function withSpeakers(
+  segments: Recognised['segments'],
+  labels: readonly [string, string],
+): (Recognised['segments'][number] & { speaker: string })[] {
+  let turn = 0;
+  return segments.map((s, i) => {
+    const previous = segments[i - 1];
+    if (previous && s.start - previous.end >= SPEAKER_TURN_PAUSE_S) turn = 1 - turn;
+    return { ...s, speaker: labels[turn] ?? 'A' };
+  });
+}
+
 /**
  * `pocketsphinx_continuous -time yes` prints, per utterance, the hypothesis line and then
  * `word start end confidence` lines (fillers such as `<s>`, `<sil>`, `[NOISE]` included).
@@ -377,9 +431,15 @@ function parseTimedOutput(stdout: string): Omit<Recognised, 'durationS'> {
       flush();
       continue;
     }
-    const [, token = '', start, end] = match;
+    const [, token = '', start, end, posterior] = match;
     if (/^<.*>$|^\[.*\]$|^\+\+.*\+\+$/.test(token)) continue;
-    const word = { word: token.replace(/\(\d+\)$/, ''), start: Number(start), end: Number(end) };
+    const word = {
+      word: token.replace(/\(\d+\)$/, ''),
+      start: Number(start),
+      end: Number(end),
+      // faster-whisper servers (speaches) send a probability per word; so does this one.
+      probability: Math.min(1, Number(posterior)),
+    };
     current.push(word);
     words.push(word);
   }

@@ -8,6 +8,8 @@ export interface Cue {
   start: number;
   end: number;
   lines: string[];
+  /** The segment's speaker, when the engine diarized. */
+  speaker?: string;
 }
 
 /** Greedy word wrap; a word longer than a line stays whole on its own line. */
@@ -44,7 +46,12 @@ export function toCues(segments: readonly Segment[]): Cue[] {
       const group = lines.slice(i, i + MAX_LINES);
       done += group.reduce((n, l) => n + l.length, 0);
       const groupEnd = i + MAX_LINES >= lines.length ? end : start + ((end - start) * done) / total;
-      cues.push({ start: at, end: groupEnd, lines: group });
+      cues.push({
+        start: at,
+        end: groupEnd,
+        lines: group,
+        ...(segment.speaker !== undefined ? { speaker: segment.speaker } : {}),
+      });
       at = groupEnd;
     }
   }
@@ -60,8 +67,15 @@ function timestamp(seconds: number, separator: ',' | '.'): string {
   return `${pad(h)}:${pad(m)}:${pad(s)}${separator}${pad(ms % 1000, 3)}`;
 }
 
+/**
+ * SubRip has no speaker markup: the label leads the text (`[A] …`), wrapped with it so
+ * the lines stay within the limits.
+ */
 export function toSrt(segments: readonly Segment[]): string {
-  return toCues(segments)
+  const labelled = segments.map(({ speaker, ...s }) =>
+    speaker === undefined ? s : { ...s, text: `[${speaker}] ${s.text.trim()}` },
+  );
+  return toCues(labelled)
     .map(
       (cue, i) =>
         `${i + 1}\n${timestamp(cue.start, ',')} --> ${timestamp(cue.end, ',')}\n${cue.lines.join('\n')}\n`,
@@ -69,15 +83,22 @@ export function toSrt(segments: readonly Segment[]): string {
     .join('\n');
 }
 
+/** A diarized cue opens with a voice span, `<v A>`, which players show or style as the speaker. */
 export function toVtt(segments: readonly Segment[]): string {
-  const cues = toCues(segments).map(
-    (cue) =>
-      `${timestamp(cue.start, '.')} --> ${timestamp(cue.end, '.')}\n${cue.lines
-        .join('\n')
-        // "-->" inside a cue would end it early; & and < start entities and tags in WebVTT.
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/-->/g, '--&gt;')}\n`,
-  );
+  const cues = toCues(segments).map((cue) => {
+    const voice = cue.speaker === undefined ? '' : `<v ${voiceName(cue.speaker)}>`;
+    const text = cue.lines
+      .join('\n')
+      // "-->" inside a cue would end it early; & and < start entities and tags in WebVTT.
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/-->/g, '--&gt;');
+    return `${timestamp(cue.start, '.')} --> ${timestamp(cue.end, '.')}\n${voice}${text}\n`;
+  });
   return ['WEBVTT\n', ...cues].join('\n');
+}
+
+/** A voice annotation ends at `>` and may not hold a line break or markup. */
+function voiceName(speaker: string): string {
+  return speaker.replace(/[<>&\s]+/g, ' ').trim() || '?';
 }

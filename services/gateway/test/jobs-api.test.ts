@@ -9,6 +9,7 @@ import {
   JobList,
   TranscriptJson,
   type Segment,
+  type Word,
 } from '@transcribe/contracts';
 import {
   claimJob,
@@ -67,13 +68,14 @@ const SEGMENTS: Segment[] = [
 ];
 
 /** Drives a job to completed through the same guarded updates the worker uses. */
-async function complete(id: string, segments = SEGMENTS) {
+async function complete(id: string, segments = SEGMENTS, words: Word[] = []) {
   const claimed = await claimJob(h.env.db, id, { leaseMs: 60_000, takeOver: false });
   await completeJob(h.env.db, {
     id,
     attempt: claimed!.attempts,
     text: segments.map((s) => s.text).join(' '),
     segments,
+    words,
     durationS: 11,
     processingMs: 1234,
     model: 'en-us',
@@ -440,6 +442,75 @@ describe('transcripts', () => {
     });
     const srt = await h.api(`/v1/jobs/${job.id}/transcript?partial=true&format=srt`);
     expect(srt.text).toBe('1\n00:00:00,500 --> 00:00:02,400\nand so my fellow americans\n');
+  });
+});
+
+describe('words and speakers in transcripts', () => {
+  const segments: Segment[] = [
+    { start: 0, end: 2, text: 'and so', speaker: 'A' },
+    { start: 3, end: 4, text: 'ask not', speaker: 'B' },
+  ];
+  const words: Word[] = [
+    { start: 0, end: 0.5, word: 'and', confidence: 0.9 },
+    { start: 0.6, end: 2, word: 'so' },
+    { start: 3, end: 3.4, word: 'ask', confidence: 0.25 },
+    { start: 3.5, end: 4, word: 'not', confidence: 1 },
+  ];
+  let id: string;
+  beforeAll(async () => {
+    id = (await newJob()).id;
+    await complete(id, segments, words);
+  });
+  const get = (format: string) => h.api(`/v1/jobs/${id}/transcript?format=${format}`);
+
+  it('serves words and speakers in json', async () => {
+    const body = TranscriptJson.parse((await get('json')).json);
+    expect(body.words).toEqual(words);
+    expect(body.segments).toEqual(segments);
+  });
+
+  it('names the speaker in srt and vtt cues', async () => {
+    expect((await get('srt')).text).toBe(
+      '1\n00:00:00,000 --> 00:00:02,000\n[A] and so\n\n2\n00:00:03,000 --> 00:00:04,000\n[B] ask not\n',
+    );
+    const vtt = (await get('vtt')).text;
+    expect(vtt).toBe(
+      'WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v A>and so\n\n00:00:03.000 --> 00:00:04.000\n<v B>ask not\n',
+    );
+    const cues = parseSync(vtt).filter((n) => n.type === 'cue');
+    expect(cues).toHaveLength(2);
+  });
+
+  it("serves the partial transcript with the chunks' words and speakers renamed", async () => {
+    const job = await newJob();
+    const claimed = await claimJob(h.env.db, job.id, { leaseMs: 60_000, takeOver: false });
+    await ensureChunkPlan(h.env.db, job.id, [
+      { startS: 0, endS: 5 },
+      { startS: 5, endS: 11 },
+    ]);
+    await storeChunkResult(h.env.db, {
+      jobId: job.id,
+      index: 0,
+      attempt: claimed!.attempts,
+      text: 'and so ask not',
+      segments: [
+        { start: 0, end: 2, text: 'and so', speaker: 'SPEAKER_01' },
+        { start: 3, end: 4, text: 'ask not', speaker: 'SPEAKER_00' },
+      ],
+      words,
+      model: 'gpt-4o-transcribe-diarize',
+      processingMs: 10,
+    });
+    const body = TranscriptJson.parse(
+      (await h.api(`/v1/jobs/${job.id}/transcript?partial=true`)).json,
+    );
+    expect(body).toMatchObject({ complete: false, words, segments });
+    // Jobs whose engine gave no words (and rows from before words were stored) serve none.
+    const plain = (await newJob()).id;
+    await complete(plain);
+    expect(TranscriptJson.parse((await h.api(`/v1/jobs/${plain}/transcript`)).json).words).toEqual(
+      [],
+    );
   });
 });
 

@@ -19,7 +19,7 @@ import {
 import { chunkLanded, requeueChunkLater } from '@transcribe/jobs';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
-import { offsetSegments } from './chunking.js';
+import { offsetSegments, offsetWords } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
 import { guardAttempt } from './attempt-guard.js';
 import { JobLostError, ShutdownError } from './errors.js';
@@ -125,6 +125,7 @@ export async function handleChunk(
       attempt: job.attempts,
       text: result.text,
       segments: offsetSegments(result.segments, chunk),
+      words: offsetWords(result.words ?? [], chunk),
       model: result.model,
       language: result.language ?? null,
       processingMs: Date.now() - started,

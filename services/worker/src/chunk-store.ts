@@ -16,6 +16,7 @@ export function dbChunkStore(db: Db, job: Pick<JobRow, 'id' | 'attempts'>): Chun
         done: c.done,
         text: c.text,
         segments: c.segments,
+        words: c.words,
         model: c.model,
       }));
     },

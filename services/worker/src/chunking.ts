@@ -1,6 +1,7 @@
 // Where to cut a long recording: about every `chunkS` seconds, moved into a nearby
 // silence when there is one, so no word is split between two engine calls.
-import type { Segment } from '@transcribe/contracts';
+import type { Segment, Word } from '@transcribe/contracts';
+import type { EngineSegment, EngineWord } from './engines/engine.js';
 
 export interface Silence {
   startS: number;
@@ -65,14 +66,26 @@ function nearestSilencePoint(
 }
 
 /** Engine segments of a chunk, moved to the recording's time line and kept inside the chunk. */
-export function offsetSegments(
-  segments: readonly { start: number; end: number; text: string }[],
-  span: ChunkSpan,
-): Segment[] {
+export function offsetSegments(segments: readonly EngineSegment[], span: ChunkSpan): Segment[] {
+  return segments.map((s) => ({
+    ...toSpan(s, span),
+    text: s.text,
+    ...(s.speaker !== undefined ? { speaker: s.speaker } : {}),
+  }));
+}
+
+/** Engine words of a chunk, moved like its segments (so they stay inside them). */
+export function offsetWords(words: readonly EngineWord[], span: ChunkSpan): Word[] {
+  return words.map((w) => ({
+    ...toSpan(w, span),
+    word: w.word,
+    ...(w.confidence !== undefined ? { confidence: w.confidence } : {}),
+  }));
+}
+
+function toSpan(t: { start: number; end: number }, span: ChunkSpan) {
   const round = (n: number) => Math.round(n * 1000) / 1000;
-  return segments.map((s) => {
-    const start = round(Math.min(span.endS, span.startS + Math.max(0, s.start)));
-    const end = round(Math.min(span.endS, Math.max(start, span.startS + s.end)));
-    return { start, end, text: s.text };
-  });
+  const start = round(Math.min(span.endS, span.startS + Math.max(0, t.start)));
+  const end = round(Math.min(span.endS, Math.max(start, span.startS + t.end)));
+  return { start, end };
 }

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Segment } from '@transcribe/contracts';
+import type { Segment, Word } from '@transcribe/contracts';
 import { stitchChunks } from '@transcribe/jobs';
 import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
-import { offsetSegments, planChunks, type ChunkSpan } from './chunking.js';
+import { offsetSegments, offsetWords, planChunks, type ChunkSpan } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
 import { JobLostError, PermanentJobError } from './errors.js';
 import {
@@ -27,6 +27,7 @@ export interface PipelineInput {
 export interface PipelineResult {
   text: string;
   segments: Segment[];
+  words: Word[];
   durationS: number;
   model: string | null;
   /** How many chunks the audio was cut into, and how many this run transcribed. */
@@ -75,6 +76,7 @@ export interface StoredChunk extends ChunkSpan {
   done: boolean;
   text: string | null;
   segments: Segment[];
+  words: Word[];
   model: string | null;
   /** The language the engine heard in the chunk, when it says (for `auto`). */
   language?: string | null;
@@ -93,6 +95,7 @@ export interface ChunkStore {
     result: {
       text: string;
       segments: Segment[];
+      words: Word[];
       model: string | null;
       language?: string | null;
       processingMs: number;
@@ -111,6 +114,7 @@ export function memoryChunkStore(): ChunkStore {
           done: false,
           text: null,
           segments: [],
+          words: [],
           model: null,
         }));
       }
@@ -222,6 +226,7 @@ export async function runPipeline(
       return {
         text: '',
         segments: [],
+        words: [],
         durationS: media.durationS,
         model: null,
         chunks: chunks.length,
@@ -254,6 +259,7 @@ export async function runPipeline(
         const stored = {
           text: result.text,
           segments: offsetSegments(result.segments, chunk),
+          words: offsetWords(result.words ?? [], chunk),
           model: result.model,
           language: result.language ?? null,
           processingMs: Date.now() - started,
@@ -271,10 +277,11 @@ export async function runPipeline(
     // An empty transcript of audible, non-random audio is a result, not a failure: a weak
     // engine or model may hear nothing (whisper.cpp's test model always does), and the
     // inputs that are certainly not speech were refused before any engine work.
-    const { text, segments, model } = stitchChunks(chunks);
+    const { text, segments, words, model } = stitchChunks(chunks);
     return {
       text,
       segments,
+      words,
       durationS: media.durationS,
       model,
       chunks: chunks.length,

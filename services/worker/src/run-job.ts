@@ -145,6 +145,7 @@ export async function runJob(
       markCompleted(deps.db, job, {
         text: result.text,
         segments: result.segments,
+        words: result.words,
         durationS: result.durationS,
         processingMs,
         model: result.model,

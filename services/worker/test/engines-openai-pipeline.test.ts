@@ -32,7 +32,11 @@ let deps: PipelineDeps;
 beforeAll(async () => {
   [env, server] = await Promise.all([
     createTestEnv(),
-    startOpenAICompatibleServer({ apiKey: 'sk-pipeline' }),
+    // Labels unlike the ones the job's transcript uses, to see them renamed.
+    startOpenAICompatibleServer({
+      apiKey: 'sk-pipeline',
+      speakerLabels: ['SPEAKER_01', 'SPEAKER_00'],
+    }),
   ]);
   scratch = await mkdtemp(join(tmpdir(), 'openai-pipeline-test-'));
   deps = {
@@ -104,6 +108,43 @@ it("uses the job's model", async () => {
     ['gpt-4o-mini-transcribe', 'json'],
   ]);
   expect(await readdir(scratch)).toEqual([]);
+});
+
+describe('a job in chunks, one request each', () => {
+  const chunked = (model: string) =>
+    runPipeline(
+      { objectKey: 't/jfk.mp3', engine: 'openai', language: 'en', model },
+      { ...deps, chunkS: 4, chunkWindowS: 2 },
+      () => undefined,
+    );
+
+  it("puts every chunk's words on the recording's time line, in order", async () => {
+    const result = await chunked('whisper-1');
+    expect(result.chunks).toBeGreaterThanOrEqual(2);
+    expect(server.requests).toHaveLength(result.chunks);
+    expect(result.words.map((w) => w.word).join(' ')).toBe(result.text);
+    let last = 0;
+    for (const w of result.words) {
+      expect(w.start).toBeGreaterThanOrEqual(last);
+      last = w.end;
+    }
+    // The last chunk's words were offset: they lie past the first chunk's end.
+    expect(last).toBeGreaterThan(6);
+    expect(last).toBeLessThanOrEqual(result.durationS);
+  });
+
+  it('renames the speakers A, B… in order of first appearance across the chunks', async () => {
+    const result = await chunked('gpt-4o-transcribe-diarize');
+    expect(result.chunks).toBeGreaterThanOrEqual(2);
+    expect(server.requests.map((r) => r.responseFormat)).toEqual(
+      Array(result.chunks).fill('diarized_json'),
+    );
+    const speakers = result.segments.map((s) => s.speaker);
+    // The server called each chunk's first voice SPEAKER_01: every chunk opens with A.
+    expect(speakers[0]).toBe('A');
+    expect(new Set(speakers)).toEqual(new Set(['A', 'B']));
+    expect(result.words).toEqual([]);
+  });
 });
 
 it('fails a job for an engine this worker does not run with engine_unavailable, before any work', async () => {

@@ -5,7 +5,9 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  fixturesDir,
   librivoxClips,
+  SPEAKER_TURN_PAUSE_S,
   rawSphinxTranscript,
   startOpenAICompatibleServer,
   wordErrorRate,
@@ -91,13 +93,25 @@ it('transcribes through verbose_json with segments, adding no errors to the reco
   expect(result.segments.map((s) => s.text).join(' ')).toBe(result.text);
   expect(progress.at(-1)).toBeCloseTo(longDurationS, 1);
 
+  // Word timings asked for and kept, with the server's per-word probability.
+  const words = result.words ?? [];
+  expect(words.map((w) => w.word).join(' ')).toBe(result.text);
+  for (const [i, w] of words.entries()) {
+    expect(w.end).toBeGreaterThanOrEqual(w.start);
+    expect(w.end).toBeLessThanOrEqual(longDurationS);
+    if (i > 0) expect(w.start).toBeGreaterThanOrEqual(words[i - 1]!.end);
+    expect(w.confidence).toBeGreaterThanOrEqual(0);
+    expect(w.confidence).toBeLessThanOrEqual(1);
+  }
+  expect(result.segments.every((s) => s.speaker === undefined)).toBe(true);
+
   expect(server.requests).toHaveLength(1);
   expect(server.requests[0]).toMatchObject({
     status: 200,
     model: 'whisper-1',
     language: 'en',
     responseFormat: 'verbose_json',
-    timestampGranularities: ['segment'],
+    timestampGranularities: ['segment', 'word'],
     fileName: 'audio.wav',
     authorization: `Bearer ${KEY}`,
   });
@@ -117,6 +131,32 @@ it('asks gpt-4o-transcribe for json and gives one segment spanning the audio', a
   expect(server.requests[0]?.language).toBeUndefined();
   // json answers name no language: nothing detected, the job says `und`.
   expect(result.language).toBeUndefined();
+});
+
+it('asks a diarize model for diarized_json and keeps its speakers per segment', async () => {
+  const jfk = join(fixturesDir(), 'audio', 'jfk.wav');
+  const result = await engine().transcribe(
+    jfk,
+    { language: 'en', model: 'gpt-4o-transcribe-diarize' },
+    () => undefined,
+  );
+  expect(
+    server.requests.map((r) => [r.status, r.responseFormat, r.timestampGranularities]),
+  ).toEqual([[200, 'diarized_json', []]]);
+  expect(result.model).toBe('gpt-4o-transcribe-diarize');
+  expect(result.segments.length).toBeGreaterThan(1);
+  // The server's rule (a turn at every pause of 0.8 s or more) on jfk.wav's pauses.
+  const speakers = result.segments.map((s) => s.speaker);
+  expect(speakers[0]).toBe('A');
+  expect(new Set(speakers)).toEqual(new Set(['A', 'B']));
+  for (const [i, s] of result.segments.entries()) {
+    const previous = result.segments[i - 1];
+    if (!previous) continue;
+    const turn = s.start - previous.end >= SPEAKER_TURN_PAUSE_S;
+    expect(s.speaker === previous.speaker).toBe(!turn);
+  }
+  // diarized_json has no word timings.
+  expect(result.words).toEqual([]);
 });
 
 it('for auto, reports the language a verbose_json answer names (OpenAI says "english")', async () => {

@@ -63,6 +63,13 @@ it('transcribes real speech with a job-named model; a canceled job waiting its t
   if (result.segments.length > 0) {
     expect(result.text).toBe(result.segments.map((s) => s.text).join(' '));
   }
+  // Words from token timestamps: the segments' words, in order (the test model's are garbage).
+  const words = result.words ?? [];
+  expect(words.map((w) => w.word).join(' ')).toBe(result.segments.map((s) => s.text).join(' '));
+  for (const [i, w] of words.entries()) {
+    expect(w.end).toBeGreaterThanOrEqual(w.start);
+    if (i > 0) expect(w.start).toBeGreaterThanOrEqual(words[i - 1]!.start);
+  }
   expect([...progress].sort((a, b) => a - b)).toEqual(progress);
   for (const p of progress) expect(p).toBeLessThanOrEqual(11);
   // whisper.cpp's own log came to us, not to stderr.

@@ -228,6 +228,11 @@ it('spreads the chunks over the pool and completes the job exactly once', async 
     last = s.end;
   }
   expect(last).toBeLessThanOrEqual(recording.durationS);
+  // The chunks' words, stitched on the job row by whichever worker landed the last chunk.
+  const words = done.words ?? [];
+  expect(words.map((w) => w.word).join(' ')).toBe(done.text);
+  words.forEach((w, i) => expect(w.start).toBeGreaterThanOrEqual(words[i - 1]?.end ?? 0));
+  expect(words.at(-1)?.end).toBe(last);
   expect(done.duration_s).toBeCloseTo(recording.durationS, 1);
   expect(await leftoverChunkObjects(job, chunks.length)).toEqual([]);
   expect(await readdir(scratch)).toEqual([]);

@@ -127,13 +127,25 @@ describe('a several-minute recording in chunks', () => {
     // Segments from late chunks are really late: the offsets were applied.
     expect(last).toBeGreaterThan(chunked.durationS - 30);
 
+    // Words are on the recording's time line too: in order across the chunks, and the
+    // same words as the stitched text (pocketsphinx's segments are its words).
+    expect(chunked.words.map((w) => w.word).join(' ')).toBe(chunked.text);
+    let lastWord = 0;
+    for (const w of chunked.words) {
+      expect(w.start).toBeGreaterThanOrEqual(lastWord);
+      expect(w.end).toBeGreaterThanOrEqual(w.start);
+      lastWord = w.end;
+    }
+    expect(lastWord).toBe(last);
+
     const chunks = await store.plan([]);
     for (const chunk of chunks) {
-      for (const s of chunk.segments) {
+      for (const s of [...chunk.segments, ...chunk.words]) {
         expect(s.start).toBeGreaterThanOrEqual(chunk.startS);
         expect(s.end).toBeLessThanOrEqual(chunk.endS);
       }
     }
+    expect(chunks.filter((c) => c.words.length > 0).length).toBeGreaterThanOrEqual(4);
     expect([...chunkProgress].sort((a, b) => a - b)).toEqual(chunkProgress);
     expect(await readdir(scratch)).toEqual([]);
   }, 900_000);

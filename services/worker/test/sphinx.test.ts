@@ -61,6 +61,25 @@ describe('sphinx engine on jfk.wav', () => {
     expect(result.segments.map((s) => s.text).join(' ')).toBe(result.text);
   });
 
+  test('gives words: monotonic, inside their segments, spelling out the segment text', () => {
+    const words = result.words ?? [];
+    expect(words.length).toBeGreaterThan(0);
+    let previousEnd = 0;
+    for (const w of words) {
+      expect(w.start).toBeGreaterThanOrEqual(previousEnd);
+      expect(w.end).toBeGreaterThan(w.start);
+      expect(w.word).toMatch(/^[a-z']+$/);
+      expect(w.confidence).toBeGreaterThanOrEqual(0);
+      expect(w.confidence).toBeLessThanOrEqual(1);
+      previousEnd = w.end;
+    }
+    for (const segment of result.segments) {
+      const inside = words.filter((w) => w.start >= segment.start && w.end <= segment.end);
+      expect(inside.map((w) => w.word).join(' ')).toBe(segment.text);
+    }
+    expect(words.map((w) => w.word).join(' ')).toBe(result.text);
+  });
+
   test('reports progress per utterance, never going back', () => {
     expect(progress.length).toBeGreaterThanOrEqual(result.segments.length);
     progress.forEach((s, i) => expect(s).toBeGreaterThanOrEqual(progress[i - 1] ?? 0));

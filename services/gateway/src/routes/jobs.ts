@@ -9,6 +9,7 @@ import {
   type JobList,
   type Segment,
   type TranscriptJson,
+  type Word,
 } from '@transcribe/contracts';
 import {
   findJob,
@@ -198,12 +199,14 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     const wantsPartial = partial === 'true' || partial === '1';
     let text: string;
     let segments: Segment[];
+    let words: Word[];
     let complete = true;
     if (job.status === 'completed' && job.text !== null) {
       text = job.text;
       segments = (job.segments ?? []) as Segment[];
+      words = (job.words ?? []) as Word[];
     } else if (wantsPartial && (job.status === 'processing' || job.status === 'queued')) {
-      ({ text, segments } = stitchChunks(
+      ({ text, segments, words } = stitchChunks(
         (await listJobChunks(deps.db, job.id)).filter((c) => c.done),
       ));
       complete = false;
@@ -227,7 +230,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       jobId: job.id,
       text,
       segments,
-      words: [],
+      words,
       ...languageView(job),
       durationS: job.duration_s,
       engine: job.engine,

@@ -12,11 +12,25 @@ export interface EngineSegment {
   start: number;
   end: number;
   text: string;
+  /** The engine's label for who speaks, from engines that diarize; renamed when stitched. */
+  speaker?: string;
+}
+
+export interface EngineWord {
+  /** Seconds from the start of the file given to the engine, inside a segment. */
+  start: number;
+  end: number;
+  /** As it appears in the segment's text. */
+  word: string;
+  /** In [0, 1], from engines whose score is a probability; absent otherwise. */
+  confidence?: number;
 }
 
 export interface EngineResult {
   text: string;
   segments: EngineSegment[];
+  /** Word timings, from engines that give them; absent means none (docs/engines.md). */
+  words?: EngineWord[];
   /** The model that actually ran, recorded on the job; null when the engine cannot tell. */
   model: string | null;
   /**

@@ -9,9 +9,10 @@ import OpenAI, { APIConnectionError, APIError, APIUserAbortError, toFile } from 
 import { normalizeDetectedLanguage } from '@transcribe/contracts';
 import { compressAudio } from '../media.js';
 import { abortError, PermanentJobError } from '../errors.js';
-import type { Engine, EngineResult, EngineSegment } from './engine.js';
+import type { Engine, EngineResult, EngineSegment, EngineWord } from './engine.js';
 import {
   apiLanguage,
+  formatParams,
   preferredFormat,
   TranscriptionJson,
   TranscriptionVerbose,
@@ -74,7 +75,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
   // 64 kbps Opus is 1/4 of the WAV (50 minutes per request) and, unlike 24-48 kbps,
   // cost pocketsphinx no words on the LibriVox clips.
   const bitrateKbps = opts.compressBitrateKbps ?? 64;
-  // Models found to refuse verbose_json, so later requests ask for json at once.
+  // Models found to refuse verbose_json or diarized_json, so later requests ask for json at once.
   const jsonOnly = new Set<string>();
 
   async function request(piece: Piece, model: string, language: string, signal?: AbortSignal) {
@@ -84,7 +85,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
     try {
       return await send(format).then((raw) => parseResponse(raw, format));
     } catch (error) {
-      if (format === 'verbose_json' && refusesVerbose(error)) {
+      if (format !== 'json' && refusesFormat(error)) {
         jsonOnly.add(model);
         format = 'json';
         return send(format).then((raw) => parseResponse(raw, format));
@@ -105,6 +106,7 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
       try {
         const texts: string[] = [];
         const segments: EngineSegment[] = [];
+        const words: EngineWord[] = [];
         // Seconds of audio per language the server said it heard (verbose_json only).
         const heard = new Map<string, number>();
         const pieces = plan(wavFile, { size, durationS, dir, maxFileBytes, bitrateKbps, signal });
@@ -125,23 +127,42 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
           for (const s of parts) {
             const text = s.text.trim();
             if (!text) continue;
-            const start = Math.max(0, piece.startS + s.start);
-            segments.push({
-              start,
-              end: Math.max(start, Math.min(piece.endS, piece.startS + s.end)),
-              text,
+            const speaker = 'speaker' in s ? s.speaker : undefined;
+            segments.push({ ...inPiece(s, piece), text, ...(speaker ? { speaker } : {}) });
+          }
+          for (const w of part.words ?? []) {
+            const word = w.word.trim();
+            if (!word) continue;
+            const p = w.probability;
+            const confidence = typeof p === 'number' && p >= 0 && p <= 1 ? p : undefined;
+            words.push({
+              ...inPiece(w, piece),
+              word,
+              ...(confidence !== undefined ? { confidence } : {}),
             });
           }
           onProgress(piece.endS);
         }
         // OpenAI names the language (`english`), others give a code; either way only `auto` asks.
         const language = options.language === 'auto' ? longestHeard(heard) : undefined;
-        return { text: texts.join(' '), segments, model, ...(language ? { language } : {}) };
+        return {
+          text: texts.join(' '),
+          segments,
+          words,
+          model,
+          ...(language ? { language } : {}),
+        };
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** Times of a piece's answer on the file's time line, kept inside the piece. */
+function inPiece(t: { start: number; end: number }, piece: Piece) {
+  const start = Math.max(0, piece.startS + t.start);
+  return { start, end: Math.max(start, Math.min(piece.endS, piece.startS + t.end)) };
 }
 
 /** The language heard over the most seconds; the first heard wins a tie. */
@@ -220,16 +241,15 @@ async function sendOnce(
     {
       file: upload,
       model,
-      response_format: format,
+      ...formatParams(format),
       ...(lang ? { language: lang } : {}),
-      ...(format === 'verbose_json' ? { timestamp_granularities: ['segment' as const] } : {}),
     },
     { signal },
   );
 }
 
 function parseResponse(raw: unknown, format: ResponseFormat) {
-  const schema = format === 'verbose_json' ? TranscriptionVerbose : TranscriptionJson;
+  const schema = format === 'json' ? TranscriptionJson : TranscriptionVerbose;
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const got = JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
@@ -300,11 +320,12 @@ function backoffMs(attempt: number): number {
   return Math.min(500 * 2 ** (attempt - 1), 8000) * (1 - Math.random() * 0.25);
 }
 
-function refusesVerbose(error: unknown): boolean {
+function refusesFormat(error: unknown): boolean {
   return (
     error instanceof APIError &&
     error.status === 400 &&
-    (error.param === 'response_format' || /response_format|verbose_json/.test(error.message))
+    (error.param === 'response_format' ||
+      /response_format|verbose_json|diarized_json/.test(error.message))
   );
 }
 

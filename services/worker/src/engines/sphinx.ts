@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parentDeathPrefix } from '../child-lifetime.js';
 import { abortError } from '../errors.js';
-import type { Engine, EngineResult, EngineSegment, TranscribeOptions } from './engine.js';
+import type {
+  Engine,
+  EngineResult,
+  EngineSegment,
+  EngineWord,
+  TranscribeOptions,
+} from './engine.js';
+import { sphinxOutputReader, type Utterance } from './sphinx-output.js';
 
 export interface SphinxEngineOptions {
   /** Acoustic model directory; the binary's built-in default (en-us) when omitted. */
@@ -25,8 +32,6 @@ export interface SphinxEngineOptions {
 
 const MODEL_NAME = 'cmusphinx-en-us';
 const STDERR_LINES_KEPT = 5;
-// `word start end confidence`, as printed by `-time yes`.
-const WORD_LINE = /^(\S+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\S+)$/;
 
 export function createSphinxEngine(opts: SphinxEngineOptions = {}): Engine {
   const binary = opts.binary ?? 'pocketsphinx_continuous';
@@ -62,18 +67,18 @@ function runSphinx(
     const [command = binary, ...wrapArgs] = prefix.length > 0 ? [...prefix, binary] : [binary];
     const child = spawn(command, [...wrapArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const segments: EngineSegment[] = [];
+    const words: EngineWord[] = [];
     const stderrTail: string[] = [];
     const stderrProblems: string[] = [];
-    let current: Utterance | undefined;
+    const reader = sphinxOutputReader();
     let failure: Error | undefined;
     let aborted = false;
 
-    const flush = (): void => {
-      if (!current) return;
-      const segment = toSegment(current);
-      if (segment) segments.push(segment);
-      const processedS = current.end;
-      current = undefined;
+    const take = (utterance: Utterance | undefined): void => {
+      if (!utterance) return;
+      if (utterance.segment) segments.push(utterance.segment);
+      words.push(...utterance.words);
+      const processedS = utterance.end;
       try {
         onProgress(processedS);
       } catch (err) {
@@ -84,22 +89,7 @@ function runSphinx(
       }
     };
 
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const match = WORD_LINE.exec(line.trim());
-      // Anything but a word line is the hypothesis that opens the next utterance.
-      if (!match) return flush();
-      const [, token = '', start, end] = match;
-      current ??= { words: [], end: Number(end) };
-      current.end = Number(end);
-      if (!isFiller(token)) {
-        current.words.push({
-          word: token.replace(/\(\d+\)$/, ''),
-          start: Number(start),
-          end: Number(end),
-        });
-      }
-      if (token === '</s>') flush();
-    });
+    createInterface({ input: child.stdout }).on('line', (line) => take(reader.line(line)));
     createInterface({ input: child.stderr }).on('line', (line) => {
       // The log is mostly INFO and config dumps; when something goes wrong the ERROR and
       // FATAL lines say why, so those are kept in preference.
@@ -140,32 +130,15 @@ function runSphinx(
         const tail = lines.length > 0 ? `:\n${lines.join('\n')}` : '';
         return reject(new Error(`pocketsphinx ${why}${tail}`));
       }
-      flush();
+      take(reader.end());
       resolve({
         text: segments.map((s) => s.text).join(' '),
         segments,
+        words,
         model: MODEL_NAME,
       });
     });
   });
-}
-
-interface Utterance {
-  words: { word: string; start: number; end: number }[];
-  /** End of the last token seen, fillers included: how far the decoder has got. */
-  end: number;
-}
-
-function toSegment(utterance: Utterance): EngineSegment | undefined {
-  const first = utterance.words[0];
-  const last = utterance.words.at(-1);
-  if (!first || !last) return undefined;
-  return { start: first.start, end: last.end, text: utterance.words.map((w) => w.word).join(' ') };
-}
-
-/** `<s>`, `</s>`, `<sil>`, `[NOISE]`, `++BREATH++`: markers, not words. */
-function isFiller(token: string): boolean {
-  return /^<.*>$/.test(token) || /^\[.*\]$/.test(token) || /^\+\+.*\+\+$/.test(token);
 }
 
 function describeSpawnError(binary: string, err: Error): Error {

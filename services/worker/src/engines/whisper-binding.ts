@@ -7,6 +7,12 @@ export interface WhisperTranscribeOptions {
   maxThreads?: number;
   /** 0–100 (whisper.cpp may overshoot). */
   onProgress?: (progress: number) => void;
+  /** Times per token (whisper.cpp's `token_timestamps`). */
+  tokenTimestamps?: boolean;
+  /** Cuts each segment into pieces of at most this many characters (1: one token each). */
+  maxLen?: number;
+  /** Once per decoded segment, with the number of pieces it was cut into. */
+  onNewSegments?: (result: { nNew: number }) => void;
 }
 
 export interface WhisperTranscribeResult {

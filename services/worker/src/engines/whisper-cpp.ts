@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { normalizeDetectedLanguage } from '@transcribe/contracts';
 import { abortError, PermanentJobError } from '../errors.js';
-import type { Engine, EngineResult, EngineSegment } from './engine.js';
+import type { Engine, EngineResult } from './engine.js';
 import { initWhisper, routeNativeLog, type WhisperContext } from './whisper-binding.js';
 import { readWavInfo } from './wav.js';
+import { joinWhisperPieces } from './whisper-words.js';
 
 export interface WhisperCppEngineOptions {
   /** The default GGML model file. Jobs may name other `.bin` files in the same folder. */
@@ -105,9 +106,14 @@ export async function createWhisperCppEngine(
     // Loading a job's model takes a while; a cancel during it must not start decoding.
     if (signal?.aborted) throw abortError(signal);
     let lastPercent = 0;
+    const groupSizes: number[] = [];
     const { stop, promise } = context.transcribeFile(wavFile, {
       language: whisperLanguage(options.language),
       maxThreads: threads,
+      // Word timings: one piece per token, regrouped below (whisper-words.ts).
+      tokenTimestamps: true,
+      maxLen: 1,
+      onNewSegments: ({ nNew }) => void groupSizes.push(nNew),
       onProgress: (percent) => {
         // whisper.cpp may report past 100 (it counts decoder passes): clamp, never go back.
         const p = Math.min(100, Math.max(lastPercent, percent));
@@ -121,14 +127,12 @@ export async function createWhisperCppEngine(
     try {
       const result = await promise;
       if (signal?.aborted || result.isAborted) throw abortError(signal ?? AbortSignal.abort());
-      const segments: EngineSegment[] = result.segments
-        .map((s) => ({ start: s.t0 / 1000, end: s.t1 / 1000, text: s.text.trim() }))
-        .filter((s) => s.text.length > 0);
+      const { segments, words } = joinWhisperPieces(result.segments, groupSizes);
       const text = segments.length ? segments.map((s) => s.text).join(' ') : result.result.trim();
       // English-only models report `en` whatever they heard: only `auto` asks for detection.
       const language =
         options.language === 'auto' ? normalizeDetectedLanguage(result.language) : undefined;
-      return { text, segments, model, ...(language ? { language } : {}) };
+      return { text, segments, words, model, ...(language ? { language } : {}) };
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
