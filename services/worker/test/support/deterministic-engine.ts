@@ -5,7 +5,7 @@
 // recordings it was told about, and takes as long as told, reporting progress as it goes.
 // Real pocketsphinx stays in the end-to-end tests (pipeline, sphinx, testkit e2e).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine, EngineResult, EngineSegment } from '../../src/engines/engine.js';
+import type { Engine, EngineResult, EngineSegment, EngineWord } from '../../src/engines/engine.js';
 import { abortError } from '../../src/errors.js';
 import type { SpokenSpan } from '../speech.js';
 import { readWavSamples } from './wav-samples.js';
@@ -160,23 +160,37 @@ function spokenBetween(
 ): EngineResult {
   const toS = fromS + durationS;
   const segments: EngineSegment[] = [];
+  const timed: EngineWord[] = [];
   for (const clip of clips) {
     const words = clip.reference.split(/\s+/).filter(Boolean);
     const length = clip.endS - clip.startS;
-    const heard = words.filter((_, i) => {
-      const at = clip.startS + ((i + 0.5) / words.length) * length;
-      return at >= fromS && at < toS;
-    });
+    const slot = (i: number) => clip.startS + (i / words.length) * length;
+    const heard = words
+      .map((word, i) => ({ word, i }))
+      .filter(({ i }) => {
+        const at = clip.startS + ((i + 0.5) / words.length) * length;
+        return at >= fromS && at < toS;
+      });
     if (heard.length === 0) continue;
-    segments.push({
+    const segment = {
       start: Math.max(clip.startS, fromS) - fromS,
       end: Math.min(clip.endS, toS) - fromS,
-      text: heard.join(' '),
-    });
+      text: heard.map((h) => h.word).join(' '),
+    };
+    segments.push(segment);
+    // Each word fills its even share of the clip, kept inside the segment.
+    for (const { word, i } of heard) {
+      timed.push({
+        word,
+        start: Math.max(segment.start, slot(i) - fromS),
+        end: Math.min(segment.end, slot(i + 1) - fromS),
+      });
+    }
   }
   return {
     text: segments.map((s) => s.text).join(' '),
     segments,
+    words: timed,
     model: DETERMINISTIC_MODEL,
   };
 }
