@@ -137,18 +137,19 @@ export async function setJobDuration(
   return result.numUpdatedRows === 1n;
 }
 
+/** What a finished transcription leaves on its job. */
+export interface JobResult {
+  text: string;
+  segments: Segment[];
+  words?: Word[];
+  durationS: number | null;
+  processingMs: number;
+  model: string | null;
+}
+
 export async function completeJob(
   db: Db,
-  input: {
-    id: string;
-    attempt: number;
-    text: string;
-    segments: Segment[];
-    words?: Word[];
-    durationS: number | null;
-    processingMs: number;
-    model: string | null;
-  },
+  input: { id: string; attempt: number } & JobResult,
 ): Promise<JobRow | undefined> {
   return db
     .updateTable('jobs')

@@ -4,7 +4,7 @@
 // its outbox rows, in one transaction: a refused edge writes nothing, and the event
 // stream and the messages never disagree with the row. Callers kick the outbox relay
 // after an edge that applied.
-import type { ErrorCode, JobStatus, Segment, Word } from '@transcribe/contracts';
+import type { ErrorCode, JobStatus } from '@transcribe/contracts';
 import {
   appendJobEvent,
   claimJob,
@@ -23,6 +23,7 @@ import {
   resetJobForRetry,
   updateJobProgress,
   type Db,
+  type JobResult,
   type JobRow,
   type NewJob,
 } from '@transcribe/db';
@@ -246,14 +247,7 @@ export async function fanOutChunks(
 export async function markCompleted(
   db: Db,
   job: JobRow,
-  result: {
-    text: string;
-    segments: Segment[];
-    words?: Word[];
-    durationS: number | null;
-    processingMs: number;
-    model: string | null;
-  },
+  result: JobResult,
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
