@@ -33,7 +33,10 @@ export const EngineModelSpec = z
  */
 export const ModelAliases = z.string().transform((value, ctx) => {
   const aliases: Record<string, EngineModel> = {};
-  for (const pair of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     const name = aliasName.safeParse(eq < 0 ? '' : pair.slice(0, eq).trim());
     const target = EngineModelSpec.safeParse(eq < 0 ? '' : pair.slice(eq + 1));
