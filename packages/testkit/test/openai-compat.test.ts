@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI, { APIError, AuthenticationError, BadRequestError, toFile } from 'openai';
+import OpenAI, { type APIError, AuthenticationError, BadRequestError, toFile } from 'openai';
 import { Job } from '@transcribe/contracts';
 import {
   createTestEnv,

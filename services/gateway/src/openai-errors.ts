@@ -1,14 +1,10 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
-import type { ErrorCode } from '@transcribe/contracts';
+import type { ErrorCode, OpenAIErrorBody } from '@transcribe/contracts';
 import { DEPENDENCY_RETRY_AFTER_S, unavailableDependency } from './dependency-errors.js';
 import { HttpError } from './http-error.js';
 
-/** OpenAI's error body: what its SDKs read into `APIError` (status, type, param, code). */
-export interface OpenAIErrorBody {
-  error: { message: string; type: string; param: string | null; code: string | null };
-}
-
+/** OpenAI's error body and status: what its SDKs read into `APIError` (status, type, param, code). */
 export interface OpenAIError {
   status: number;
   body: OpenAIErrorBody;

@@ -1,4 +1,5 @@
 import { EngineModelSpec, type EngineModel } from '@transcribe/config';
+import type { OpenAIModel } from '@transcribe/contracts';
 import type { GatewaySettings } from './deps.js';
 
 /** The name OpenAI's SDKs and tools send by default. */
@@ -19,13 +20,6 @@ export function resolveModel(
     alias ??
     (name === WHISPER_1 ? { engine: settings.engines[0]! } : EngineModelSpec.safeParse(name).data);
   return target && settings.engines.includes(target.engine) ? target : undefined;
-}
-
-export interface OpenAIModel {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: string;
 }
 
 /** `GET /v1/models`: the enabled engines by our names, and every alias that resolves. */

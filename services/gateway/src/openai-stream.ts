@@ -1,8 +1,7 @@
 import type { Response } from 'express';
 import { listJobChunks, type JobRow } from '@transcribe/db';
-import type { TranscriptJson } from '@transcribe/contracts';
+import type { OpenAIErrorBody, OpenAIStreamEvent, TranscriptJson } from '@transcribe/contracts';
 import type { GatewayDeps } from './deps.js';
-import type { OpenAIErrorBody } from './openai-errors.js';
 import { speakerOf, usageOf } from './openai-formats.js';
 
 /**
@@ -29,7 +28,7 @@ export function startTranscriptionStream(
   res.setHeader('cache-control', 'no-cache');
   res.setHeader('x-accel-buffering', 'no');
   res.flushHeaders();
-  const send = (data: object) => {
+  const send = (data: OpenAIStreamEvent | OpenAIErrorBody) => {
     if (!res.writableEnded) res.write(`data: ${JSON.stringify(data)}\n\n`);
   };
   let nextChunk = 0;

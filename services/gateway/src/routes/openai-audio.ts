@@ -156,6 +156,16 @@ export function openAIAudioRouter(deps: GatewayDeps, metrics: JobMetrics): Route
     );
   });
 
+  // Anything else under these paths is unknown in OpenAI's shape too.
+  router.use(paths, (req, _res, next) =>
+    next(
+      new HttpError(
+        404,
+        'not_found',
+        `no route for ${req.method} ${req.originalUrl.split('?')[0]}`,
+      ),
+    ),
+  );
   router.use(paths, openAIErrorHandler);
   return router;
 }
