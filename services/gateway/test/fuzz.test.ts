@@ -214,9 +214,14 @@ async function send(op: Operation, r: Request) {
 /** Statuses seen, by `METHOD template`: the last test checks the fuzzing reached real handlers. */
 const seen = new Map<string, Set<number>>();
 
-/** OpenAI's audio API answers in OpenAI's error shape (by the path as sent: `..` may leave it). */
-const errorShapeOf = (url: string) =>
-  /^\/v1\/(audio|models)(\/|$)/.test(new URL(url).pathname) ? OpenAIErrorBody : ErrorBody;
+/**
+ * OpenAI's audio API answers in OpenAI's error shape (by the path as sent: `..` may leave it),
+ * except what the HTTP server refuses before any route runs (431: headers too large).
+ */
+const errorShapeOf = (res: { url: string; status: number }) =>
+  res.status !== 431 && /^\/v1\/(audio|models)(\/|$)/.test(new URL(res.url).pathname)
+    ? OpenAIErrorBody
+    : ErrorBody;
 
 /** The property: no 5xx; a 4xx is `{error: {code, message}}` (OpenAI's routes: theirs) as JSON. */
 function check(op: Operation, res: Awaited<ReturnType<typeof send>>, r: unknown) {
@@ -227,7 +232,7 @@ function check(op: Operation, res: Awaited<ReturnType<typeof send>>, r: unknown)
   if (res.status >= 400) {
     if (!res.contentType?.startsWith('application/json'))
       throw new Error(`${res.status} is ${res.contentType} for ${where()}`);
-    const parsed = errorShapeOf(res.url).safeParse(JSON.parse(res.text));
+    const parsed = errorShapeOf(res).safeParse(JSON.parse(res.text));
     if (!parsed.success) throw new Error(`${res.status} ${res.text.slice(0, 300)} for ${where()}`);
   }
 }
