@@ -32,7 +32,7 @@ export const EngineModelSpec = z
  * `whisper-1=sphinx,gpt-4o-transcribe=openai:gpt-4o-transcribe`.
  */
 export const ModelAliases = z.string().transform((value, ctx) => {
-  const aliases: Record<string, EngineModel> = {};
+  const aliases: [string, EngineModel][] = [];
   for (const pair of value
     .split(',')
     .map((p) => p.trim())
@@ -44,7 +44,8 @@ export const ModelAliases = z.string().transform((value, ctx) => {
       ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=engine[:model]` });
       return z.NEVER;
     }
-    aliases[name.data] = target.data;
+    aliases.push([name.data, target.data]);
   }
-  return aliases;
+  // fromEntries defines own properties: a name like `__proto__` stays a name.
+  return Object.fromEntries(aliases) as Record<string, EngineModel>;
 });

@@ -15,7 +15,8 @@ export function resolveModel(
   settings: Pick<GatewaySettings, 'engines' | 'openaiModelAliases'>,
   name: string,
 ): EngineModel | undefined {
-  const alias = settings.openaiModelAliases?.[name];
+  const aliases = settings.openaiModelAliases ?? {};
+  const alias = Object.hasOwn(aliases, name) ? aliases[name] : undefined;
   const target =
     alias ??
     (name === WHISPER_1 ? { engine: settings.engines[0]! } : EngineModelSpec.safeParse(name).data);
