@@ -19,3 +19,4 @@ export {
   isEnglishOnlyWhisperModel,
   type EngineLanguageConfig,
 } from './engine-languages.js';
+export { ModelAliases, EngineModelSpec, type EngineModel } from './model-aliases.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EngineName } from '@transcribe/contracts';
 import { bool, nonNegativeInt, port, positiveInt, url } from './env.js';
+import { ModelAliases } from './model-aliases.js';
 
 /**
  * The one default database for services, `pnpm stack`, `pnpm migrate` and the operator CLI,
@@ -157,6 +158,19 @@ export const gatewaySchema = z.object({
     )
     .pipe(z.array(EngineName).min(1, 'name at least one engine')),
   ...engineLanguages,
+  /**
+   * OpenAI-compatible API (`POST /v1/audio/transcriptions`): what its `model` names mean,
+   * as `name=engine[:model]` pairs, comma-separated (e.g.
+   * `whisper-1=sphinx,gpt-4o-transcribe=openai:gpt-4o-transcribe`). Our own names
+   * (`sphinx`, `whisper-cpp[:model]`, `openai:<model>`) always work; `whisper-1`, unless
+   * named here, is the first of ENGINES.
+   */
+  OPENAI_MODEL_ALIASES: z.string().default('').pipe(ModelAliases),
+  /**
+   * How long `POST /v1/audio/transcriptions` waits for its job before answering 202 with
+   * the job's id and links to follow it.
+   */
+  SYNC_WAIT_S: positiveInt.max(3600).default(600),
   /** Per tenant, per minute; 0 turns the limit off. */
   RATE_LIMIT_JOBS_PER_MIN: nonNegativeInt.default(120),
   /** Uploads one tenant may start per minute, counted in Postgres across replicas; 0 turns the limit off. */

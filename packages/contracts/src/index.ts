@@ -7,3 +7,4 @@ export * from './websocket.js';
 export * from './events-token.js';
 export * from './webhooks.js';
 export * from './webhook-url-policy.js';
+export * from './openai.js';

@@ -12,6 +12,7 @@ import { docsRouter } from './routes/docs.js';
 import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { JOB_ID_HEADER, openAIAudioRouter } from './routes/openai-audio.js';
 import { uiRouter } from './routes/ui.js';
 import { uploadsRouter } from './routes/uploads.js';
 import { webhooksRouter } from './routes/webhooks.js';
@@ -79,6 +80,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
           'retry-after',
           'idempotent-replayed',
           'transcript-complete',
+          JOB_ID_HEADER,
         ],
         maxAge: 600,
       }),
@@ -89,6 +91,8 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.use(healthRouter(deps));
   app.use(docsRouter());
   if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir));
+  // OpenAI's audio API answers in OpenAI's shapes, errors included: before our own /v1 stack.
+  app.use(openAIAudioRouter(deps, jobMetrics));
   app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db, deps.authThrottle));
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));

@@ -3,7 +3,8 @@ import type { Broker, OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
 import type { LivenessReport, Logger, Registry } from '@transcribe/telemetry';
 import type { EngineName } from '@transcribe/contracts';
-import type { EngineLanguageConfig } from '@transcribe/config';
+import type { EngineLanguageConfig, EngineModel } from '@transcribe/config';
+import type { JobEventFeed } from './job-event-feed.js';
 import type { LinkBases } from './job-view.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { RateLimits } from './rate-limit.js';
@@ -34,6 +35,10 @@ export interface GatewaySettings {
   uiDir?: string;
   /** Seconds of decoded audio a tenant may start per UTC day (per-tenant override in the database); 0/undefined: none. */
   tenantMaxAudioSPerDay?: number;
+  /** OPENAI_MODEL_ALIASES: OpenAI `model` names → engine and model; default none. */
+  openaiModelAliases?: Readonly<Record<string, EngineModel>>;
+  /** SYNC_WAIT_S: how long `POST /v1/audio/transcriptions` waits for its job; default 600. */
+  syncWaitS?: number;
 }
 
 /** Everything the gateway's HTTP app needs; main.ts builds the real ones, tests too. */
@@ -52,4 +57,6 @@ export interface GatewayDeps {
   liveness?: () => LivenessReport;
   /** Throttle of failed API-key attempts; undefined: none. */
   authThrottle?: AuthThrottle;
+  /** Job events pushed from the broker (requests that wait on a job); undefined: re-reads only. */
+  jobEvents?: JobEventFeed;
 }

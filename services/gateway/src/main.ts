@@ -14,6 +14,7 @@ import { createGatewayApp } from './app.js';
 import { createAuthThrottle } from './auth-throttle.js';
 import { handleClientErrors } from './client-error.js';
 import { ensureDevApiKey } from './dev-key.js';
+import { createJobEventFeed } from './job-event-feed.js';
 import { createRateLimits } from './rate-limit.js';
 import { startSweeper } from './sweeper.js';
 
@@ -36,6 +37,11 @@ const relay = startOutboxRelay({
   pollMs: config.OUTBOX_POLL_MS,
   onError: (err) => logger.warn({ err }, 'outbox relay'),
 });
+// Completion of the jobs requests wait on (OpenAI-compatible route) is pushed, not polled.
+const jobEvents = createJobEventFeed(logger);
+broker
+  .consumeAllEvents(jobEvents.onBrokerEvent, jobEvents.onSubscribed)
+  .catch((err: unknown) => logger.error({ err }, 'job events subscription failed'));
 if (config.DEV_API_KEY) await ensureDevApiKey(db, config.DEV_API_KEY);
 // Rate-limit counters live in Postgres (shared by replicas) on a small pool of their own.
 const rateLimitPool = createPool(config.DATABASE_URL, { ...pgOptions, max: 2 }, 'rate-limit');
@@ -59,6 +65,7 @@ const app = createGatewayApp({
   logger,
   registry: createRegistry('gateway'),
   liveness: () => liveness.check(),
+  jobEvents: jobEvents.feed,
   authThrottle:
     config.AUTH_FAILURES_PER_MIN > 0
       ? createAuthThrottle({ perMinute: config.AUTH_FAILURES_PER_MIN })
@@ -86,6 +93,8 @@ const app = createGatewayApp({
     },
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
     tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
+    openaiModelAliases: config.OPENAI_MODEL_ALIASES,
+    syncWaitS: config.SYNC_WAIT_S,
     corsOrigins: config.CORS_ORIGINS,
     trustProxy: config.TRUST_PROXY,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,

@@ -18,6 +18,12 @@ import {
   JobList,
   JobOptions,
   ListJobsQuery,
+  OpenAIDiarizedTranscription,
+  OpenAIErrorBody,
+  OpenAIModel,
+  OpenAIModelList,
+  OpenAITranscription,
+  OpenAIVerboseTranscription,
   TranscriptFormat,
   TranscriptJson,
   Upload,
@@ -88,6 +94,113 @@ const FormJobRequest = z.object({
   webhookUrl: z.string().optional(),
   metadata: z.string().optional().meta({ description: 'a JSON object of string values' }),
 });
+
+const openAIError = (description: string) => ({ description, content: json(OpenAIErrorBody) });
+
+/** OpenAI's audio API: its own error shape (`{error: {message, type, param, code}}`). */
+function openAIOp(
+  summary: string,
+  operation: Omit<ZodOpenApiOperationObject, 'summary'>,
+): ZodOpenApiOperationObject {
+  return {
+    summary,
+    tags: ['OpenAI-compatible'],
+    security: [{ apiKey: [] }],
+    ...operation,
+    responses: {
+      '400': openAIError(
+        'invalid_request_error: a bad field, an unknown or disabled model, a bad file',
+      ),
+      '401': openAIError('invalid_api_key'),
+      '429': openAIError('rate_limit_exceeded, or insufficient_quota (the daily audio quota)'),
+      '503': openAIError('a dependency is unavailable; see Retry-After'),
+      ...operation.responses,
+    },
+  };
+}
+
+const OpenAITranscriptionForm = z.object({
+  file: z
+    .string()
+    .meta({ format: 'binary', description: 'the recording, up to MAX_FORM_UPLOAD_BYTES' }),
+  model: z.string().meta({
+    description:
+      'an alias of OPENAI_MODEL_ALIASES, `whisper-1`, or `sphinx`, `whisper-cpp[:model]`, `openai:<model>`',
+  }),
+  language: z.string().optional(),
+  prompt: z.string().optional().meta({ description: 'accepted, no effect' }),
+  response_format: z
+    .enum(['json', 'text', 'srt', 'vtt', 'verbose_json', 'diarized_json'])
+    .optional(),
+  temperature: z.string().optional().meta({ description: 'accepted, no effect' }),
+  'timestamp_granularities[]': z.enum(['word', 'segment']).optional(),
+  'include[]': z.string().optional().meta({ description: 'accepted, no effect' }),
+  stream: z.enum(['true', 'false']).optional(),
+  chunking_strategy: z
+    .string()
+    .optional()
+    .meta({ description: 'accepted; the chunker cuts at pauses' }),
+});
+
+const SyncWaitExceeded = z.object({
+  id: z.uuid(),
+  status: z.string(),
+  links: z.object({ self: z.string(), transcript: z.string(), events: z.string() }),
+});
+
+export const openAIPaths: ZodOpenApiPathsObject = {
+  '/v1/audio/transcriptions': {
+    post: openAIOp(
+      'OpenAI-compatible transcription: waits for the job (see docs/openai-compatible.md)',
+      {
+        requestBody: { content: { 'multipart/form-data': { schema: OpenAITranscriptionForm } } },
+        responses: {
+          '200': {
+            description:
+              'the transcript in `response_format` (text, srt and vtt as text/plain), or server-sent events with `stream=true`; the job id is in `x-transcribe-job-id`',
+            content: {
+              'application/json': {
+                schema: z.union([
+                  OpenAITranscription,
+                  OpenAIVerboseTranscription,
+                  OpenAIDiarizedTranscription,
+                ]),
+              },
+              'text/plain': { schema: z.string() },
+              'text/event-stream': { schema: z.string() },
+            },
+          },
+          '202': {
+            description: 'still running after SYNC_WAIT_S: follow the job',
+            content: json(SyncWaitExceeded),
+          },
+          '413': openAIError('over MAX_FORM_UPLOAD_BYTES'),
+          '500': openAIError('the job failed on the service side (engine_failed, worker_lost, …)'),
+        },
+      },
+    ),
+  },
+  '/v1/audio/translations': {
+    post: openAIOp('OpenAI-compatible translation: refused, no configured engine translates', {
+      requestBody: { content: { 'multipart/form-data': { schema: OpenAITranscriptionForm } } },
+      responses: {},
+    }),
+  },
+  '/v1/models': {
+    get: openAIOp('Models the OpenAI-compatible API accepts here', {
+      responses: { '200': { description: 'the list', content: json(OpenAIModelList) } },
+    }),
+  },
+  '/v1/models/{model}': {
+    get: openAIOp('One model', {
+      requestParams: { path: z.object({ model: z.string() }) },
+      responses: {
+        '200': { description: 'the model', content: json(OpenAIModel) },
+        '404': openAIError('not a model here'),
+      },
+    }),
+  },
+};
 
 export const paths: ZodOpenApiPathsObject = {
   '/v1/uploads': {
@@ -318,6 +431,7 @@ export function openApiDocument(extraPaths: ZodOpenApiPathsObject = {}): oas31.O
     },
     paths: {
       ...paths,
+      ...openAIPaths,
       ...extraPaths,
       '/healthz': {
         get: {

@@ -11,6 +11,12 @@ export interface ProgressThrottle<S extends string> {
    * resolves once the write in flight, if any, has landed, so a final event comes after it.
    */
   stop(): Promise<void>;
+  /**
+   * The attempt succeeded: what is still pending is written now, in order, without waiting
+   * for its pace (the completion event follows at once; pacing it would only delay the
+   * answer a waiting request gets, by up to `minIntervalMs`). Resolves once all is written.
+   */
+  finish(): Promise<void>;
 }
 
 /**
@@ -73,6 +79,18 @@ export function throttleProgress<S extends string>(options: {
       queue.length = 0;
       drained.splice(0).forEach((resolve) => resolve());
       return chain;
+    },
+    finish() {
+      if (stopped) return chain;
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      for (const next of queue.splice(0)) {
+        chain = chain.then(() => options.write(next.progress, next.stage));
+      }
+      const done = chain;
+      drained.splice(0).forEach((resolve) => void done.then(resolve));
+      return done;
     },
   };
 }

@@ -123,7 +123,7 @@ export async function runJob(
       tenantAudioAdmission(deps.db, job, deps.tenantMaxAudioSPerDay ?? 0),
     ).then(
       async (result) => {
-        await progress.flush();
+        await progress.finish();
         return result;
       },
       async (error: unknown) => {

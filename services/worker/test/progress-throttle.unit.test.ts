@@ -62,3 +62,21 @@ it('stop drops what is pending and resolves after the write in flight', async ()
   await jest.advanceTimersByTimeAsync(2_000);
   expect(written).toHaveLength(1);
 });
+
+it('finish writes what is pending at once, in order, and nothing after', async () => {
+  const { written, throttle } = recorder();
+  throttle.report(0, 'downloading');
+  throttle.report(3, 'probing');
+  throttle.report(97, 'transcribing');
+  throttle.report(98, 'transcribing');
+  // No clock advance: nothing waits for its 500 ms slot.
+  await throttle.finish();
+  expect(written.map((w) => [w.stage, w.progress])).toEqual([
+    ['downloading', 0],
+    ['probing', 3],
+    ['transcribing', 98],
+  ]);
+  throttle.report(99, 'transcribing');
+  await jest.advanceTimersByTimeAsync(2_000);
+  expect(written).toHaveLength(3);
+});

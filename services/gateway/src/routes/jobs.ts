@@ -7,19 +7,9 @@ import {
   TranscriptFormat,
   type JobEventList,
   type JobList,
-  type Segment,
-  type TranscriptJson,
-  type Word,
 } from '@transcribe/contracts';
-import {
-  findJob,
-  findUpload,
-  listJobChunks,
-  listJobEvents,
-  listJobs,
-  type JobRow,
-} from '@transcribe/db';
-import { cancelJob, retryJob, stitchChunks } from '@transcribe/jobs';
+import { findJob, findUpload, listJobEvents, listJobs, type JobRow } from '@transcribe/db';
+import { cancelJob, retryJob } from '@transcribe/jobs';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError, notFound } from '../http-error.js';
@@ -35,11 +25,12 @@ import {
 } from '../job-creation.js';
 import { purgeJob } from '../cleanup.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
-import { languageView, toJob } from '../job-view.js';
+import { toJob } from '../job-view.js';
 import type { JobMetrics } from '../metrics.js';
 import { assertLanguageSupported } from '../language-check.js';
 import { rateLimit } from '../rate-limit.js';
 import { toSrt, toVtt } from '../subtitles.js';
+import { loadTranscript } from '../transcript-view.js';
 import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
 const JobId = z.uuid();
@@ -196,23 +187,10 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
   router.get('/v1/jobs/:id/transcript', async (req, res) => {
     const { format, partial } = TranscriptQuery.parse(req.query);
     const job = await loadJob(req);
-    const wantsPartial = partial === 'true' || partial === '1';
-    let text: string;
-    let segments: Segment[];
-    let words: Word[];
-    let complete = true;
-    if (job.status === 'completed' && job.text !== null) {
-      text = job.text;
-      segments = (job.segments ?? []) as Segment[];
-      words = (job.words ?? []) as Word[];
-    } else if (wantsPartial && (job.status === 'processing' || job.status === 'queued')) {
-      ({ text, segments, words } = stitchChunks(
-        (await listJobChunks(deps.db, job.id)).filter((c) => c.done),
-      ));
-      complete = false;
-    } else {
-      throw new HttpError(409, 'job_not_completed', `job is ${job.status}`, { status: job.status });
-    }
+    const transcript = await loadTranscript(deps, job, {
+      partial: partial === 'true' || partial === '1',
+    });
+    const { text, segments, complete } = transcript;
     res.setHeader('transcript-complete', String(complete));
     if (format === 'txt') {
       res.type('text/plain; charset=utf-8').send(text ? `${text}\n` : '');
@@ -226,19 +204,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       res.type('text/vtt; charset=utf-8').send(toVtt(segments));
       return;
     }
-    const body: TranscriptJson = {
-      jobId: job.id,
-      text,
-      segments,
-      words,
-      ...languageView(job),
-      durationS: job.duration_s,
-      engine: job.engine,
-      model: job.model,
-      processingMs: job.processing_ms,
-      complete,
-    };
-    res.json(body);
+    res.json(transcript);
   });
 
   return router;
