@@ -10,6 +10,7 @@ import {
   normalizeAudio,
   probeMedia,
   type AudioAnalysis,
+  type MediaInfo,
 } from './media.js';
 
 /**
@@ -36,24 +37,42 @@ export async function decodeForEngines(
 ): Promise<number> {
   const { maxDurationS, signal, report } = opts;
   report('probing', 0);
-  const container = await probeMedia(source);
+  // The probe and a clip's decode run side by side, so a short recording waits for
+  // neither in turn. The probe still rules: its refusal wins, and a container claiming
+  // more than a clip stops the decode and takes the measuring path.
+  const limitS = Math.min(CLIP_S, maxDurationS);
+  const clipping = new AbortController();
+  const clipDecode = decodeClip(source, wav, {
+    limitS,
+    signal: signal ? AbortSignal.any([signal, clipping.signal]) : clipping.signal,
+  });
+  // Its failure is read after the probe's; until then it must not count as unhandled.
+  void clipDecode.catch(() => undefined);
+  const abandonClip = async () => {
+    clipping.abort();
+    await clipDecode.catch(() => undefined);
+    await rm(wav, { force: true });
+  };
+  let container: MediaInfo;
+  try {
+    container = await probeMedia(source);
+  } catch (error) {
+    await abandonClip();
+    throw error;
+  }
 
   if (container.durationS <= CLIP_S) {
-    const limitS = Math.min(CLIP_S, maxDurationS);
-    const clip = await decodeClip(source, wav, {
-      limitS,
-      durationHintS: container.durationS,
-      signal,
-      onProgress: (f) => report('normalizing', f),
-    });
+    const clip = await clipDecode;
     if (clip) {
+      report('normalizing', 1);
       await admitted(clip, opts);
       return clip.durationS;
     }
     if (limitS === maxDurationS) throw decodedTooLong(maxDurationS);
     // The header lied: it decodes past a clip. Measure the rest before writing it out.
-    await rm(wav, { force: true });
   }
+  await abandonClip();
+  signal?.throwIfAborted();
 
   // The container's word is only a hint: duration, limits and quota go by one decode
   // without output, which also refuses silence and random data before any engine work.
