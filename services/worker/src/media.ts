@@ -154,12 +154,7 @@ export async function analyzeAudio(file: string, opts: AnalyzeOptions): Promise<
   if (!(durationS > 0)) {
     throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
   }
-  if (durationS > maxDurationS) {
-    throw new PermanentJobError(
-      'too_long',
-      `The audio lasts more than ${formatDuration(maxDurationS)} once decoded; that is the maximum.`,
-    );
-  }
+  if (durationS > maxDurationS) throw decodedTooLong(maxDurationS);
   const peak = stats['Peak level dB'];
   onProgress?.(1);
   return {
@@ -167,6 +162,74 @@ export async function analyzeAudio(file: string, opts: AnalyzeOptions): Promise<
     peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
     entropy: Number(stats['Entropy'] ?? 0),
   };
+}
+
+export interface ClipOptions {
+  /** Decoding stops just past this; longer audio yields `undefined` (its WAV is partial). */
+  limitS: number;
+  /** Container duration, for progress; progress is reported only at the end without it. */
+  durationHintS?: number;
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * analyzeAudio and normalizeAudio in one decode, for short recordings: writes the 16 kHz
+ * mono WAV and measures the very samples it writes. The duration is the WAV's sample
+ * count. Audio running past `limitS` returns `undefined` (after at most `limitS` + 1 s
+ * of output), so a lying header costs a bounded decode, never a full one.
+ */
+export async function decodeClip(
+  input: string,
+  output: string,
+  opts: ClipOptions,
+): Promise<AudioAnalysis | undefined> {
+  const { limitS, durationHintS, onProgress, signal } = opts;
+  const stats: Record<string, string> = {};
+  let lastFraction = 0;
+  const command = ffmpeg(input)
+    .inputOptions(['-nostdin'])
+    .outputOptions(['-map', '0:a:0', '-vn', '-t', String(limitS + 1), '-acodec', 'pcm_s16le'])
+    // The filters analyzeAudio measures with, so the checks see the same samples.
+    .audioFilters([
+      'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono',
+      'astats=measure_perchannel=none:measure_overall=Peak_level+Entropy+Number_of_samples',
+    ])
+    .format('wav')
+    .output(output)
+    .on('stderr', (line: string) => {
+      const stat = /\] (Peak level dB|Entropy|Number of samples): (\S+)/.exec(line);
+      if (stat) stats[stat[1]!] = stat[2]!;
+      const seconds = timemarkSeconds(line);
+      if (onProgress && durationHintS && seconds !== undefined) {
+        const fraction = Math.min(1, seconds / durationHintS);
+        if (fraction > lastFraction) {
+          lastFraction = fraction;
+          onProgress(fraction);
+        }
+      }
+    });
+  await runFfmpeg(command, { input, output, signal });
+  const durationS = (await wavDataBytes(output)) / 32000;
+  if (!(durationS > 0)) {
+    throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
+  }
+  if (durationS > limitS) return undefined;
+  const peak = stats['Peak level dB'];
+  onProgress?.(1);
+  return {
+    durationS,
+    peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
+    entropy: Number(stats['Entropy'] ?? 0),
+  };
+}
+
+/** The refusal of audio that decodes past `maxDurationS`. */
+export function decodedTooLong(maxDurationS: number): PermanentJobError {
+  return new PermanentJobError(
+    'too_long',
+    `The audio lasts more than ${formatDuration(maxDurationS)} once decoded; that is the maximum.`,
+  );
 }
 
 /**

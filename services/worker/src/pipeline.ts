@@ -7,14 +7,8 @@ import { ObjectNotFoundError, type Storage } from '@transcribe/storage';
 import { offsetSegments, offsetWords, planChunks, type ChunkSpan } from './chunking.js';
 import type { EngineSelector } from './engines/selector.js';
 import { JobLostError, PermanentJobError } from './errors.js';
-import {
-  analyzeAudio,
-  assertTranscribable,
-  detectSilences,
-  extractAudio,
-  normalizeAudio,
-  probeMedia,
-} from './media.js';
+import { decodeForEngines } from './decode-audio.js';
+import { detectSilences, extractAudio } from './media.js';
 
 export interface PipelineInput {
   objectKey: string;
@@ -64,9 +58,10 @@ export interface PipelineDeps {
 }
 
 /**
- * Admission of a job's decoded audio, before anything is written to disk or sent to an
- * engine (the tenant's daily quota): throws a PermanentJobError to refuse it, or
- * JobLostError when the job is no longer this run's.
+ * Admission of a job's decoded audio (the tenant's daily quota) before anything is sent to
+ * an engine, and for a recording longer than a clip before its WAV is written (see
+ * decode-audio.ts): throws a PermanentJobError to refuse it, or JobLostError when the job
+ * is no longer this run's.
  */
 export type AdmitAudio = (durationS: number) => Promise<void>;
 
@@ -178,26 +173,12 @@ export async function runPipeline(
     }
     signal?.throwIfAborted();
 
-    report(at('probing', 0), 'probing');
-    const container = await probeMedia(source);
-    // The container's word is only a hint: duration, limits and quota go by one decode
-    // without output, which also refuses silence and random data before any engine work.
-    const analysis = await analyzeAudio(source, {
-      maxDurationS: deps.maxDurationS,
-      durationHintS: container.durationS,
-      signal,
-      onProgress: (f) => report(at('probing', f), 'probing'),
-    });
-    assertTranscribable(analysis);
-    await admit?.(analysis.durationS);
-    signal?.throwIfAborted();
-
-    report(at('normalizing', 0), 'normalizing');
     const wav = join(dir, 'audio.wav');
-    const decodedS = await normalizeAudio(source, wav, {
-      durationS: analysis.durationS,
+    const decodedS = await decodeForEngines(source, wav, {
+      maxDurationS: deps.maxDurationS,
+      admit,
       signal,
-      onProgress: (f) => report(at('normalizing', f), 'normalizing'),
+      report: (stage, f) => report(at(stage, f), stage),
     });
     await rm(source, { force: true });
     const media = { durationS: decodedS };

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { audioFixture } from '../../../packages/testkit/src/fixtures.js';
 import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 import { type PermanentJobErrorCode } from '../src/errors.js';
-import { normalizeAudio, probeMedia } from '../src/media.js';
+import { decodeClip, normalizeAudio, probeMedia } from '../src/media.js';
 
 const run = promisify(execFile);
 const JFK_S = 11;
@@ -263,5 +263,25 @@ describe('normalizeAudio', () => {
     await expect(
       normalizeAudio(jfkWav, join(dir, 'pre-aborted.wav'), { signal: controller.signal }),
     ).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('decodeClip', () => {
+  it('writes the engine WAV and measures the same samples, in one decode', async () => {
+    const input = join(dir, 'clip.mp3.wav');
+    const clip = await decodeClip(jfkMp3, input, { limitS: 120 });
+    expect(clip?.durationS).toBeGreaterThan(JFK_S - 0.2);
+    expect(clip?.durationS).toBeLessThan(JFK_S + 0.2);
+    expect(clip?.peakDb).toBeGreaterThan(-50);
+    expect(clip?.entropy).toBeLessThan(0.97);
+    const stream = await audioStreamOf(input);
+    expect(stream).toMatchObject({ codec_name: 'pcm_s16le', sample_rate: '16000', channels: 1 });
+    expect(Number(stream['duration'])).toBeCloseTo(clip!.durationS, 2);
+  });
+
+  it('stops just past its limit and says the audio is longer than a clip', async () => {
+    const output = join(dir, 'past-limit.wav');
+    expect(await decodeClip(jfkWav, output, { limitS: 5 })).toBeUndefined();
+    expect((await stat(output)).size).toBeLessThan(7 * 32000);
   });
 });
