@@ -124,44 +124,22 @@ const NOISE_ENTROPY = 0.97;
  * is refused before anything is written or sent to an engine.
  */
 export async function analyzeAudio(file: string, opts: AnalyzeOptions): Promise<AudioAnalysis> {
-  const { maxDurationS, durationHintS, onProgress, signal } = opts;
-  const stats: Record<string, string> = {};
-  let lastFraction = 0;
+  const { maxDurationS, signal } = opts;
+  const meter = audioMeter(opts);
   const command = ffmpeg(file)
     .inputOptions(['-nostdin'])
     .outputOptions(['-map', '0:a:0', '-vn', '-t', String(maxDurationS + 1)])
-    .audioFilters([
-      'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono',
-      'astats=measure_perchannel=none:measure_overall=Peak_level+Entropy+Number_of_samples',
-    ])
+    .audioFilters(MEASURING_FILTERS)
     .format('null')
     .output('-')
-    .on('stderr', (line: string) => {
-      const stat = /\] (Peak level dB|Entropy|Number of samples): (\S+)/.exec(line);
-      if (stat) stats[stat[1]!] = stat[2]!;
-      const seconds = timemarkSeconds(line);
-      if (onProgress && durationHintS && seconds !== undefined) {
-        const fraction = Math.min(1, seconds / durationHintS);
-        if (fraction > lastFraction) {
-          lastFraction = fraction;
-          onProgress(fraction);
-        }
-      }
-    });
+    .on('stderr', meter.onStderr);
   await runFfmpeg(command, { input: file, signal });
-  const samples = Number(stats['Number of samples'] ?? 0);
-  const durationS = samples / 16000;
+  const durationS = Number(meter.stats['Number of samples'] ?? 0) / 16000;
   if (!(durationS > 0)) {
     throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
   }
   if (durationS > maxDurationS) throw decodedTooLong(maxDurationS);
-  const peak = stats['Peak level dB'];
-  onProgress?.(1);
-  return {
-    durationS,
-    peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
-    entropy: Number(stats['Entropy'] ?? 0),
-  };
+  return meter.result(durationS);
 }
 
 export interface ClipOptions {
@@ -184,20 +162,42 @@ export async function decodeClip(
   output: string,
   opts: ClipOptions,
 ): Promise<AudioAnalysis | undefined> {
-  const { limitS, durationHintS, onProgress, signal } = opts;
-  const stats: Record<string, string> = {};
-  let lastFraction = 0;
+  const { limitS, signal } = opts;
+  const meter = audioMeter(opts);
   const command = ffmpeg(input)
     .inputOptions(['-nostdin'])
     .outputOptions(['-map', '0:a:0', '-vn', '-t', String(limitS + 1), '-acodec', 'pcm_s16le'])
     // The filters analyzeAudio measures with, so the checks see the same samples.
-    .audioFilters([
-      'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono',
-      'astats=measure_perchannel=none:measure_overall=Peak_level+Entropy+Number_of_samples',
-    ])
+    .audioFilters(MEASURING_FILTERS)
     .format('wav')
     .output(output)
-    .on('stderr', (line: string) => {
+    .on('stderr', meter.onStderr);
+  await runFfmpeg(command, { input, output, signal });
+  const durationS = (await wavDataBytes(output)) / 32000;
+  if (!(durationS > 0)) {
+    throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
+  }
+  if (durationS > limitS) return undefined;
+  return meter.result(durationS);
+}
+
+/** 16 kHz mono s16 (what the engines read), measured by astats as it passes. */
+const MEASURING_FILTERS = [
+  'aformat=sample_fmts=s16:sample_rates=16000:channel_layouts=mono',
+  'astats=measure_perchannel=none:measure_overall=Peak_level+Entropy+Number_of_samples',
+];
+
+/**
+ * Collects astats' figures from ffmpeg's stderr and reports decoding progress against
+ * the container's duration; `result` reads the analysis once the decode has ended.
+ */
+function audioMeter(opts: { durationHintS?: number; onProgress?: (fraction: number) => void }) {
+  const { durationHintS, onProgress } = opts;
+  const stats: Record<string, string> = {};
+  let lastFraction = 0;
+  return {
+    stats,
+    onStderr(line: string) {
       const stat = /\] (Peak level dB|Entropy|Number of samples): (\S+)/.exec(line);
       if (stat) stats[stat[1]!] = stat[2]!;
       const seconds = timemarkSeconds(line);
@@ -208,19 +208,16 @@ export async function decodeClip(
           onProgress(fraction);
         }
       }
-    });
-  await runFfmpeg(command, { input, output, signal });
-  const durationS = (await wavDataBytes(output)) / 32000;
-  if (!(durationS > 0)) {
-    throw new PermanentJobError('empty_audio', 'The audio decodes to no samples.');
-  }
-  if (durationS > limitS) return undefined;
-  const peak = stats['Peak level dB'];
-  onProgress?.(1);
-  return {
-    durationS,
-    peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
-    entropy: Number(stats['Entropy'] ?? 0),
+    },
+    result(durationS: number): AudioAnalysis {
+      const peak = stats['Peak level dB'];
+      onProgress?.(1);
+      return {
+        durationS,
+        peakDb: peak === undefined || peak === '-inf' ? -Infinity : Number(peak),
+        entropy: Number(stats['Entropy'] ?? 0),
+      };
+    },
   };
 }
 
