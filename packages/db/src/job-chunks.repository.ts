@@ -175,8 +175,10 @@ export async function claimChunk(
       eb.or([
         eb('lease_expires_at', 'is', null),
         eb('lease_expires_at', '<', sql<Date>`now()`),
-        // A lease taken under an earlier attempt of the job binds nobody now.
-        eb('holder', 'not like', `a${input.attempt}:%`),
+        // A live lease binds whatever attempt took it: after a takeover the earlier
+        // attempt's worker is still transcribing until its next heartbeat finds the job
+        // gone and releases the chunk, so this attempt waits for that (or for the lease
+        // to run out, if that worker died) rather than transcribe the chunk beside it.
       ]),
     )
     .where(({ exists, selectFrom }) =>

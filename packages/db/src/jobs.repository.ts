@@ -110,7 +110,7 @@ export async function updateJobProgress(
     .set({
       progress: sql`greatest(progress, ${input.progress})`,
       stage: sql`case when progress <= ${input.progress} then ${input.stage} else stage end`,
-      lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval`,
+      lease_expires_at: extendedLease(input.leaseMs),
       updated_at: sql`now()`,
     })
     .where('id', '=', input.id)
@@ -228,6 +228,16 @@ export async function requeueJob(
 
 // --- Worker: leases and the reaper ----------------------------------------------------
 
+/**
+ * A renewal (or a progress write) extends a lease and never shortens it: a fanned-out
+ * job holds a long lease for its chunks, and a late progress write by its coordinator,
+ * which renews with the ordinary short one, must not hand the job to the reaper while
+ * its chunks wait in the queue.
+ */
+function extendedLease(leaseMs: number) {
+  return sql<Date>`greatest(lease_expires_at, now() + ${`${leaseMs} milliseconds`}::interval)`;
+}
+
 /** Extends the lease of the holder of `attempt`; false when the job is no longer its own. */
 export async function renewLease(
   db: Db,
@@ -235,7 +245,7 @@ export async function renewLease(
 ): Promise<boolean> {
   const result = await db
     .updateTable('jobs')
-    .set({ lease_expires_at: sql`now() + ${`${input.leaseMs} milliseconds`}::interval` })
+    .set({ lease_expires_at: extendedLease(input.leaseMs) })
     .where('id', '=', input.id)
     .where('status', '=', 'processing')
     .where('attempts', '=', input.attempt)

@@ -8,9 +8,11 @@ import { migrations } from '../src/migrations/index.js';
 import {
   appendJobEvent,
   chargedAttempts,
+  claimChunk,
   claimJob,
   completeJob,
   createDb,
+  ensureChunkPlan,
   ensureTenant,
   failJob,
   findJob,
@@ -21,6 +23,8 @@ import {
   insertJob,
   listJobEvents,
   migrateToLatest,
+  releaseChunk,
+  renewLease,
   requeueJob,
   updateJobProgress,
   type JobRow,
@@ -470,5 +474,41 @@ describe('api keys', () => {
     const a = await ensureTenant(env.db, 'same-name');
     expect(await ensureTenant(env.db, 'same-name')).toBe(a);
     expect(await ensureTenant(env.db, 'another-name')).not.toBe(a);
+  });
+});
+
+describe('leases', () => {
+  it('a renewal or a progress write extends a lease, never shortens it', async () => {
+    const job = await newJob();
+    await claimJob(env.db, job.id, { leaseMs: 180_000 });
+    const long = (await reload(job.id)).lease_expires_at!.getTime();
+    expect(await renewLease(env.db, { id: job.id, attempt: 1, leaseMs: 6000 })).toBe(true);
+    await updateJobProgress(env.db, {
+      id: job.id,
+      attempt: 1,
+      progress: 5,
+      stage: 'splitting',
+      leaseMs: 6000,
+    });
+    expect((await reload(job.id)).lease_expires_at!.getTime()).toBeGreaterThanOrEqual(long);
+  });
+
+  it('a chunk under a live lease of an earlier attempt waits until it is released', async () => {
+    const job = await newJob();
+    await claimJob(env.db, job.id, LEASE);
+    await ensureChunkPlan(env.db, job.id, [{ startS: 0, endS: 8 }]);
+    const chunk = { jobId: job.id, index: 0, leaseMs: 60_000 };
+    expect(await claimChunk(env.db, { ...chunk, attempt: 1, holder: 'a1:old' })).toMatchObject({
+      index: 0,
+    });
+    // The job is taken over (attempt 2) while attempt 1's worker still transcribes chunk 0.
+    await requeueJob(env.db, { id: job.id, attempt: 1, lost: true });
+    await claimJob(env.db, job.id, LEASE);
+    expect(await claimChunk(env.db, { ...chunk, attempt: 2, holder: 'a2:new' })).toBe('held');
+    // Its next heartbeat finds the job gone; it stops and lets the chunk go.
+    await releaseChunk(env.db, { jobId: job.id, index: 0, holder: 'a1:old' });
+    expect(await claimChunk(env.db, { ...chunk, attempt: 2, holder: 'a2:new' })).toMatchObject({
+      index: 0,
+    });
   });
 });

@@ -61,8 +61,8 @@ export async function handleChunk(
 ): Promise<Outcome> {
   const key = chunkObjectKey(message, message.attempt, message.index);
   const job = await findJobById(deps.db, message.jobId);
-  // The attempt is part of the token, so a lease left by an earlier attempt's worker
-  // never holds up this attempt's chunk (see claimChunk).
+  // The attempt is part of the token, so a write of an earlier attempt's holder is told
+  // apart; its live lease still holds the chunk until released or run out (claimChunk).
   const holder = `a${message.attempt}:${randomUUID()}`;
   const chunk =
     job?.status === 'processing' && job.attempts === message.attempt
