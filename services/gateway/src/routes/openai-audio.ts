@@ -11,7 +11,12 @@ import { toJob } from '../job-view.js';
 import { waitForJobEnd } from '../job-wait.js';
 import { assertLanguageSupported } from '../language-check.js';
 import type { JobMetrics } from '../metrics.js';
-import { jobFailureError, openAIError, openAIErrorHandler } from '../openai-errors.js';
+import {
+  jobFailureError,
+  openAIError,
+  openAIErrorHandler,
+  type OpenAIError,
+} from '../openai-errors.js';
 import { OPENAI_RESPONSE_FORMATS, renderTranscription } from '../openai-formats.js';
 import { listModels, resolveModel } from '../openai-models.js';
 import { startTranscriptionStream } from '../openai-stream.js';
@@ -130,11 +135,8 @@ export function openAIAudioRouter(deps: GatewayDeps, metrics: JobMetrics): Route
           .send(typeof body === 'string' ? body : JSON.stringify(body));
         return;
       }
-      if (end.status === 'failed' || end.status === 'canceled') {
-        const failure =
-          end.status === 'failed'
-            ? jobFailureError(end.error_code ?? 'engine_failed', end.error_message ?? 'failed')
-            : openAIError(400, 'the job was canceled', { code: 'job_canceled' });
+      const failure = endedWithout(end);
+      if (failure) {
         res.status(failure.status).json(failure.body);
         return;
       }
@@ -197,14 +199,22 @@ async function streamAnswer(
     return;
   }
   const failure =
-    end.status === 'failed'
-      ? jobFailureError(end.error_code ?? 'engine_failed', end.error_message ?? 'failed')
-      : end.status === 'canceled'
-        ? openAIError(400, 'the job was canceled', { code: 'job_canceled' })
-        : openAIError(
-            504,
-            `the job is still ${end.status} after the wait limit; follow it at ${toJob(end, deps.links).links.self}`,
-            { code: 'sync_wait_exceeded' },
-          );
+    endedWithout(end) ??
+    openAIError(
+      504,
+      `the job is still ${end.status} after the wait limit; follow it at ${toJob(end, deps.links).links.self}`,
+      { code: 'sync_wait_exceeded' },
+    );
   stream.fail(failure.body);
+}
+
+/** The answer for a job that ended without a transcript (failed or canceled); else undefined. */
+function endedWithout(end: JobRow): OpenAIError | undefined {
+  if (end.status === 'failed') {
+    return jobFailureError(end.error_code ?? 'engine_failed', end.error_message ?? 'failed');
+  }
+  if (end.status === 'canceled') {
+    return openAIError(400, 'the job was canceled', { code: 'job_canceled' });
+  }
+  return undefined;
 }
