@@ -4,8 +4,6 @@
 
 export interface ProgressThrottle<S extends string> {
   report(progress: number, stage: S): void;
-  /** Resolves once every reported value has been written (paced like the rest). */
-  flush(): Promise<void>;
   /**
    * Drops what is still pending (the attempt failed: its progress no longer matters) and
    * resolves once the write in flight, if any, has landed, so a final event comes after it.
@@ -36,7 +34,6 @@ export function throttleProgress<S extends string>(options: {
   let timer: NodeJS.Timeout | undefined;
   let chain = Promise.resolve();
   let stopped = false;
-  const drained: (() => void)[] = [];
 
   const pump = () => {
     timer = undefined;
@@ -51,13 +48,8 @@ export function throttleProgress<S extends string>(options: {
       queue.shift();
       lastSent = now();
       chain = chain.then(() => options.write(next.progress, next.stage));
-      if (queue.length > 0) {
-        timer = setTimeout(pump, options.minIntervalMs);
-        return;
-      }
+      if (queue.length > 0) timer = setTimeout(pump, options.minIntervalMs);
     }
-    const waiting = drained.splice(0);
-    if (waiting.length > 0) void chain.then(() => waiting.forEach((resolve) => resolve()));
   };
 
   return {
@@ -68,16 +60,11 @@ export function throttleProgress<S extends string>(options: {
       else queue.push({ progress, stage });
       if (!timer) pump();
     },
-    flush() {
-      if (stopped || (queue.length === 0 && !timer)) return chain;
-      return new Promise<void>((resolve) => drained.push(resolve));
-    },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
       queue.length = 0;
-      drained.splice(0).forEach((resolve) => resolve());
       return chain;
     },
     finish() {
@@ -88,9 +75,7 @@ export function throttleProgress<S extends string>(options: {
       for (const next of queue.splice(0)) {
         chain = chain.then(() => options.write(next.progress, next.stage));
       }
-      const done = chain;
-      drained.splice(0).forEach((resolve) => void done.then(resolve));
-      return done;
+      return chain;
     },
   };
 }

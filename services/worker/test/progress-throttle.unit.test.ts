@@ -29,9 +29,8 @@ it('writes at most one report per 500 ms, keeping every stage and its last value
   }
   throttle.report(9, 'splitting');
   throttle.report(10, 'transcribing');
-  const flushed = throttle.flush();
+  // Long enough for everything pending to go out at its pace.
   await jest.advanceTimersByTimeAsync(5_000);
-  await flushed;
 
   expect(written.map((w) => w.stage)).toEqual([
     'downloading',
