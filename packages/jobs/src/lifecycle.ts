@@ -103,6 +103,11 @@ function inTransaction<T>(db: Db, run: (trx: Db) => Promise<T>): Promise<T> {
 }
 
 const refOf = (job: Pick<JobRow, 'id' | 'tenant_id'>) => ({ id: job.id, tenantId: job.tenant_id });
+/** What a job's messages carry: its ref and the priority they are queued at. */
+const messageRefOf = (job: Pick<JobRow, 'id' | 'tenant_id' | 'priority'>) => ({
+  ...refOf(job),
+  priority: job.priority,
+});
 
 // --- Creation -------------------------------------------------------------------------
 
@@ -117,7 +122,7 @@ export async function insertQueuedJob(
   return inTransaction(db, async (trx) => {
     const row = await insertJob(trx, { ...job, status: INITIAL_STATE, stage: INITIAL_STATE });
     await appendJobEvent(trx, refOf(row), { type: 'queued' });
-    await enqueueTranscription(trx, { ...refOf(row), priority: row.priority });
+    await enqueueTranscription(trx, messageRefOf(row));
     return row;
   });
 }
@@ -148,11 +153,7 @@ export async function deferClaim(
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     if (!(await touchQueuedJob(trx, job.id))) return false;
-    await enqueueRetry(
-      trx,
-      { ...refOf(job), priority: job.priority },
-      { level: 1, delayMs: options.delayMs },
-    );
+    await enqueueRetry(trx, messageRefOf(job), { level: 1, delayMs: options.delayMs });
     return true;
   });
 }
@@ -161,7 +162,7 @@ export async function deferClaim(
 export async function republishQueued(db: Db, job: JobRow): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     if (!(await touchQueuedJob(trx, job.id))) return false;
-    await enqueueTranscription(trx, { ...refOf(job), priority: job.priority });
+    await enqueueTranscription(trx, messageRefOf(job));
     return true;
   });
 }
@@ -233,22 +234,17 @@ export async function fanOutChunks(
       leaseMs: input.leaseMs,
     });
     if (held) {
-      await enqueueChunks(
-        trx,
-        { ...refOf(job), priority: job.priority },
-        { indexes: input.indexes, attempt: job.attempts },
-      );
+      await enqueueChunks(trx, messageRefOf(job), {
+        indexes: input.indexes,
+        attempt: job.attempts,
+      });
     }
     return held;
   });
 }
 
 /** complete: processing → completed, with the transcript. */
-export async function markCompleted(
-  db: Db,
-  job: JobRow,
-  result: JobResult,
-): Promise<boolean> {
+export async function markCompleted(db: Db, job: JobRow, result: JobResult): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
     if (done) {
@@ -306,7 +302,7 @@ export async function requeueForRetry(
   return inTransaction(db, async (trx) => {
     const requeued = await requeueWithEvent(trx, job, { lost: retry.lost ?? false });
     if (requeued) {
-      await enqueueRetry(trx, { ...refOf(job), priority: job.priority }, retry);
+      await enqueueRetry(trx, messageRefOf(job), retry);
     }
     return requeued;
   });
@@ -328,7 +324,7 @@ export async function requeueForHandover(db: Db, job: JobRow): Promise<boolean> 
 export async function requeueExpiredLease(db: Db, job: JobRow): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     const requeued = await requeueWithEvent(trx, job, { lost: true });
-    if (requeued) await enqueueTranscription(trx, { ...refOf(job), priority: job.priority });
+    if (requeued) await enqueueTranscription(trx, messageRefOf(job));
     return requeued;
   });
 }
@@ -421,7 +417,7 @@ export async function retryJob(
     const row = await resetJobForRetry(trx, { tenantId, id: jobId, from: sourcesOf('retry') });
     if (!row) return undefined;
     await appendJobEvent(trx, refOf(row), { type: 'queued' });
-    await enqueueTranscription(trx, { ...refOf(row), priority: row.priority });
+    await enqueueTranscription(trx, messageRefOf(row));
     return row;
   });
 }
