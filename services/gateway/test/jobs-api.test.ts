@@ -82,6 +82,29 @@ async function complete(id: string, segments = SEGMENTS, words: Word[] = []) {
   });
 }
 
+/** A processing job cut into two chunks, of which only the first is transcribed. */
+async function runningWithFirstChunk(first: {
+  text: string;
+  segments: Segment[];
+  words?: Word[];
+  model: string;
+}) {
+  const job = await newJob();
+  const claimed = await claimJob(h.env.db, job.id, { leaseMs: 60_000, takeOver: false });
+  await ensureChunkPlan(h.env.db, job.id, [
+    { startS: 0, endS: 5 },
+    { startS: 5, endS: 11 },
+  ]);
+  await storeChunkResult(h.env.db, {
+    jobId: job.id,
+    index: 0,
+    attempt: claimed!.attempts,
+    ...first,
+    processingMs: 10,
+  });
+  return job;
+}
+
 describe('job options', () => {
   it('keeps model, webhookUrl and metadata and shows them on the job', async () => {
     const job = await newJob(h.keyA, {
@@ -418,20 +441,10 @@ describe('transcripts', () => {
   });
 
   it('serves the partial transcript while the job runs, and 409 without ?partial', async () => {
-    const job = await newJob();
-    const claimed = await claimJob(h.env.db, job.id, { leaseMs: 60_000, takeOver: false });
-    await ensureChunkPlan(h.env.db, job.id, [
-      { startS: 0, endS: 5 },
-      { startS: 5, endS: 11 },
-    ]);
-    await storeChunkResult(h.env.db, {
-      jobId: job.id,
-      index: 0,
-      attempt: claimed!.attempts,
+    const job = await runningWithFirstChunk({
       text: 'and so my fellow americans',
       segments: [{ start: 0.5, end: 2.4, text: 'and so my fellow americans' }],
       model: 'en-us',
-      processingMs: 10,
     });
     expectError(await h.api(`/v1/jobs/${job.id}/transcript`), 409, 'job_not_completed');
     const res = await h.api(`/v1/jobs/${job.id}/transcript?partial=true`);
@@ -482,16 +495,7 @@ describe('words and speakers in transcripts', () => {
   });
 
   it("serves the partial transcript with the chunks' words and speakers renamed", async () => {
-    const job = await newJob();
-    const claimed = await claimJob(h.env.db, job.id, { leaseMs: 60_000, takeOver: false });
-    await ensureChunkPlan(h.env.db, job.id, [
-      { startS: 0, endS: 5 },
-      { startS: 5, endS: 11 },
-    ]);
-    await storeChunkResult(h.env.db, {
-      jobId: job.id,
-      index: 0,
-      attempt: claimed!.attempts,
+    const job = await runningWithFirstChunk({
       text: 'and so ask not',
       segments: [
         { start: 0, end: 2, text: 'and so', speaker: 'SPEAKER_01' },
@@ -499,7 +503,6 @@ describe('words and speakers in transcripts', () => {
       ],
       words,
       model: 'gpt-4o-transcribe-diarize',
-      processingMs: 10,
     });
     const body = TranscriptJson.parse(
       (await h.api(`/v1/jobs/${job.id}/transcript?partial=true`)).json,
