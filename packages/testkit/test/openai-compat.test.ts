@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import OpenAI, { type APIError, AuthenticationError, BadRequestError, toFile } from 'openai';
 import { Job } from '@transcribe/contracts';
 import {
+  audioFixture,
   createTestEnv,
-  fixturesDir,
   JFK_REFERENCE,
   rawSphinxTranscript,
   startStack,
@@ -22,8 +22,8 @@ import {
 jest.setTimeout(300_000);
 
 const KEY = `openai-compat-${Date.now().toString(36)}-key`;
-const jfkWav = join(fixturesDir(), 'audio', 'jfk.wav');
-const jfkMp3 = join(fixturesDir(), 'audio', 'jfk.mp3');
+const jfkWav = audioFixture('jfk.wav');
+const jfkMp3 = audioFixture('jfk.mp3');
 let env: TestEnv;
 let stack: Stack;
 let client: OpenAI;
@@ -202,8 +202,27 @@ describe('POST /v1/audio/transcriptions through the openai SDK', () => {
   });
 });
 
+/**
+ * Upload and job rows of this test's world: a refusal must add none. (The streamed object
+ * is removed by discardFormFile, whose S3 side services/gateway/test/language.test.ts
+ * checks; the embedded S3 refuses bucket listings' signatures, so it is not listed here.)
+ */
+async function leftovers() {
+  const rows = async (table: 'uploads' | 'jobs') =>
+    Number(
+      (
+        await env.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  return { uploads: await rows('uploads'), jobs: await rows('jobs') };
+}
+
 describe('refusals in OpenAI’s error shape', () => {
-  test('an unknown model: 400, param model', async () => {
+  test('an unknown model: 400, param model, and nothing left behind', async () => {
+    const before = await leftovers();
     const error = await client.audio.transcriptions
       .create({ file: jfk(), model: 'whisper-9' })
       .then(
@@ -213,6 +232,8 @@ describe('refusals in OpenAI’s error shape', () => {
     expect(error).toBeInstanceOf(BadRequestError);
     expect((error as APIError).param).toBe('model');
     expect((error as APIError).type).toBe('invalid_request_error');
+    // The file streamed to S3 before the model was read; the refusal keeps no upload or job.
+    expect(await leftovers()).toEqual(before);
   });
 
   test('an alias whose engine is not enabled is unknown too', async () => {
