@@ -30,6 +30,18 @@ export function describeEvent(event: JobEvent): string {
       return `failed: ${event.error.code}: ${event.error.message}`;
     case 'canceled':
       return 'canceled';
+    case 'enrichment.queued':
+      return `${event.enrichment.key}: queued`;
+    case 'enrichment.processing':
+      return `${event.enrichment.key}: processing${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}`;
+    case 'enrichment.progress':
+      return `${event.enrichment.key}: ${Math.round(event.progress)}% (${event.piecesDone}/${event.piecesTotal} pieces)`;
+    case 'enrichment.completed':
+      return `${event.enrichment.key}: completed in ${(event.processingMs / 1000).toFixed(1)} s`;
+    case 'enrichment.failed':
+      return `${event.enrichment.key}: failed: ${event.error.code}: ${event.error.message}`;
+    case 'enrichment.canceled':
+      return `${event.enrichment.key}: canceled`;
   }
 }
 

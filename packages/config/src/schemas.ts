@@ -114,10 +114,24 @@ export const s3 = {
   S3_FORCE_PATH_STYLE: bool.default(true),
 };
 
+/**
+ * The chat engine of enrichments (issue 15): any OpenAI-compatible chat completions
+ * endpoint (Ollama, vLLM, llama.cpp server, OpenAI). Read by the gateway (only to know
+ * whether enrichments can be asked for) and by workers on the enrich lane.
+ */
+export const enrichmentEngine = {
+  /**
+   * Base URL of the chat completions server, e.g. `http://ollama:11434/v1`. Unset: no
+   * enrichments; asking for one answers 503 `enrichment_unavailable` and queues nothing.
+   */
+  ENRICH_BASE_URL: url.optional(),
+};
+
 export const gatewaySchema = z.object({
   ...common,
   ...eventsToken,
   ...s3,
+  ...enrichmentEngine,
   /** Port of the API, web UI, /healthz, /readyz and /metrics. */
   GATEWAY_PORT: port.default(8080),
   /** Base URL clients use to reach the gateway (links in responses). */
@@ -212,6 +226,36 @@ export type GatewayConfig = z.infer<typeof gatewaySchema>;
 export const workerSchema = z.object({
   ...common,
   ...s3,
+  /**
+   * Which queues this worker consumes: `transcribe` (the jobs queue), `enrich` (the
+   * enrichment lane), or both (comma-separated). Split them to scale each on its own depth.
+   */
+  WORKER_LANES: z
+    .string()
+    .default('transcribe,enrich')
+    .transform((s) => s.split(',').map((lane) => lane.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(['transcribe', 'enrich'])).min(1, 'name at least one lane')),
+  ...enrichmentEngine,
+  /** Key for the chat server (Ollama and llama.cpp need none). Never logged. */
+  ENRICH_API_KEY: z.string().optional(),
+  /** Chat model, as the server names it (e.g. `llama3.1:8b` on Ollama, `gpt-4o-mini` on OpenAI). */
+  ENRICH_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** The model's context window in tokens: a long transcript is split into pieces that fit it. */
+  ENRICH_CONTEXT_TOKENS: positiveInt.min(1024).default(8192),
+  /** Upper bound on one answer's tokens (`max_tokens`); output is length-bounded. */
+  ENRICH_MAX_OUTPUT_TOKENS: positiveInt.min(64).default(2048),
+  /** Enrichment messages one worker process works on at once (each runs one request at a time). */
+  ENRICH_CONCURRENCY: positiveInt.max(64).default(2),
+  /** Messages queued for a many-piece enrichment, so that many workers can take its pieces at once. */
+  ENRICH_FANOUT: positiveInt.max(64).default(4),
+  /** Retries of one chat request after 429, 5xx or a dropped connection, honouring Retry-After. */
+  ENRICH_MAX_RETRIES: nonNegativeInt.max(20).default(4),
+  /** Attempts of one enrichment (each resumes the stored pieces) before it fails. */
+  ENRICH_MAX_ATTEMPTS: positiveInt.max(20).default(3),
+  /** One chat request's limit; past it the request is aborted and retried. */
+  ENRICH_REQUEST_TIMEOUT_S: positiveInt.default(300),
+  /** Limit of one enrichment from its first piece; past it the task fails `timeout`. */
+  ENRICH_TIMEOUT_S: positiveInt.default(3600),
   /** Jobs (and chunks) one worker process runs at once; also its prefetch. Request one CPU per job. */
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
   /** Port of the worker's /metrics, /healthz and /readyz. */

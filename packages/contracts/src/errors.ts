@@ -46,6 +46,10 @@ export const ErrorCode = z.enum([
   'worker_lost',
   /** Issue 12: a job's language that its engine (with its model) cannot transcribe (gateway 400, worker). */
   'language_unsupported',
+  /** Issue 15: enrichment asked for where no chat engine is configured (ENRICH_BASE_URL); 503, nothing queued. */
+  'enrichment_unavailable',
+  /** Issue 15: an enrichment's result asked for before it completed (409). */
+  'enrichment_not_completed',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

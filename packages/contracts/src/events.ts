@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
-import { Uuid } from './jobs.js';
+import { EnrichmentKey, EnrichmentKind, TokenUsage } from './enrichments.js';
+import { Uuid } from './primitives.js';
 
 /**
  * Job events, version 1. Every state change of a job is one event with a per-job `seq`
@@ -42,6 +43,54 @@ export const FailedEvent = z.object({
 });
 export const CanceledEvent = z.object({ ...base, type: z.literal('canceled') });
 
+/**
+ * Enrichment events share the job's stream and its seq numbering, so one resumable
+ * subscription sees a job's transcript and everything made from it. They come after the
+ * job's `completed` (a job with enrichments still queued is not over for a subscriber
+ * that asked for them). Routing key `<tenant>.<job>.enrichment.<status>`.
+ */
+const enrichmentRef = {
+  enrichment: z.object({ id: Uuid, key: EnrichmentKey, kind: EnrichmentKind }),
+};
+export const EnrichmentQueuedEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.queued'),
+});
+export const EnrichmentProcessingEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.processing'),
+  attempt: z.number().int().positive(),
+});
+export const EnrichmentProgressEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.progress'),
+  progress: z.number().min(0).max(100),
+  piecesDone: z.number().int().nonnegative(),
+  piecesTotal: z.number().int().positive(),
+});
+export const EnrichmentCompletedEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.completed'),
+  model: z.string().nullable(),
+  usage: TokenUsage.nullable(),
+  processingMs: z.number().int(),
+});
+export const EnrichmentFailedEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.failed'),
+  error: z.object({ code: ErrorCode, message: z.string() }),
+});
+export const EnrichmentCanceledEvent = z.object({
+  ...base,
+  ...enrichmentRef,
+  type: z.literal('enrichment.canceled'),
+});
+
 export const JobEvent = z.discriminatedUnion('type', [
   QueuedEvent,
   ProcessingEvent,
@@ -49,10 +98,26 @@ export const JobEvent = z.discriminatedUnion('type', [
   CompletedEvent,
   FailedEvent,
   CanceledEvent,
+  EnrichmentQueuedEvent,
+  EnrichmentProcessingEvent,
+  EnrichmentProgressEvent,
+  EnrichmentCompletedEvent,
+  EnrichmentFailedEvent,
+  EnrichmentCanceledEvent,
 ]);
 export type JobEvent = z.infer<typeof JobEvent>;
 export type JobEventType = JobEvent['type'];
+/** The job's own terminal events (its transcript's fate; enrichments may follow `completed`). */
 export const TERMINAL_EVENT_TYPES: readonly JobEventType[] = ['completed', 'failed', 'canceled'];
+export type EnrichmentEvent = Extract<JobEvent, { type: `enrichment.${string}` }>;
+export const TERMINAL_ENRICHMENT_EVENT_TYPES: readonly JobEventType[] = [
+  'enrichment.completed',
+  'enrichment.failed',
+  'enrichment.canceled',
+];
+export function isEnrichmentEvent(event: JobEvent): event is EnrichmentEvent {
+  return event.type.startsWith('enrichment.');
+}
 
 /** What a producer supplies; `v`, `seq`, `at`, `jobId` and `tenantId` are filled in on append. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

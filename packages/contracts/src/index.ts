@@ -8,3 +8,4 @@ export * from './events-token.js';
 export * from './webhooks.js';
 export * from './webhook-url-policy.js';
 export * from './openai.js';
+export * from './enrichments.js';

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { LanguageSource } from './languages.js';
+import { Segment, Uuid, Word } from './primitives.js';
+import { Enrichment, EnrichList } from './enrichments.js';
 
 export const JobStatus = z.enum(['queued', 'processing', 'completed', 'failed', 'canceled']);
 export type JobStatus = z.infer<typeof JobStatus>;
@@ -17,25 +19,7 @@ export const Language = z
   .string()
   .regex(/^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})*)$/, 'expected a language tag like "en" or "auto"');
 
-export const Segment = z.object({
-  start: z.number().nonnegative(),
-  end: z.number().nonnegative(),
-  text: z.string(),
-  speaker: z.string().optional(),
-});
-export type Segment = z.infer<typeof Segment>;
-
-/** One recognised word, seconds on the recording's time line (inside its segment). */
-export const Word = z.object({
-  start: z.number().nonnegative(),
-  end: z.number().nonnegative(),
-  word: z.string(),
-  /** The engine's confidence in [0, 1], where it gives one. */
-  confidence: z.number().min(0).max(1).optional(),
-});
-export type Word = z.infer<typeof Word>;
-
-export const Uuid = z.uuid();
+export { Segment, Word, Uuid } from './primitives.js';
 
 /** A resume position: the last seq a client saw (seqs are Postgres integers). */
 export const AfterSeq = z.coerce.number().int().nonnegative().max(2_147_483_647).default(0);
@@ -236,6 +220,11 @@ export const JobOptions = z.strictObject({
   /** Receives a signed POST when the job completes or fails. */
   webhookUrl: WebhookUrl.optional(),
   metadata: Metadata.optional(),
+  /**
+   * Enrichments to run on the finished transcript: `"clean"`, `"summary"`, `"notes"`,
+   * `{"translate": "de"}` (see enrichments.ts). Queued when the transcript is ready.
+   */
+  enrich: EnrichList.optional(),
 });
 
 export const CreateJobRequest = JobOptions.extend({ uploadId: Uuid });
@@ -277,6 +266,8 @@ export const Job = z.object({
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
+  /** Enrichments asked for, in the order asked (issue 15). */
+  enrichments: z.array(Enrichment),
   links: z.object({
     self: z.string(),
     transcript: z.string(),

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
+import { EnrichmentKey, EnrichmentKind, TokenUsage } from './enrichments.js';
 import { Uuid, WebhookUrl } from './jobs.js';
 
 /**
@@ -65,10 +66,40 @@ export const JobCanceledWebhook = z.object({
   data: z.object({ jobId: Uuid, tenantId: Uuid, status: z.literal('canceled'), links: JobLinks }),
 });
 
+/** Issue 15: an enrichment finished (`Transcribe-Event: enrichment.completed | enrichment.failed`). */
+const enrichmentData = {
+  jobId: Uuid,
+  tenantId: Uuid,
+  enrichment: z.object({ id: Uuid, key: EnrichmentKey, kind: EnrichmentKind }),
+};
+export const EnrichmentCompletedWebhook = z.object({
+  ...base,
+  type: z.literal('enrichment.completed'),
+  data: z.object({
+    ...enrichmentData,
+    status: z.literal('completed'),
+    model: z.string().nullable(),
+    usage: TokenUsage.nullable(),
+    links: JobLinks.extend({ enrichment: z.url() }),
+  }),
+});
+export const EnrichmentFailedWebhook = z.object({
+  ...base,
+  type: z.literal('enrichment.failed'),
+  data: z.object({
+    ...enrichmentData,
+    status: z.literal('failed'),
+    error: z.object({ code: ErrorCode, message: z.string() }),
+    links: JobLinks.extend({ enrichment: z.url() }),
+  }),
+});
+
 export const WebhookPayload = z.discriminatedUnion('type', [
   JobCompletedWebhook,
   JobFailedWebhook,
   JobCanceledWebhook,
+  EnrichmentCompletedWebhook,
+  EnrichmentFailedWebhook,
 ]);
 export type WebhookPayload = z.infer<typeof WebhookPayload>;
 export type WebhookEventType = WebhookPayload['type'];

@@ -26,3 +26,4 @@ export * from './job-chunks.repository.js';
 export { isDatabaseUnavailable } from './unavailable.js';
 export { pingDatabase } from './ping.js';
 export * from './rate-limit.store.js';
+export * from './enrichments.repository.js';

@@ -1,5 +1,14 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
-import type { JobStatus, LanguageSource, Priority, Segment, Word } from '@transcribe/contracts';
+import type {
+  EnrichmentKind,
+  EnrichmentResult,
+  EnrichmentStatus,
+  JobStatus,
+  LanguageSource,
+  Priority,
+  Segment,
+  Word,
+} from '@transcribe/contracts';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
@@ -202,6 +211,62 @@ export interface TenantEventHorizonsTable {
   updated_at: Timestamp;
 }
 
+/** One enrichment of a job (0009, issue 15). */
+export interface EnrichmentsTable {
+  id: string;
+  job_id: string;
+  tenant_id: string;
+  /** `clean`, `summary`, `notes`, `translate:<lang>`: unique per job. */
+  key: string;
+  kind: EnrichmentKind;
+  target_language: string | null;
+  /** Order asked for within the job. */
+  position: Generated<number>;
+  status: Generated<EnrichmentStatus>;
+  progress: Generated<number>;
+  /** Null until a worker has planned the pieces. */
+  pieces_total: number | null;
+  pieces_done: Generated<number>;
+  attempts: Generated<number>;
+  error_code: string | null;
+  error_message: string | null;
+  model: string | null;
+  prompt_version: string | null;
+  /** Summed over every piece and the combine step. */
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  /** Plain text of the result, once completed. */
+  text: string | null;
+  result: Json<EnrichmentResult> | null;
+  /** Who runs the combine step (or a one-piece task) now, and until when. */
+  holder: string | null;
+  lease_expires_at: Date | null;
+  created_at: CreatedAt;
+  started_at: Date | null;
+  finished_at: Date | null;
+  updated_at: Timestamp;
+}
+
+/** One piece (segments first_segment..last_segment) of an enrichment's map step (0009). */
+export interface EnrichmentPiecesTable {
+  enrichment_id: string;
+  index: number;
+  first_segment: number;
+  last_segment: number;
+  /** The piece's result: timed segments' texts, or a partial markdown. */
+  output: Json<unknown> | null;
+  model: string | null;
+  prompt_tokens: Generated<number>;
+  completion_tokens: Generated<number>;
+  holder: string | null;
+  lease_expires_at: Date | null;
+  /** The enrichment attempt that stored it. */
+  attempt: number | null;
+  processing_ms: number | null;
+  created_at: CreatedAt;
+  finished_at: Date | null;
+}
+
 export interface Database {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
@@ -215,6 +280,8 @@ export interface Database {
   job_chunks: JobChunksTable;
   rate_limits: RateLimitsTable;
   tenant_event_horizons: TenantEventHorizonsTable;
+  enrichments: EnrichmentsTable;
+  enrichment_pieces: EnrichmentPiecesTable;
 }
 
 export type JobRow = Selectable<JobsTable>;
@@ -223,3 +290,6 @@ export type UploadRow = Selectable<UploadsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type JobChunkRow = Selectable<JobChunksTable>;
+export type EnrichmentRow = Selectable<EnrichmentsTable>;
+export type NewEnrichment = Insertable<EnrichmentsTable>;
+export type EnrichmentPieceRow = Selectable<EnrichmentPiecesTable>;

@@ -31,6 +31,7 @@ export {
   enqueueRetry,
   enqueueDeadLetter,
   enqueueChunks,
+  enqueueEnrichment,
   type JobsRoute,
   type JobsRoutingKey,
   type DeadLetterReason,
@@ -39,3 +40,10 @@ export {
 export { stitchChunks, type ChunkResult } from './transcript.js';
 export { renameSpeakers, speakerName } from './speakers.js';
 export { requeueChunkLater, admitAudio, type Admission } from './attempt-writes.js';
+export {
+  addEnrichments,
+  requestEnrichment,
+  cancelEnrichment,
+  enrichmentRefOf,
+  JOB_ENDED_CODE,
+} from './enrichment-lifecycle.js';

@@ -4,7 +4,7 @@
 // its outbox rows, in one transaction: a refused edge writes nothing, and the event
 // stream and the messages never disagree with the row. Callers kick the outbox relay
 // after an edge that applied.
-import type { ErrorCode, JobStatus } from '@transcribe/contracts';
+import type { EnrichmentRequest, ErrorCode, JobStatus } from '@transcribe/contracts';
 import {
   appendJobEvent,
   claimJob,
@@ -34,6 +34,12 @@ import {
   enqueueTranscription,
 } from './messages.js';
 import { stitchChunks } from './transcript.js';
+import {
+  addEnrichments,
+  enrichmentsOnJobCompleted,
+  enrichmentsOnJobEnded,
+  enrichmentsOnJobRetried,
+} from './enrichment-lifecycle.js';
 
 export const LIFECYCLE_EVENTS = [
   'claim',
@@ -118,10 +124,13 @@ const messageRefOf = (job: Pick<JobRow, 'id' | 'tenant_id' | 'priority'>) => ({
 export async function insertQueuedJob(
   db: Db,
   job: Omit<NewJob, 'status' | 'stage'>,
+  enrich: readonly EnrichmentRequest[] = [],
 ): Promise<JobRow> {
   return inTransaction(db, async (trx) => {
     const row = await insertJob(trx, { ...job, status: INITIAL_STATE, stage: INITIAL_STATE });
     await appendJobEvent(trx, refOf(row), { type: 'queued' });
+    // Waiting for the transcript: queued on the enrichment lane by the complete edge.
+    await addEnrichments(trx, { ...messageRefOf(row), completed: false }, enrich);
     await enqueueTranscription(trx, messageRefOf(row));
     return row;
   });
@@ -253,6 +262,7 @@ export async function markCompleted(db: Db, job: JobRow, result: JobResult): Pro
         durationS: result.durationS,
         processingMs: result.processingMs,
       });
+      await enrichmentsOnJobCompleted(trx, messageRefOf(job));
     }
     return Boolean(done);
   });
@@ -368,7 +378,10 @@ async function failWithEvent(
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
   const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
-  if (failed) await appendJobEvent(trx, refOf(job), { type: 'failed', error });
+  if (failed) {
+    await appendJobEvent(trx, refOf(job), { type: 'failed', error });
+    await enrichmentsOnJobEnded(trx, refOf(job), `the job failed (${error.code}): no transcript`);
+  }
   return Boolean(failed);
 }
 
@@ -399,6 +412,7 @@ export async function cancelJob(
     const canceled = await cancelJobRow(trx, { tenantId, id: jobId, from: sourcesOf('cancel') });
     if (!canceled) return undefined;
     await appendJobEvent(trx, { id: jobId, tenantId }, { type: 'canceled' });
+    await enrichmentsOnJobEnded(trx, { id: jobId, tenantId }, 'the job was canceled');
     return findJobById(trx, jobId);
   });
 }
@@ -417,6 +431,7 @@ export async function retryJob(
     const row = await resetJobForRetry(trx, { tenantId, id: jobId, from: sourcesOf('retry') });
     if (!row) return undefined;
     await appendJobEvent(trx, refOf(row), { type: 'queued' });
+    await enrichmentsOnJobRetried(trx, refOf(row));
     await enqueueTranscription(trx, messageRefOf(row));
     return row;
   });

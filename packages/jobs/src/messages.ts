@@ -1,7 +1,7 @@
 // The outbox protocol of the `jobs` topic, both ends of it: what the lifecycle writes
 // (a routing key naming a queue, a payload in a contracts schema) and how the relay reads
 // the routing key back into a destination. Written once so the two cannot drift apart.
-import { ChunkMessage, TranscribeMessage, type Priority } from '@transcribe/contracts';
+import { ChunkMessage, EnrichMessage, TranscribeMessage, type Priority } from '@transcribe/contracts';
 import { insertOutbox, type Db } from '@transcribe/db';
 
 /** Highest message priority (critical). Classic queues cost a sub-queue per level, so keep it small. */
@@ -14,10 +14,23 @@ const PRIORITY_VALUE: Record<Priority, number> = {
   critical: MAX_PRIORITY,
 };
 
-/** Where a `jobs` outbox row goes: the jobs queue, a backoff level's delay queue, or the dead-letter queue. */
-export type JobsRoute = { queue: 'jobs' } | { queue: 'delay'; level: number } | { queue: 'dead' };
+/**
+ * Where a `jobs` outbox row goes: the jobs queue, a backoff level's delay queue, the
+ * dead-letter queue, or the enrichment lane (issue 15) and its own delay queues.
+ */
+export type JobsRoute =
+  | { queue: 'jobs' }
+  | { queue: 'delay'; level: number }
+  | { queue: 'dead' }
+  | { queue: 'enrich' }
+  | { queue: 'enrich-delay'; level: number };
 
-export type JobsRoutingKey = 'transcribe' | 'dead' | `retry.${number}`;
+export type JobsRoutingKey =
+  | 'transcribe'
+  | 'dead'
+  | `retry.${number}`
+  | 'enrich'
+  | `enrich.retry.${number}`;
 
 export function jobsRoutingKey(route: JobsRoute): JobsRoutingKey {
   switch (route.queue) {
@@ -27,6 +40,10 @@ export function jobsRoutingKey(route: JobsRoute): JobsRoutingKey {
       return 'dead';
     case 'delay':
       return `retry.${Math.max(1, Math.floor(route.level))}`;
+    case 'enrich':
+      return 'enrich';
+    case 'enrich-delay':
+      return `enrich.retry.${Math.max(1, Math.floor(route.level))}`;
   }
 }
 
@@ -34,6 +51,9 @@ export function jobsRoutingKey(route: JobsRoute): JobsRoutingKey {
 export function parseJobsRoutingKey(key: string): JobsRoute {
   const retry = /^retry\.(\d+)$/.exec(key);
   if (retry) return { queue: 'delay', level: Number(retry[1]) };
+  const enrichRetry = /^enrich\.retry\.(\d+)$/.exec(key);
+  if (enrichRetry) return { queue: 'enrich-delay', level: Number(enrichRetry[1]) };
+  if (key === 'enrich') return { queue: 'enrich' };
   if (key === 'dead') return { queue: 'dead' };
   return { queue: 'jobs' };
 }
@@ -151,6 +171,38 @@ export async function enqueueChunks(
       ),
       payload,
       priority: PRIORITY_VALUE[job.priority],
+      ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
+    });
+  }
+}
+
+/**
+ * Queues `copies` messages for one enrichment on the enrichment lane, through the outbox,
+ * in the caller's transaction, at its job's priority. Several copies let several workers
+ * take pieces of one long enrichment at once; with `delay`, they wait in that backoff
+ * level's enrichment delay queue first (a retry).
+ */
+export async function enqueueEnrichment(
+  trx: Db,
+  enrichment: { id: string; jobId: string; tenantId: string; priority: Priority },
+  options: { copies?: number; delay?: { level: number; delayMs: number } } = {},
+): Promise<void> {
+  const payload = EnrichMessage.parse({
+    v: 1,
+    type: 'enrichment',
+    enrichmentId: enrichment.id,
+    jobId: enrichment.jobId,
+    tenantId: enrichment.tenantId,
+  });
+  const { delay } = options;
+  for (let i = 0; i < Math.max(1, options.copies ?? 1); i++) {
+    await insertOutbox(trx, {
+      topic: 'jobs',
+      routingKey: jobsRoutingKey(
+        delay ? { queue: 'enrich-delay', level: delay.level } : { queue: 'enrich' },
+      ),
+      payload,
+      priority: PRIORITY_VALUE[enrichment.priority],
       ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
     });
   }

@@ -1,7 +1,7 @@
 import { claimOutbox, deleteOutbox, type Db, type OutboxRow } from '@transcribe/db';
 import { parseJobsRoutingKey } from '@transcribe/jobs';
 import type { Broker } from './broker.js';
-import { delayQueueFor } from './topology.js';
+import { delayQueueFor, enrichDelayQueueFor } from './topology.js';
 
 export interface OutboxRelay {
   /** Drain now (call after committing outbox rows) instead of waiting for the next poll. */
@@ -30,6 +30,10 @@ function destination(broker: Broker, row: OutboxRow): { exchange: string; routin
       return { exchange: '', routingKey: broker.names.deadQueue };
     case 'jobs':
       return { exchange: '', routingKey: broker.names.jobsQueue };
+    case 'enrich':
+      return { exchange: '', routingKey: broker.names.enrichQueue };
+    case 'enrich-delay':
+      return { exchange: '', routingKey: enrichDelayQueueFor(broker.names, route.level) };
   }
 }
 

@@ -17,6 +17,13 @@ export interface TopologyNames {
   delayQueues: string[];
   /** The notifiers' shared, durable queue of terminal events for webhooks. */
   webhooksQueue: string;
+  /**
+   * The enrichment lane (issue 15): chat-model work on finished transcripts. Its own queue,
+   * so it never delays transcription and scales on its own depth; same priorities.
+   */
+  enrichQueue: string;
+  /** The enrichment lane's retry delay queues; they dead-letter back to `enrichQueue`. */
+  enrichDelayQueues: string[];
 }
 
 /** Backoff levels with their own delay queue; later retries reuse the last one. */
@@ -32,6 +39,11 @@ export function topologyNames(prefix = ''): TopologyNames {
       (_, i) => `${prefix}transcribe.delay.${i + 1}`,
     ),
     webhooksQueue: `${prefix}notifier.webhooks`,
+    enrichQueue: `${prefix}transcribe.enrich`,
+    enrichDelayQueues: Array.from(
+      { length: DELAY_LEVELS },
+      (_, i) => `${prefix}transcribe.enrich.delay.${i + 1}`,
+    ),
   };
 }
 
@@ -59,10 +71,30 @@ export async function assertTopology(channel: Channel, names: TopologyNames): Pr
       arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.jobsQueue },
     });
   }
+  await channel.assertQueue(names.enrichQueue, {
+    durable: true,
+    arguments: {
+      'x-max-priority': MAX_PRIORITY,
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': names.deadQueue,
+    },
+  });
+  for (const queue of names.enrichDelayQueues) {
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': names.enrichQueue },
+    });
+  }
 }
 
 /** Routing keys (`<tenant>.<job>.<type>`) of the events that trigger webhooks. */
-export const WEBHOOK_BINDINGS = ['*.*.completed', '*.*.failed', '*.*.canceled'];
+export const WEBHOOK_BINDINGS = [
+  '*.*.completed',
+  '*.*.failed',
+  '*.*.canceled',
+  '*.*.enrichment.completed',
+  '*.*.enrichment.failed',
+];
 
 /**
  * The notifiers' shared, durable webhooks queue, bound to the terminal events. Declared
@@ -79,6 +111,15 @@ export async function assertWebhooksQueue(channel: Channel, names: TopologyNames
 
 /** The delay queue for the `level`-th retry (1-based; past the last level, the last). */
 export function delayQueueFor(names: TopologyNames, level: number): string {
-  const index = Math.min(Math.max(1, Math.floor(level)), names.delayQueues.length) - 1;
-  return names.delayQueues[index]!;
+  return atLevel(names.delayQueues, level);
+}
+
+/** The enrichment lane's delay queue for the `level`-th retry. */
+export function enrichDelayQueueFor(names: TopologyNames, level: number): string {
+  return atLevel(names.enrichDelayQueues, level);
+}
+
+function atLevel(queues: readonly string[], level: number): string {
+  const index = Math.min(Math.max(1, Math.floor(level)), queues.length) - 1;
+  return queues[index]!;
 }

@@ -1,5 +1,6 @@
 import type { Job } from '@transcribe/contracts';
-import type { JobRow } from '@transcribe/db';
+import type { EnrichmentRow, JobRow } from '@transcribe/db';
+import { toEnrichment } from './enrichment-view.js';
 
 export interface LinkBases {
   /** Base URL of the gateway as clients see it. */
@@ -24,8 +25,8 @@ export function languageView(
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-/** The public shape of a job row. */
-export function toJob(row: JobRow, bases: LinkBases): Job {
+/** The public shape of a job row, with its enrichments (listEnrichments). */
+export function toJob(row: JobRow, bases: LinkBases, enrichments: readonly EnrichmentRow[] = []): Job {
   return {
     id: row.id,
     status: row.status,
@@ -53,6 +54,7 @@ export function toJob(row: JobRow, bases: LinkBases): Job {
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
+    enrichments: enrichments.map((e) => toEnrichment(e, bases)),
     links: {
       self: `${bases.api}/v1/jobs/${row.id}`,
       transcript: `${bases.api}/v1/jobs/${row.id}/transcript`,

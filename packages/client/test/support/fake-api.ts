@@ -138,6 +138,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       contentType: 'audio/wav',
       sizeBytes: 1,
       metadata: null,
+      enrichments: [],
       webhookUrl: null,
       attempts: 0,
       durationS: null,

@@ -7,6 +7,7 @@ import * as m0005 from './0005_tenant_event_horizon.js';
 import * as m0006 from './0006_worker_faults.js';
 import * as m0007 from './0007_job_language.js';
 import * as m0008 from './0008_words.js';
+import * as m0009 from './0009_enrichments.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006_worker_faults': m0006,
   '0007_job_language': m0007,
   '0008_words': m0008,
+  '0009_enrichments': m0009,
 };
