@@ -9,6 +9,7 @@ import type { GatewayDeps } from './deps.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createJobMetrics } from './metrics.js';
 import { docsRouter } from './routes/docs.js';
+import { enrichmentsRouter } from './routes/enrichments.js';
 import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -97,6 +98,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));
   app.use(jobsRouter(deps, jobMetrics));
+  app.use(enrichmentsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -39,6 +39,11 @@ export interface GatewaySettings {
   openaiModelAliases?: Readonly<Record<string, EngineModel>>;
   /** SYNC_WAIT_S: how long `POST /v1/audio/transcriptions` waits for its job; default 600. */
   syncWaitS?: number;
+  /**
+   * Whether a chat engine for enrichments is configured (ENRICH_BASE_URL is set); false or
+   * undefined: asking for an enrichment answers 503 `enrichment_unavailable`.
+   */
+  enrichmentsAvailable?: boolean;
 }
 
 /** Everything the gateway's HTTP app needs; main.ts builds the real ones, tests too. */

@@ -11,6 +11,7 @@ import {
   findJobByIdempotencyKey,
   markUploadUsed,
   tenantAudioToday,
+  type EnrichmentRow,
   type JobRow,
   type UploadRow,
 } from '@transcribe/db';
@@ -155,8 +156,9 @@ export async function assertAudioQuota(deps: GatewayDeps, tenantId: string): Pro
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
 /**
- * Upload → job in one transaction: the upload is spent, the job row, its `queued` event and
- * its queue message (outbox) are written together, or none of them is.
+ * Upload → job in one transaction: the upload is spent, the job row, its `queued` event,
+ * its enrichments (each with its `enrichment.queued` event) and its queue message
+ * (outbox) are written together, or none of them is.
  */
 export async function queueJob(
   deps: GatewayDeps,
@@ -175,24 +177,28 @@ export async function queueJob(
       if (!(await markUploadUsed(trx, upload.id))) {
         throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
       }
-      return insertQueuedJob(trx, {
-        id: uuidv7(),
-        tenant_id: tenantId,
-        upload_id: upload.id,
-        priority: options.priority,
-        object_key: upload.object_key,
-        filename: upload.filename,
-        content_type: upload.content_type,
-        size_bytes: upload.size_bytes,
-        language: options.language,
-        ...languageColumns(deps.settings, options),
-        engine: options.engine ?? deps.settings.engines[0]!,
-        model: options.model ?? null,
-        webhook_url: options.webhookUrl ?? null,
-        metadata: options.metadata ? JSON.stringify(options.metadata) : null,
-        idempotency_key: idempotency?.key ?? null,
-        request_hash: idempotency?.hash ?? null,
-      });
+      return insertQueuedJob(
+        trx,
+        {
+          id: uuidv7(),
+          tenant_id: tenantId,
+          upload_id: upload.id,
+          priority: options.priority,
+          object_key: upload.object_key,
+          filename: upload.filename,
+          content_type: upload.content_type,
+          size_bytes: upload.size_bytes,
+          language: options.language,
+          ...languageColumns(deps.settings, options),
+          engine: options.engine ?? deps.settings.engines[0]!,
+          model: options.model ?? null,
+          webhook_url: options.webhookUrl ?? null,
+          metadata: options.metadata ? JSON.stringify(options.metadata) : null,
+          idempotency_key: idempotency?.key ?? null,
+          request_hash: idempotency?.hash ?? null,
+        },
+        options.enrich ?? [],
+      );
     });
   } catch (error) {
     // A concurrent request with the same Idempotency-Key won (it spent the upload first, or
@@ -211,13 +217,17 @@ export async function queueJob(
 }
 
 /** The job plus a short-lived token for the events WebSocket (browsers cannot set headers). */
-export function creationResponse(deps: GatewayDeps, job: JobRow): CreateJobResponse {
+export function creationResponse(
+  deps: GatewayDeps,
+  job: JobRow,
+  enrichments: readonly EnrichmentRow[] = [],
+): CreateJobResponse {
   const exp = Math.floor(Date.now() / 1000) + deps.settings.eventsTokenTtlS;
   const token = signEventsToken(
     { sub: job.tenant_id, jobId: job.id, exp },
     deps.settings.tokenSecret,
   );
-  const view = toJob(job, deps.links);
+  const view = toJob(job, deps.links, enrichments);
   return {
     ...view,
     links: { ...view.links, events: `${view.links.events}&token=${encodeURIComponent(token)}` },

@@ -26,7 +26,11 @@ export function languageView(
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** The public shape of a job row, with its enrichments (listEnrichments). */
-export function toJob(row: JobRow, bases: LinkBases, enrichments: readonly EnrichmentRow[] = []): Job {
+export function toJob(
+  row: JobRow,
+  bases: LinkBases,
+  enrichments: readonly EnrichmentRow[] = [],
+): Job {
   return {
     id: row.id,
     status: row.status,

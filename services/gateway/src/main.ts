@@ -95,6 +95,7 @@ const app = createGatewayApp({
     tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
     openaiModelAliases: config.OPENAI_MODEL_ALIASES,
     syncWaitS: config.SYNC_WAIT_S,
+    enrichmentsAvailable: config.ENRICH_BASE_URL !== undefined,
     corsOrigins: config.CORS_ORIGINS,
     trustProxy: config.TRUST_PROXY,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,

@@ -8,10 +8,15 @@ import {
 import {
   AfterSeq,
   CompleteUploadRequest,
+  CreateEnrichmentRequest,
   CreateJobRequest,
   CreateJobResponse,
   CreateUploadRequest,
   CreateUploadResponse,
+  Enrichment,
+  EnrichmentFormat,
+  EnrichmentJson,
+  EnrichmentList,
   ErrorBody,
   Job,
   JobEventList,
@@ -66,6 +71,22 @@ const jobRefused = {
       'language_unsupported: the engine (with its model) cannot transcribe `language` (details.supported lists what it can)',
   ),
 };
+/** Creation with `enrich` where no chat engine is configured, beside the usual outage. */
+const enrichUnavailable = {
+  '503': error(
+    'enrichment_unavailable: enrichments were asked for but ENRICH_BASE_URL is not set (nothing was created); ' +
+      'dependency_unavailable: Postgres or S3 is down, see Retry-After',
+  ),
+};
+const enrichmentParams = {
+  path: z.object({
+    id: z.uuid().meta({ description: 'job id' }),
+    key: z.string().meta({
+      description: '`clean`, `summary`, `notes` or `translate:<language>` (may be percent-encoded)',
+      example: 'translate:de',
+    }),
+  }),
+};
 const rateLimited = {
   '429': error("rate_limited: the tenant's budget is spent; see the Retry-After header"),
 };
@@ -93,6 +114,10 @@ const FormJobRequest = z.object({
   priority: z.string().optional(),
   webhookUrl: z.string().optional(),
   metadata: z.string().optional().meta({ description: 'a JSON object of string values' }),
+  enrich: z.string().optional().meta({
+    description:
+      'enrichments: a JSON array like `["summary",{"translate":"de"}]` or keys like `clean,summary,translate:de`',
+  }),
 });
 
 const openAIError = (description: string) => ({ description, content: json(OpenAIErrorBody) });
@@ -275,6 +300,7 @@ export const paths: ZodOpenApiPathsObject = {
         '415': error('unsupported_media_type: the object is not audio or video; it was deleted'),
         '422': error('upload_size_mismatch (the object was deleted) or engine_unavailable'),
         ...rateLimited,
+        ...enrichUnavailable,
       },
     }),
     get: op('List jobs, newest first', {
@@ -294,6 +320,7 @@ export const paths: ZodOpenApiPathsObject = {
           '415': error('unsupported_media_type'),
           '422': error('engine_unavailable'),
           ...rateLimited,
+          ...enrichUnavailable,
         },
       },
     ),
@@ -326,6 +353,77 @@ export const paths: ZodOpenApiPathsObject = {
         ...notFound,
         '409': error('invalid_job_state: not failed or canceled'),
         ...rateLimited,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/enrichments': {
+    post: op('Ask for an enrichment of a job: a clean-up, a summary, notes or a translation', {
+      requestParams: idParam('job'),
+      requestBody: { content: json(CreateEnrichmentRequest) },
+      responses: {
+        '201': {
+          description: 'queued (runs once the transcript is ready)',
+          content: json(Enrichment),
+        },
+        '200': {
+          description: 'this key was asked for already: the same task',
+          content: json(Enrichment),
+        },
+        ...notFound,
+        '409': error('invalid_job_state: the job failed or was canceled (retry it first)'),
+        ...rateLimited,
+        ...enrichUnavailable,
+      },
+    }),
+    get: op("A job's enrichments, in the order asked", {
+      requestParams: idParam('job'),
+      responses: {
+        '200': { description: 'the enrichments', content: json(EnrichmentList) },
+        ...notFound,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/enrichments/{key}': {
+    get: op(
+      "An enrichment's result as md, txt, json, srt or vtt (srt and vtt: clean and translate)",
+      {
+        requestParams: {
+          ...enrichmentParams,
+          query: z.object({
+            format: EnrichmentFormat.optional().meta({
+              description: 'default: md for summary and notes, txt for clean and translate',
+            }),
+          }),
+        },
+        responses: {
+          '200': {
+            description: 'the result',
+            content: {
+              ...json(EnrichmentJson),
+              'text/markdown': { schema: z.string() },
+              'text/plain': { schema: z.string() },
+              'application/x-subrip': { schema: z.string() },
+              'text/vtt': { schema: z.string() },
+            },
+          },
+          '400': error(
+            'validation_failed: a malformed key, or a format this kind has not (details.formats lists them)',
+          ),
+          '404': error("not_found: unknown job (or another tenant's), or no such enrichment on it"),
+          '409': error(
+            'enrichment_not_completed: details.status and details.progress say where it is',
+          ),
+        },
+      },
+    ),
+  },
+  '/v1/jobs/{id}/enrichments/{key}/cancel': {
+    post: op('Cancel a queued or processing enrichment (idempotent once canceled)', {
+      requestParams: enrichmentParams,
+      responses: {
+        '200': { description: 'canceled', content: json(Enrichment) },
+        '404': error("not_found: unknown job (or another tenant's), or no such enrichment on it"),
+        '409': error('invalid_job_state: the enrichment already completed or failed'),
       },
     }),
   },

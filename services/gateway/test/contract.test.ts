@@ -88,6 +88,10 @@ describe('OpenAPI document', () => {
         'POST /v1/jobs/{id}/retry',
         'GET /v1/jobs/{id}/events',
         'GET /v1/jobs/{id}/transcript',
+        'POST /v1/jobs/{id}/enrichments',
+        'GET /v1/jobs/{id}/enrichments',
+        'GET /v1/jobs/{id}/enrichments/{key}',
+        'POST /v1/jobs/{id}/enrichments/{key}/cancel',
         'GET /v1/jobs/{id}/webhooks/deliveries',
         'GET /v1/webhooks',
         'PUT /v1/webhooks',
@@ -144,6 +148,15 @@ describe('OpenAPI document', () => {
     await h.api(`/v1/jobs/${created.id}/retry`, { method: 'POST' }); // 409
     await completeJobNow(created.id);
     await h.api(`/v1/jobs/${created.id}/transcript?format=json`);
+    // No chat engine here: asking is 503; the rest answers like any other job route.
+    await h.api(`/v1/jobs/${created.id}/enrichments`, {
+      method: 'POST',
+      body: { kind: 'summary' },
+    });
+    await h.api(`/v1/jobs/${created.id}/enrichments`);
+    await h.api(`/v1/jobs/${created.id}/enrichments/summary?format=json`); // 404
+    await h.api(`/v1/jobs/${created.id}/enrichments/poem`); // 400
+    await h.api(`/v1/jobs/${created.id}/enrichments/summary/cancel`, { method: 'POST' }); // 404
     await h.api(`/v1/jobs/${created.id}/cancel`, { method: 'POST' }); // 409
     const second = CreateJobResponse.parse(
       (await h.createJob((await h.uploadJfk()).uploadId)).json,

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import {
   AfterSeq,
@@ -8,11 +8,20 @@ import {
   type JobEventList,
   type JobList,
 } from '@transcribe/contracts';
-import { findJob, findUpload, listJobEvents, listJobs, type JobRow } from '@transcribe/db';
+import {
+  findJob,
+  findUpload,
+  listEnrichments,
+  listEnrichmentsOfJobs,
+  listJobEvents,
+  listJobs,
+} from '@transcribe/db';
 import { cancelJob, retryJob } from '@transcribe/jobs';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
-import { HttpError, notFound } from '../http-error.js';
+import { HttpError } from '../http-error.js';
+import { assertEnrichmentsAvailable } from '../enrichment-check.js';
+import { jobView, loadTenantJob } from '../job-access.js';
 import {
   assertEngineEnabled,
   assertUploadClaimable,
@@ -44,13 +53,7 @@ const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, '1–255 printab
 export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
   const router = Router();
 
-  /** The caller's job, or 404 for unknown ids, malformed ids and other tenants' ids alike. */
-  async function loadJob(req: Request): Promise<JobRow> {
-    const id = JobId.safeParse(req.params.id);
-    const job = id.success ? await findJob(deps.db, tenantOf(req), id.data) : undefined;
-    if (!job) throw notFound();
-    return job;
-  }
+  const loadJob = (req: Parameters<typeof loadTenantJob>[1]) => loadTenantJob(deps, req);
 
   router.post('/v1/jobs', rateLimit(deps.rateLimits, 'jobs', deps.logger), async (req, res) => {
     const tenantId = tenantOf(req);
@@ -73,12 +76,13 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
         res
           .status(202)
           .location(toJob(existing, deps.links).links.self)
-          .json(creationResponse(deps, existing));
+          .json(creationResponse(deps, existing, await listEnrichments(deps.db, existing.id)));
         return;
       }
     }
     assertEngineEnabled(deps, input.engine);
     assertLanguageSupported(deps.settings, input);
+    assertEnrichmentsAvailable(deps.settings, input.enrich);
     await assertWebhookUrlAllowed(deps.settings, input.webhookUrl, 'webhookUrl');
     const upload = await findUpload(deps.db, tenantId, input.uploadId);
     if (!upload) throw new HttpError(404, 'upload_not_found', 'upload not found');
@@ -87,7 +91,11 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     const { uploadId: _uploadId, ...options } = input;
     const job = await queueJob(deps, { tenantId, upload, options, idempotency });
     metrics.created.inc({ priority: job.priority, engine: job.engine });
-    res.status(202).location(toJob(job, deps.links).links.self).json(creationResponse(deps, job));
+    const enrichments = await listEnrichments(deps.db, job.id);
+    res
+      .status(202)
+      .location(toJob(job, deps.links).links.self)
+      .json(creationResponse(deps, job, enrichments));
   });
 
   router.get('/v1/jobs', async (req, res) => {
@@ -102,28 +110,32 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
+    const enrichments = await listEnrichmentsOfJobs(
+      deps.db,
+      page.map((row) => row.id),
+    );
     const body: JobList = {
-      data: page.map((row) => toJob(row, deps.links)),
+      data: page.map((row) => toJob(row, deps.links, enrichments.get(row.id))),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
     };
     res.json(body);
   });
 
   router.get('/v1/jobs/:id', async (req, res) => {
-    res.json(toJob(await loadJob(req), deps.links));
+    res.json(await jobView(deps, await loadJob(req)));
   });
 
   router.post('/v1/jobs/:id/cancel', async (req, res) => {
     const job = await loadJob(req);
     if (job.status === 'canceled') {
-      res.json(toJob(job, deps.links));
+      res.json(await jobView(deps, job));
       return;
     }
     const canceled = await cancelJob(deps.db, job.tenant_id, job.id);
     if (!canceled) {
       const now = await findJob(deps.db, job.tenant_id, job.id);
       if (now?.status === 'canceled') {
-        res.json(toJob(now, deps.links));
+        res.json(await jobView(deps, now));
         return;
       }
       throw new HttpError(
@@ -136,7 +148,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       );
     }
     deps.relay.kick();
-    res.json(toJob(canceled, deps.links));
+    res.json(await jobView(deps, canceled));
   });
 
   router.post(
@@ -156,7 +168,7 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
         );
       }
       deps.relay.kick();
-      res.status(202).json(toJob(retried, deps.links));
+      res.status(202).json(await jobView(deps, retried));
     },
   );
 
@@ -170,6 +182,8 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
         await cancelJob(deps.db, tenantId, job.id);
         deps.relay.kick();
       }
+      // Its enrichments go with the row (ON DELETE CASCADE); a worker running one of a
+      // completed job finds the row gone and drops the message.
       await purgeJob(deps.db, deps.storage, job);
       req.log.info({ jobId: job.id }, 'job deleted');
     }
