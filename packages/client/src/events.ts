@@ -17,6 +17,11 @@ export interface FollowEventsOptions {
   /** Called once per event, in seq order, without duplicates. A throw stops following. */
   onEvent(event: JobEvent): void;
   /**
+   * Which event ends the following (the promise resolves with it), checked after
+   * `onEvent`. Default {@link isTerminal}: the job's own completed, failed or canceled.
+   */
+  until?(event: JobEvent): boolean;
+  /**
    * Called when the server says the stream cannot resume where asked — the job was
    * deleted since (retention, DELETE) — before the promise rejects with a
    * {@link DiscontinuityError} carrying the same frame.
@@ -76,7 +81,7 @@ export function isTerminal(event: JobEvent): boolean {
 
 /**
  * Follows a job's events over the WebSocket until its terminal event (completed, failed,
- * canceled), which the promise resolves with. Events are delivered in order and at most
+ * canceled; or what `until` says), which the promise resolves with. Events are delivered in order and at most
  * once: the last seq is tracked, replays of it are dropped, and every reconnect asks for
  * `after=<last seq>`, so nothing is missed either.
  */
@@ -166,7 +171,7 @@ export function followEvents(
       last = event.seq;
       failures = 0;
       opts.onEvent(event);
-      if (isTerminal(event)) finish(undefined, event);
+      if ((opts.until ?? isTerminal)(event)) finish(undefined, event);
     };
 
     function connect(): void {

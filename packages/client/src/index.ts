@@ -3,6 +3,7 @@ import { contentTypeFor, type UploadContentType } from './content-type.js';
 import { followEvents, type EventsTarget, type FollowEventsOptions } from './events.js';
 import { createRest, type RequestOptions, type RestApi, type RestOptions } from './rest.js';
 import { ClientError } from './errors.js';
+import { createSettlementTracker, type Settlement } from './settlement.js';
 import { sendMultipart } from './multipart.js';
 import { inspectFile, putFile } from './upload.js';
 
@@ -17,8 +18,23 @@ export {
 } from './errors.js';
 export { contentTypeFor, type UploadContentType } from './content-type.js';
 export { isTerminal, type EventsTarget, type FollowEventsOptions } from './events.js';
-export type { FetchLike, ListJobsOptions, RequestOptions, RestApi, TextFormat } from './rest.js';
 export type {
+  EnrichmentTextFormat,
+  FetchLike,
+  ListJobsOptions,
+  RequestOptions,
+  RestApi,
+  TextFormat,
+} from './rest.js';
+export { createSettlementTracker, type Settlement } from './settlement.js';
+export { enrichmentKeyOf } from '@transcribe/contracts';
+export type {
+  Enrichment,
+  EnrichmentFormat,
+  EnrichmentJson,
+  EnrichmentKey,
+  EnrichmentRequest,
+  EnrichmentStatus,
   CreateJobRequest,
   CreateJobResponse,
   CreateUploadRequest,
@@ -59,6 +75,9 @@ export interface WaitForJobOptions extends Omit<FollowEventsOptions, 'onEvent'> 
   onEvent?(event: JobEvent): void;
 }
 
+/** {@link TranscribeClient.waitForSettled} replays the stream from its start, so no `after`. */
+export type WaitForSettledOptions = Omit<WaitForJobOptions, 'after' | 'until'>;
+
 export interface TranscribeClient extends RestApi {
   /** Creates an upload and streams the file to its presigned URL. */
   uploadFile(path: string, opts?: UploadFileOptions): Promise<UploadedFile>;
@@ -72,6 +91,12 @@ export interface TranscribeClient extends RestApi {
   followEvents(target: EventsTarget, opts: FollowEventsOptions): Promise<JobEvent>;
   /** `getJob` then `followEvents` on its links (authenticated with the API key). */
   waitForJob(id: string, opts?: WaitForJobOptions): Promise<JobEvent>;
+  /**
+   * Waits until the job AND every enrichment asked of it have ended: its `completed` does
+   * not end the wait while an enrichment is queued or running. Resolves with the job's
+   * terminal event and each enrichment's last event (completed, failed or canceled).
+   */
+  waitForSettled(id: string, opts?: WaitForSettledOptions): Promise<Settlement>;
 }
 
 export function createClient(options: ClientOptions): TranscribeClient {
@@ -120,6 +145,22 @@ export function createClient(options: ClientOptions): TranscribeClient {
     async waitForJob(id, opts = {}) {
       const job = await rest.getJob(id, opts.signal ? { signal: opts.signal } : {});
       return followEvents(job, { ...opts, onEvent: opts.onEvent ?? (() => undefined) }, ctx);
+    },
+    async waitForSettled(id, opts = {}) {
+      const job = await rest.getJob(id, opts.signal ? { signal: opts.signal } : {});
+      const tracker = createSettlementTracker();
+      let settlement: Settlement | undefined;
+      await followEvents(
+        job,
+        {
+          ...opts,
+          after: 0,
+          onEvent: opts.onEvent ?? (() => undefined),
+          until: (event) => (settlement = tracker.observe(event)) !== undefined,
+        },
+        ctx,
+      );
+      return settlement!;
     },
   };
 }

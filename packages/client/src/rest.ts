@@ -1,6 +1,9 @@
 import {
   CreateJobResponse,
   CreateUploadResponse,
+  Enrichment,
+  EnrichmentJson,
+  EnrichmentList,
   Job,
   JobEventList,
   JobList,
@@ -11,6 +14,8 @@ import {
   type CreateJobRequest,
   type UploadPartsRequest,
   type CreateUploadRequest,
+  type EnrichmentFormat,
+  type EnrichmentRequest,
   type JobEvent,
   type JobStatus,
   type TranscriptFormat,
@@ -35,6 +40,9 @@ export interface RequestOptions {
 
 /** The transcript formats that are text (plain, SubRip, WebVTT); `json` is an object. */
 export type TextFormat = Exclude<TranscriptFormat, 'json'>;
+
+/** The enrichment formats that are text (markdown, plain, SubRip, WebVTT); `json` is an object. */
+export type EnrichmentTextFormat = Exclude<EnrichmentFormat, 'json'>;
 
 /** Filters and paging of {@link RestApi.listJobs} (the query of `GET /v1/jobs`). */
 export interface ListJobsOptions extends RequestOptions {
@@ -94,6 +102,44 @@ export interface RestApi {
   ): Promise<string | TranscriptJson>;
   /** Events of a job with `seq > after`, oldest first. */
   listEvents(id: string, after?: number, opts?: RequestOptions): Promise<JobEvent[]>;
+  /**
+   * Asks for an enrichment of a job: `"clean"`, `"summary"`, `"notes"` or
+   * `{translate: "de"}`. Idempotent: the same kind again answers the existing task. A
+   * failed or canceled job is an `ApiError` `invalid_job_state`; a gateway without a chat
+   * engine answers `enrichment_unavailable`.
+   */
+  requestEnrichment(
+    jobId: string,
+    kind: EnrichmentRequest,
+    opts?: RequestOptions,
+  ): Promise<Enrichment>;
+  /** A job's enrichments, in the order asked. */
+  listEnrichments(jobId: string, opts?: RequestOptions): Promise<Enrichment[]>;
+  /**
+   * A completed enrichment's result by key (`summary`, `translate:de`); without a format,
+   * the gateway's default (md for summary and notes, txt for clean and translate). One not
+   * completed yet is an `ApiError` `enrichment_not_completed` (details: status, progress).
+   */
+  getEnrichment(
+    jobId: string,
+    key: string,
+    format?: EnrichmentTextFormat,
+    opts?: RequestOptions,
+  ): Promise<string>;
+  getEnrichment(
+    jobId: string,
+    key: string,
+    format: 'json',
+    opts?: RequestOptions,
+  ): Promise<EnrichmentJson>;
+  getEnrichment(
+    jobId: string,
+    key: string,
+    format?: EnrichmentFormat,
+    opts?: RequestOptions,
+  ): Promise<string | EnrichmentJson>;
+  /** Cancels a queued or processing enrichment; a finished one is `invalid_job_state`. */
+  cancelEnrichment(jobId: string, key: string, opts?: RequestOptions): Promise<Enrichment>;
 }
 
 interface SendOptions extends RequestOptions {
@@ -158,6 +204,8 @@ export function createRest(options: RestOptions): RestApi {
 
   const job = (id: string): string => `v1/jobs/${encodeURIComponent(id)}`;
   const upload = (id: string): string => `v1/uploads/${encodeURIComponent(id)}`;
+  const enrichment = (id: string, key: string): string =>
+    `${job(id)}/enrichments/${encodeURIComponent(key)}`;
 
   async function getTranscript(
     id: string,
@@ -182,6 +230,36 @@ export function createRest(options: RestOptions): RestApi {
     const path = `${job(id)}/transcript?format=${format}`;
     if (format === 'json') return json(TranscriptJson, 'GET', path, opts);
     const res = await send('GET', path, { ...opts, accept: 'text/plain' });
+    return res.text();
+  }
+
+  async function getEnrichment(
+    jobId: string,
+    key: string,
+    format?: EnrichmentTextFormat,
+    opts?: RequestOptions,
+  ): Promise<string>;
+  async function getEnrichment(
+    jobId: string,
+    key: string,
+    format: 'json',
+    opts?: RequestOptions,
+  ): Promise<EnrichmentJson>;
+  async function getEnrichment(
+    jobId: string,
+    key: string,
+    format?: EnrichmentFormat,
+    opts?: RequestOptions,
+  ): Promise<string | EnrichmentJson>;
+  async function getEnrichment(
+    jobId: string,
+    key: string,
+    format?: EnrichmentFormat,
+    opts: RequestOptions = {},
+  ): Promise<string | EnrichmentJson> {
+    const path = `${enrichment(jobId, key)}${format ? `?format=${format}` : ''}`;
+    if (format === 'json') return json(EnrichmentJson, 'GET', path, opts);
+    const res = await send('GET', path, { ...opts, accept: 'text/*' });
     return res.text();
   }
 
@@ -222,5 +300,12 @@ export function createRest(options: RestOptions): RestApi {
     getTranscript,
     listEvents: async (id, after = 0, opts = {}) =>
       (await json(JobEventList, 'GET', `${job(id)}/events?after=${after}`, opts)).events,
+    requestEnrichment: (id, kind, opts = {}) =>
+      json(Enrichment, 'POST', `${job(id)}/enrichments`, { ...opts, body: { kind } }),
+    listEnrichments: async (id, opts = {}) =>
+      (await json(EnrichmentList, 'GET', `${job(id)}/enrichments`, opts)).data,
+    getEnrichment,
+    cancelEnrichment: (id, key, opts = {}) =>
+      json(Enrichment, 'POST', `${enrichment(id, key)}/cancel`, opts),
   };
 }

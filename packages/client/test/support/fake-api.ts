@@ -14,6 +14,11 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CloseCode,
+  enrichmentKeyOf,
+  parseEnrichmentKey,
+  type Enrichment,
+  type EnrichmentJson,
+  type EnrichmentStatus,
   type CreateJobRequest,
   type CreateJobResponse,
   type ErrorBody,
@@ -65,7 +70,12 @@ export interface FakeApi {
   script: JobEventInput[];
   /** Replaces the default socket behaviour (replay events after `after`, stay open). */
   onSocket: ((ctx: SocketContext) => void) | undefined;
-  addJob(script?: JobEventInput[], text?: string): FakeJob;
+  /**
+   * How each enrichment asked for with `enrich` ends once its job completed (default
+   * completed); a failed or canceled job cancels them all, as the gateway does.
+   */
+  enrichmentOutcomes: Map<string, 'completed' | 'failed' | 'canceled'>;
+  addJob(script?: JobEventInput[], text?: string, enrich?: readonly string[]): FakeJob;
   close(): Promise<void>;
 }
 
@@ -113,6 +123,7 @@ export async function startFakeApi(): Promise<FakeApi> {
     signedHeaders: { 'x-amz-meta-test': 'signed-value' },
     script: COMPLETED_SCRIPT,
     onSocket: undefined,
+    enrichmentOutcomes: new Map(),
     addJob,
     close: () =>
       new Promise<void>((resolve) => {
@@ -124,11 +135,84 @@ export async function startFakeApi(): Promise<FakeApi> {
   };
   const uploadMeta = new Map<string, { filename: string; contentType: string; size: number }>();
 
+  /** The events of a job's enrichments: queued at creation, run or canceled at its end. */
+  function enrichmentScript(
+    id: string,
+    script: JobEventInput[],
+    keys: readonly string[],
+  ): { before: JobEventInput[]; after: JobEventInput[]; enrichments: Enrichment[] } {
+    const enrichments = keys.map((key) => fakeEnrichment(id, key));
+    const ref = (e: Enrichment) => ({ enrichment: { id: e.id, key: e.key, kind: e.kind } });
+    const before = enrichments.map(
+      (e) => ({ type: 'enrichment.queued', ...ref(e) }) as JobEventInput,
+    );
+    const end = script.at(-1)?.type;
+    const after: JobEventInput[] = [];
+    for (const e of enrichments) {
+      const outcome =
+        end === 'completed' ? (fake.enrichmentOutcomes.get(e.key) ?? 'completed') : 'canceled';
+      if (end === 'completed') {
+        after.push({ type: 'enrichment.processing', ...ref(e), attempt: 1 } as JobEventInput);
+        after.push({
+          type: 'enrichment.progress',
+          ...ref(e),
+          progress: 50,
+          piecesDone: 1,
+          piecesTotal: 2,
+        } as JobEventInput);
+      }
+      if (outcome === 'completed') {
+        after.push({
+          type: 'enrichment.completed',
+          ...ref(e),
+          model: 'fake-chat',
+          usage: null,
+          processingMs: 1500,
+        } as JobEventInput);
+      } else if (outcome === 'failed') {
+        const error = { code: 'engine_failed' as const, message: 'the chat engine answered 500' };
+        after.push({ type: 'enrichment.failed', ...ref(e), error } as JobEventInput);
+        e.error = error;
+      } else after.push({ type: 'enrichment.canceled', ...ref(e) } as JobEventInput);
+      e.status = outcome as EnrichmentStatus;
+      if (outcome === 'completed') e.progress = 100;
+    }
+    return { before, after, enrichments };
+  }
+
+  function fakeEnrichment(jobId: string, key: string): Enrichment {
+    const { kind, targetLanguage } = parseEnrichmentKey(key);
+    const timed = kind === 'clean' || kind === 'translate';
+    return {
+      id: randomUUID(),
+      key,
+      kind,
+      targetLanguage,
+      status: 'queued',
+      progress: 0,
+      piecesDone: 0,
+      piecesTotal: null,
+      attempts: 0,
+      error: null,
+      model: null,
+      promptVersion: null,
+      usage: null,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      finishedAt: null,
+      processingMs: null,
+      formats: timed ? ['txt', 'md', 'json', 'srt', 'vtt'] : ['md', 'txt', 'json'],
+      links: { self: `${fake.baseUrl}/v1/jobs/${jobId}/enrichments/${key}` },
+    };
+  }
+
   function addJob(
     script: JobEventInput[] = fake.script,
     text = 'And so my fellow Americans',
+    enrich: readonly string[] = [],
   ): FakeJob {
     const id = randomUUID();
+    const extra = enrichmentScript(id, script, enrich);
     const job: Job = {
       id,
       status: 'queued',
@@ -138,7 +222,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       contentType: 'audio/wav',
       sizeBytes: 1,
       metadata: null,
-      enrichments: [],
+      enrichments: extra.enrichments,
       webhookUrl: null,
       attempts: 0,
       durationS: null,
@@ -159,10 +243,13 @@ export async function startFakeApi(): Promise<FakeApi> {
         events: `${fake.wsBaseUrl}/v1/events?jobId=${id}`,
       },
     };
-    const events = [{ type: 'queued' } as JobEventInput, ...script].map((e, i) =>
-      makeEvent(id, i + 1, e),
-    );
-    const last = events.at(-1);
+    const events = [
+      { type: 'queued' } as JobEventInput,
+      ...extra.before,
+      ...script,
+      ...extra.after,
+    ].map((e, i) => makeEvent(id, i + 1, e));
+    const last = [...events].reverse().find((e) => !e.type.startsWith('enrichment.'));
     if (last?.type === 'completed') job.status = 'completed';
     if (last?.type === 'failed') {
       job.status = 'failed';
@@ -227,7 +314,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       if (!fake.uploads.has(input.uploadId)) {
         return error(409, 'upload_missing', 'nothing was uploaded for this upload id yet');
       }
-      const { job } = addJob();
+      const { job } = addJob(fake.script, undefined, (input.enrich ?? []).map(enrichmentKeyOf));
       const response: CreateJobResponse = {
         ...job,
         status: 'queued',
@@ -238,9 +325,15 @@ export async function startFakeApi(): Promise<FakeApi> {
       };
       return { status: 202, body: response };
     }
-    const m = /^\/v1\/jobs\/([^/]+)(\/transcript|\/events)?$/.exec(url.pathname);
+    const m = /^\/v1\/jobs\/([^/]+)(\/transcript|\/events|\/enrichments(?:\/([^/]+))?)?$/.exec(
+      url.pathname,
+    );
     const found = m ? fake.jobs.get(m[1] ?? '') : undefined;
     if (!m || !found || req.method !== 'GET') return error(404, 'not_found', 'not found');
+    if (m[2]?.startsWith('/enrichments')) {
+      if (m[3] === undefined) return { status: 200, body: { data: found.job.enrichments } };
+      return enrichmentResult(found, decodeURIComponent(m[3]), url.searchParams.get('format'));
+    }
     if (m[2] === '/events') {
       const after = Number(url.searchParams.get('after') ?? 0);
       return { status: 200, body: { events: found.events.filter((e) => e.seq > after) } };
@@ -278,6 +371,30 @@ export async function startFakeApi(): Promise<FakeApi> {
       return { status: 200, body: transcript };
     }
     return { status: 200, body: found.job };
+  }
+
+  /** A completed enrichment as `<key> as <format>` (json: the EnrichmentJson), else 409. */
+  function enrichmentResult(found: FakeJob, key: string, asked: string | null) {
+    const e = found.job.enrichments.find((x) => x.key === key);
+    if (!e) return error(404, 'not_found', `enrichment ${key} not found`);
+    const format = asked ?? (e.kind === 'summary' || e.kind === 'notes' ? 'md' : 'txt');
+    if (!(e.formats as string[]).includes(format)) {
+      return error(400, 'validation_failed', `format: ${e.kind} has no ${format}`);
+    }
+    if (e.status !== 'completed') {
+      return error(409, 'enrichment_not_completed', `enrichment ${key} is ${e.status}`);
+    }
+    const text = `${key} as ${format}`;
+    if (format === 'json') {
+      const body: EnrichmentJson = {
+        ...e,
+        jobId: found.job.id,
+        text,
+        result: { shape: 'markdown', markdown: text },
+      };
+      return { status: 200, body };
+    }
+    return { status: 200, body: `${text}\n`, type: 'text/plain; charset=utf-8' };
   }
 
   server.on('upgrade', (req, socket, head) => {
