@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import {
   EngineName,
+  EnrichmentFormat,
   Priority,
   TranscriptFormat as Formats,
   type TranscriptFormat,
@@ -8,7 +9,7 @@ import {
 import { addAdminCommands } from './admin.js';
 import type { CommandDeps } from './command-deps.js';
 import { clientFromOptions, DEFAULT_URL, type ConnectionFlags } from './connection.js';
-import { ExitCode } from './exit-codes.js';
+import { ExitCode, UsageError } from './exit-codes.js';
 import { collectMetadata, type JobFlags } from './job-options.js';
 import { addJobsCommands } from './jobs-commands.js';
 import type { Output } from './output.js';
@@ -27,9 +28,20 @@ export interface CliIo {
 
 /** The program's options: the transcription's, and the connection's (shared by commands). */
 export interface GlobalOptions extends ConnectionFlags, JobFlags {
-  format: TranscriptFormat;
+  /** A transcript format, or (`get --enrichment`) an enrichment's: md is for those only. */
+  format: TranscriptFormat | 'md';
   progress: boolean;
   outputDir?: string;
+}
+
+/** `--format` for a transcript: md is an enrichment's format only. */
+function transcriptFormat(format: GlobalOptions['format']): TranscriptFormat {
+  if (format === 'md') {
+    throw new UsageError(
+      '--format md is for enrichments (`get --enrichment`); transcripts are txt, json, srt or vtt',
+    );
+  }
+  return format;
 }
 
 /** Parses argv (without node and script), runs the command, resolves with the exit code. */
@@ -53,11 +65,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       'recordings to transcribe (mp3, wav, flac, m4a, ogg, opus, webm, mp4, mov…)',
     )
     .addOption(
-      new Option('-f, --format <format>', 'transcript format')
-        .choices(Formats.options)
+      new Option('-f, --format <format>', 'transcript format (md: enrichments only)')
+        .choices([...new Set([...Formats.options, ...EnrichmentFormat.options])])
         .default('txt'),
     )
-    .option('-o, --output-dir <dir>', 'write <name>.<format> per file here instead of stdout')
+    .option(
+      '-o, --output-dir <dir>',
+      'write <name>.<format> per file here instead of stdout (enrichments: <name>.<key>.<ext>)',
+    )
     .option('-l, --language <tag>', 'spoken language, e.g. "en", or "auto"')
     .addOption(
       new Option('-e, --engine <engine>', 'transcription engine').choices(EngineName.options),
@@ -69,6 +84,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       '--metadata <key=value>',
       'label kept with each job and echoed back (repeatable)',
       collectMetadata,
+    )
+    .option(
+      '--enrich <kinds>',
+      'also make, from each transcript: clean, summary, notes, translate:<lang> (comma-separated)',
     )
     .option('--no-progress', 'do not show progress on stderr')
     .option('--url <url>', `API base URL (env TRANSCRIBE_URL, default ${DEFAULT_URL})`)
@@ -86,7 +105,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       exitCode = await runTranscribeFiles(
         {
           files,
-          format: opts.format,
+          format: transcriptFormat(opts.format),
           job,
           progress: opts.progress,
           ...(opts.outputDir ? { outputDir: opts.outputDir } : {}),
@@ -103,16 +122,34 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     .action(async (jobId: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
       const { runStatus } = await import('./status.js');
-      exitCode = await runStatus(jobId, opts.format, await deps(opts));
+      exitCode = await runStatus(jobId, opts.format === 'json' ? 'json' : 'txt', await deps(opts));
     });
   program
     .command('get')
-    .description("print a completed job's transcript")
+    .description(
+      "print a completed job's transcript, or one of its enrichments (--enrichment summary)",
+    )
     .argument('<jobId>')
-    .action(async (jobId: string, _opts: unknown, cmd: Command) => {
+    .option(
+      '--enrichment <key>',
+      'clean, summary, notes or translate:<lang>; --format md|txt|json|srt|vtt, default md for summary and notes, txt otherwise',
+    )
+    .action(async (jobId: string, own: { enrichment?: string }, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GlobalOptions>();
+      if (own.enrichment !== undefined) {
+        const { runGetEnrichment } = await import('./status.js');
+        // Without an explicit --format the gateway picks the kind's own default.
+        const explicit = cmd.getOptionValueSourceWithGlobals('format') !== 'default';
+        exitCode = await runGetEnrichment(
+          jobId,
+          own.enrichment,
+          explicit ? opts.format : undefined,
+          await deps(opts),
+        );
+        return;
+      }
       const { runGet } = await import('./status.js');
-      exitCode = await runGet(jobId, opts.format, await deps(opts));
+      exitCode = await runGet(jobId, transcriptFormat(opts.format), await deps(opts));
     });
 
   addJobsCommands(program, deps, setExitCode);

@@ -8,6 +8,7 @@ import {
   type EngineName,
   type Priority,
 } from '@transcribe/contracts';
+import { parseEnrichFlag } from './enrichment-files.js';
 import { UsageError } from './exit-codes.js';
 
 /** The job options as commander hands them over, before they are checked. */
@@ -18,6 +19,8 @@ export interface JobFlags {
   priority?: Priority;
   webhook?: string;
   metadata?: Record<string, string>;
+  /** `--enrich clean,summary,translate:de`. */
+  enrich?: string;
 }
 
 /** What every job of one `transcribe` run is created with (all but the upload). */
@@ -54,6 +57,7 @@ export function jobOptionsFrom(flags: JobFlags): JobOptions {
     options.webhookUrl = check(WebhookUrl, flags.webhook, '--webhook', `"${flags.webhook}"`);
   if (flags.metadata !== undefined)
     options.metadata = check(Metadata, flags.metadata, '--metadata', '');
+  if (flags.enrich !== undefined) options.enrich = parseEnrichFlag(flags.enrich);
   return options;
 }
 

@@ -5,12 +5,15 @@ import type { Output } from './output.js';
 // Apart from exit-codes.ts because it needs the client's error classes, and loading the
 // client (and ws) just to print `--help` is what this CLI avoids.
 
+const USAGE_CODES = new Set<string>(['language_unsupported', 'enrichment_unavailable']);
+
 /** What an error means for the user: the exit code and one line (no `error: ` prefix). */
 export function describeError(error: unknown): { code: ExitCode; message: string } {
   if (error instanceof UsageError) return { code: ExitCode.Usage, message: error.message };
   if (error instanceof ApiError) {
-    // A language this deployment cannot transcribe is fixed on the command line, not by a retry.
-    const code = error.code === 'language_unsupported' ? ExitCode.Usage : ExitCode.Api;
+    // A language this deployment cannot transcribe, or enrichments it cannot make (no chat
+    // engine), is fixed on the command line or in the deployment, not by a retry.
+    const code = USAGE_CODES.has(error.code) ? ExitCode.Usage : ExitCode.Api;
     const request = error.requestId ? `, request ${error.requestId}` : '';
     return {
       code,

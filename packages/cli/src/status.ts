@@ -1,4 +1,6 @@
-import type { TranscriptFormat } from '@transcribe/client';
+import type { EnrichmentFormat, TranscriptFormat } from '@transcribe/client';
+import { checkEnrichmentRequest } from './enrichment-files.js';
+import { printEnrichment } from './enrichment-text.js';
 import type { CommandDeps } from './command-deps.js';
 import { ExitCode } from './exit-codes.js';
 import { describeJob } from './output.js';
@@ -28,6 +30,21 @@ export async function runGet(
 ): Promise<ExitCode> {
   try {
     await printTranscript(deps, jobId, format);
+    return ExitCode.Ok;
+  } catch (error) {
+    return reportError(error, deps.stderr);
+  }
+}
+
+/** `transcribe get <jobId> --enrichment <key>`: one completed enrichment of a job. */
+export async function runGetEnrichment(
+  jobId: string,
+  key: string,
+  format: EnrichmentFormat | undefined,
+  deps: CommandDeps,
+): Promise<ExitCode> {
+  try {
+    await printEnrichment(deps, jobId, checkEnrichmentRequest(key, format), format);
     return ExitCode.Ok;
   } catch (error) {
     return reportError(error, deps.stderr);

@@ -1,11 +1,19 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import type { JobEvent, TranscriptFormat, UploadContentType } from '@transcribe/client';
+import {
+  createSettlementTracker,
+  type JobEvent,
+  type Settlement,
+  type TranscriptFormat,
+  type UploadContentType,
+} from '@transcribe/client';
 import type { CommandDeps } from './command-deps.js';
+import { enrichmentOutputs, type EnrichmentOutput } from './enrichment-files.js';
+import { enrichmentText } from './enrichment-text.js';
 import { ExitCode, worstExitCode } from './exit-codes.js';
 import type { JobOptions } from './job-options.js';
 import { createProgressBoard, type ProgressReporter } from './progress.js';
 import { describeError } from './report-error.js';
-import { transcriptPaths } from './transcript-files.js';
+import { outputPaths, type FileOutputs } from './transcript-files.js';
 import { transcriptText, writeOut } from './transcript.js';
 
 export interface TranscribeFilesArgs {
@@ -18,7 +26,10 @@ export interface TranscribeFilesArgs {
   contentType?: UploadContentType;
   /** Show progress on stderr. */
   progress: boolean;
-  /** Write `<name>.<format>` files here instead of printing the transcripts. */
+  /**
+   * Write `<name>.<format>` files here instead of printing the transcripts, and each
+   * enrichment beside its transcript (see outputPaths).
+   */
   outputDir?: string;
 }
 
@@ -32,6 +43,8 @@ interface FileResult {
   code: ExitCode;
   /** The transcript, when it is to be printed. */
   text?: string;
+  /** Completed enrichments, when they are to be printed: after the transcript, in order asked. */
+  enrichments?: { key: string; text: string }[];
 }
 
 /**
@@ -44,8 +57,9 @@ export async function runTranscribeFiles(
   args: TranscribeFilesArgs,
   deps: CommandDeps,
 ): Promise<ExitCode> {
+  const enrichments = enrichmentOutputs(args.job.enrich ?? [], args.format);
   const outputs = args.outputDir
-    ? transcriptPaths(args.files, args.outputDir, args.format)
+    ? outputPaths(args.files, args.outputDir, args.format, enrichments)
     : undefined;
   if (args.outputDir) await mkdir(args.outputDir, { recursive: true });
   const board = createProgressBoard(deps.stderr, args.progress, args.files);
@@ -57,7 +71,8 @@ export async function runTranscribeFiles(
         transcribeFile(file, args, deps, {
           progress: board.file(i),
           acquireUpload: slots,
-          ...(outputs ? { outputPath: outputs[i]! } : {}),
+          enrichments,
+          ...(outputs ? { outputs: outputs[i]! } : {}),
         }),
       ),
     );
@@ -65,13 +80,17 @@ export async function runTranscribeFiles(
     // Bars first, then stdout: a transcript written between redraws would be torn.
     board.stop();
   }
-  const labelled = args.files.length > 1;
+  // Headers like head(1)'s whenever stdout holds more than one text.
+  const labelled = args.files.length > 1 || enrichments.length > 0;
   let first = true;
-  for (const [i, result] of results.entries()) {
-    if (result.text === undefined) continue;
-    const header = labelled ? `${first ? '' : '\n'}==> ${args.files[i]} <==\n` : '';
+  const print = async (title: string, text: string) => {
+    const header = labelled ? `${first ? '' : '\n'}==> ${title} <==\n` : '';
     first = false;
-    await writeOut(deps.stdout, `${header}${result.text}`);
+    await writeOut(deps.stdout, `${header}${text}`);
+  };
+  for (const [i, result] of results.entries()) {
+    if (result.text !== undefined) await print(args.files[i]!, result.text);
+    for (const e of result.enrichments ?? []) await print(`${args.files[i]} [${e.key}]`, e.text);
   }
   return worstExitCode(results.map((r) => r.code));
 }
@@ -80,7 +99,10 @@ interface FileContext {
   progress: ProgressReporter;
   /** Waits for an upload slot (calling `onWait` if it has to); resolves with its release. */
   acquireUpload(onWait: () => void): Promise<() => void>;
-  outputPath?: string;
+  /** The enrichments asked for, each with the format it is saved in. */
+  enrichments: readonly EnrichmentOutput[];
+  /** Where the outputs go; undefined: printed. */
+  outputs?: FileOutputs;
 }
 
 async function transcribeFile(
@@ -114,11 +136,23 @@ async function transcribeFile(
     const job = await client.createJob({ uploadId: upload.uploadId, ...args.job }, reqOpts);
     jobId = job.id;
     progress.jobCreated(job.id);
+    // With enrichments the wait goes on past the job's `completed` until each has ended.
+    const tracker = createSettlementTracker();
+    let settlement: Settlement | undefined;
     const terminal = await client.followEvents(job, {
       onEvent: (event) => progress.jobEvent(event),
+      ...(ctx.enrichments.length > 0
+        ? { until: (event: JobEvent) => (settlement = tracker.observe(event)) !== undefined }
+        : {}),
       ...reqOpts,
     });
-    return await finish(terminal, args, client, signal, ctx);
+    return await finish(
+      settlement ?? { job: terminal, enrichments: new Map() },
+      args,
+      client,
+      signal,
+      ctx,
+    );
   } catch (error) {
     if (signal?.aborted) {
       progress.note(
@@ -136,12 +170,13 @@ async function transcribeFile(
 }
 
 async function finish(
-  terminal: JobEvent,
+  settlement: Settlement,
   args: TranscribeFilesArgs,
   client: CommandDeps['client'],
   signal: AbortSignal | undefined,
   ctx: FileContext,
 ): Promise<FileResult> {
+  const terminal = settlement.job;
   if (terminal.type === 'failed') {
     const { code, message } = terminal.error;
     ctx.progress.note(`job ${terminal.jobId} failed: ${code}: ${message}`);
@@ -152,10 +187,34 @@ async function finish(
     return { code: ExitCode.JobFailed };
   }
   const text = await transcriptText(client, terminal.jobId, args.format, signal);
-  if (ctx.outputPath === undefined) return { code: ExitCode.Ok, text };
-  await writeFile(ctx.outputPath, text);
-  ctx.progress.note(`wrote ${ctx.outputPath}`);
-  return { code: ExitCode.Ok };
+  if (ctx.outputs) {
+    await writeFile(ctx.outputs.transcript, text);
+    ctx.progress.note(`wrote ${ctx.outputs.transcript}`);
+  }
+  // A failed or canceled enrichment is the file's failure (exit 1); the others are kept.
+  let code: ExitCode = ExitCode.Ok;
+  const printed: { key: string; text: string }[] = [];
+  for (const [i, asked] of ctx.enrichments.entries()) {
+    const end = settlement.enrichments.get(asked.key);
+    if (end?.type !== 'enrichment.completed') {
+      code = ExitCode.JobFailed;
+      ctx.progress.note(
+        end?.type === 'enrichment.failed'
+          ? `${asked.key} failed: ${end.error.code}: ${end.error.message}`
+          : `${asked.key} was canceled`,
+      );
+      continue;
+    }
+    const result = await enrichmentText(client, terminal.jobId, asked.key, asked.format, signal);
+    const path = ctx.outputs?.enrichments[i]?.path;
+    if (path === undefined) printed.push({ key: asked.key, text: result });
+    else {
+      await writeFile(path, result);
+      ctx.progress.note(`wrote ${path}`);
+    }
+  }
+  if (ctx.outputs) return { code };
+  return { code, text, ...(printed.length > 0 ? { enrichments: printed } : {}) };
 }
 
 /** A counting semaphore: at most `n` holders; the rest wait in order. */
