@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import {
   AfterSeq,
@@ -53,7 +53,7 @@ const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,255}$/, '1–255 printab
 export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
   const router = Router();
 
-  const loadJob = (req: Parameters<typeof loadTenantJob>[1]) => loadTenantJob(deps, req);
+  const loadJob = (req: Request) => loadTenantJob(deps, req);
 
   router.post('/v1/jobs', rateLimit(deps.rateLimits, 'jobs', deps.logger), async (req, res) => {
     const tenantId = tenantOf(req);
@@ -182,8 +182,8 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
         await cancelJob(deps.db, tenantId, job.id);
         deps.relay.kick();
       }
-      // Its enrichments go with the row (ON DELETE CASCADE); a worker running one of a
-      // completed job finds the row gone and drops the message.
+      // Its enrichments go with the row (ON DELETE CASCADE), finished or not: a worker
+      // still running one of a completed job's finds its row gone, as it would the job's.
       await purgeJob(deps.db, deps.storage, job);
       req.log.info({ jobId: job.id }, 'job deleted');
     }
