@@ -3,8 +3,11 @@
 // nothing left behind where no chat engine is configured — on real Postgres, RabbitMQ, S3.
 // Workers are not running: a "completed" enrichment is written straight into its row.
 import { parseSync } from 'subtitle';
+import { claimJob, completeJob } from '@transcribe/db';
+import { connectBroker, type Broker } from '@transcribe/queue';
 import {
   CreateJobResponse,
+  EnrichMessage,
   Enrichment,
   EnrichmentJson,
   EnrichmentList,
@@ -21,6 +24,9 @@ let h: GatewayHarness;
 /** The same gateway with no chat engine configured, whose storage remembers what it uploaded. */
 let unconfigured: string;
 const uploadedKeys: string[] = [];
+/** Messages seen on the enrichment lane, by an independent consumer. */
+const enrichMessages: EnrichMessage[] = [];
+let lane: Broker;
 
 beforeAll(async () => {
   h = await startGatewayHarness({ settings: { enrichmentsAvailable: true } });
@@ -39,11 +45,35 @@ beforeAll(async () => {
     registry: createRegistry('gateway'),
     settings: { ...h.deps.settings, enrichmentsAvailable: false },
   });
+  lane = connectBroker({ url: h.env.env.AMQP_URL!, prefix: h.env.prefix });
+  await lane.consume(
+    lane.names.enrichQueue,
+    async (body, ctx) => {
+      enrichMessages.push(EnrichMessage.parse(JSON.parse(body.toString())));
+      ctx.ack();
+    },
+    { prefetch: 10 },
+  );
 }, 60_000);
 
 afterAll(async () => {
+  await lane?.close();
   await h?.close();
 });
+
+/** Drives a job to completed with the worker's guarded updates (no enrichment edges). */
+async function completeTranscript(id: string) {
+  const claimed = await claimJob(h.env.db, id, { leaseMs: 60_000, takeOver: false });
+  await completeJob(h.env.db, {
+    id,
+    attempt: claimed!.attempts,
+    text: 'ask not',
+    segments: [{ start: 0, end: 1, text: 'ask not' }],
+    durationS: 1,
+    processingMs: 5,
+    model: null,
+  });
+}
 
 async function newJob(extra: Record<string, unknown> = {}, key = h.keyA) {
   const upload = await h.uploadJfk(key);
@@ -311,6 +341,25 @@ describe('POST /v1/jobs/:id/enrichments', () => {
     expect(await eventTypes(job.id)).toEqual(['queued', 'enrichment.queued translate:de']);
     const list = EnrichmentList.parse((await h.api(`/v1/jobs/${job.id}/enrichments`)).json);
     expect(list.data.map((e) => e.id)).toEqual([created.id]);
+  });
+
+  it('queues one asked of a completed job on the enrichment lane at once', async () => {
+    const job = await newJob();
+    await completeTranscript(job.id);
+    const res = await h.api(`/v1/jobs/${job.id}/enrichments`, {
+      method: 'POST',
+      body: { kind: 'summary' },
+    });
+    expect(res.status).toBe(201);
+    const created = Enrichment.parse(res.json);
+    // The harness's relay polls once a day: the message arriving proves the route kicked it.
+    for (let i = 0; i < 200 && !enrichMessages.some((m) => m.enrichmentId === created.id); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(enrichMessages.find((m) => m.enrichmentId === created.id)).toMatchObject({
+      jobId: job.id,
+      tenantId: h.tenantA,
+    });
   });
 
   it('is 404 for an unknown job and for another tenant’s, 400 for an unknown kind', async () => {
