@@ -63,7 +63,16 @@ export function describeJob(job: Job): string {
   if (job.processingMs !== null)
     rows.push(['processing', `${(job.processingMs / 1000).toFixed(1)} s`]);
   if (job.error) rows.push(['error', `${job.error.code}: ${job.error.message}`]);
+  // `summary completed, translate:de 40%, notes failed (engine_failed)`
+  if (job.enrichments.length > 0)
+    rows.push(['enrich', job.enrichments.map(describeEnrichment).join(', ')]);
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}\n`).join('');
+}
+
+/** One enrichment in a word or two: its status, its progress while it runs, its error code. */
+export function describeEnrichment(e: Job['enrichments'][number]): string {
+  if (e.status === 'processing') return `${e.key} ${Math.round(e.progress)}%`;
+  return `${e.key} ${e.status}${e.error ? ` (${e.error.code})` : ''}`;
 }
 
 /** `en`; `en (detected, asked auto)`; `auto (to be detected)` while detection is pending. */

@@ -160,6 +160,15 @@ describe('output paths', () => {
   });
 });
 
+describe('status', () => {
+  it('shows each enrichment with its status and error code', async () => {
+    fake.enrichmentOutcomes.set('clean', 'failed');
+    const { job } = fake.addJob(undefined, undefined, ['summary', 'clean']);
+    const res = await cli(['status', job.id]);
+    expect(res.stdout).toContain('enrich     summary completed, clean failed (engine_failed)\n');
+  });
+});
+
 describe('get --enrichment', () => {
   it('prints one enrichment in its default format, or the one asked for', async () => {
     const { job } = fake.addJob(undefined, undefined, ['summary', 'translate:de']);
