@@ -137,7 +137,7 @@ async function transcribeFile(
     jobId = job.id;
     progress.jobCreated(job.id);
     // With enrichments the wait goes on past the job's `completed` until each has ended.
-    const tracker = createSettlementTracker();
+    const tracker = createSettlementTracker(job.enrichments.map((e) => e.key));
     let settlement: Settlement | undefined;
     const terminal = await client.followEvents(job, {
       onEvent: (event) => progress.jobEvent(event),

@@ -148,7 +148,7 @@ export function createClient(options: ClientOptions): TranscribeClient {
     },
     async waitForSettled(id, opts = {}) {
       const job = await rest.getJob(id, opts.signal ? { signal: opts.signal } : {});
-      const tracker = createSettlementTracker();
+      const tracker = createSettlementTracker(job.enrichments.map((e) => e.key));
       let settlement: Settlement | undefined;
       await followEvents(
         job,

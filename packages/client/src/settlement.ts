@@ -23,11 +23,16 @@ export interface Settlement {
  * enrichment is still queued or running (their events follow it on the same stream); a
  * failed or canceled job cancels its enrichments, each with its own
  * `enrichment.canceled`, which ends it. A manual retry queues everything again.
+ *
+ * `expected`: keys the job is known to have (its `enrichments` when the wait began). One
+ * asked for after the job completed is queued after its `completed` in the stream; naming
+ * it here keeps that `completed` from ending the wait before its events are seen.
  */
-export function createSettlementTracker(): {
+export function createSettlementTracker(expected: Iterable<string> = []): {
   /** Feeds one event; returns the settlement when this event completed it. */
   observe(event: JobEvent): Settlement | undefined;
 } {
+  const waitFor = [...expected];
   let jobEnd: JobEvent | undefined;
   const latest = new Map<string, EnrichmentEvent>();
   return {
@@ -35,7 +40,7 @@ export function createSettlementTracker(): {
       if (isEnrichmentEvent(event)) latest.set(event.enrichment.key, event);
       else if (TERMINAL_EVENT_TYPES.includes(event.type)) jobEnd = event;
       else if (event.type === 'queued') jobEnd = undefined;
-      if (!jobEnd) return undefined;
+      if (!jobEnd || waitFor.some((key) => !latest.has(key))) return undefined;
       const settled = [...latest.values()].every((e) =>
         TERMINAL_ENRICHMENT_EVENT_TYPES.includes(e.type),
       );

@@ -79,6 +79,26 @@ describe('createSettlementTracker', () => {
     expect(result?.settled.job.type).toBe('failed');
   });
 
+  it('waits for the keys it was told of, asked after the job completed', () => {
+    const tracker = createSettlementTracker(['summary']);
+    const inputs: JobEventInput[] = [
+      { type: 'queued' },
+      { type: 'completed', durationS: 1, processingMs: 1 },
+      { type: 'enrichment.queued', ...ref('summary') },
+    ];
+    inputs.forEach((e, i) => expect(tracker.observe(makeEvent(JOB, i + 1, e))).toBeUndefined());
+    const done = tracker.observe(
+      makeEvent(JOB, 4, {
+        type: 'enrichment.completed',
+        ...ref('summary'),
+        model: null,
+        usage: null,
+        processingMs: 1,
+      }),
+    );
+    expect(done?.job.type).toBe('completed');
+  });
+
   it('waits again after a retry queues the job and its enrichments anew', () => {
     const tracker = createSettlementTracker();
     const inputs: JobEventInput[] = [
