@@ -26,7 +26,12 @@ export async function claimEnrichmentRow(db: Db, id: string): Promise<Enrichment
 
 /** The row, locked for the transaction (orders piece writes against cancel and finish). */
 export async function lockEnrichment(trx: Db, id: string): Promise<EnrichmentRow | undefined> {
-  return trx.selectFrom('enrichments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  return trx
+    .selectFrom('enrichments')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** The plan, once: pieces inserted and pieces_total set, unless planned already. */
@@ -190,7 +195,10 @@ export async function updateEnrichmentProgress(
     .execute();
 }
 
-export async function listEnrichmentPieces(db: Db, enrichmentId: string): Promise<EnrichmentPieceRow[]> {
+export async function listEnrichmentPieces(
+  db: Db,
+  enrichmentId: string,
+): Promise<EnrichmentPieceRow[]> {
   return db
     .selectFrom('enrichment_pieces')
     .selectAll()

@@ -165,7 +165,14 @@ export async function releaseEnrichmentPieces(
 export async function storeEnrichmentPiece(
   db: Db,
   row: EnrichmentRow,
-  piece: { index: number; output: unknown; model: string; promptTokens: number; completionTokens: number; processingMs: number },
+  piece: {
+    index: number;
+    output: unknown;
+    model: string;
+    promptTokens: number;
+    completionTokens: number;
+    processingMs: number;
+  },
   options: { progressIntervalMs: number },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
@@ -197,7 +204,10 @@ export async function storeEnrichmentPiece(
   });
 }
 
-export async function listStoredPieces(db: Db, row: Pick<EnrichmentRow, 'id'>): Promise<EnrichmentPieceRow[]> {
+export async function listStoredPieces(
+  db: Db,
+  row: Pick<EnrichmentRow, 'id'>,
+): Promise<EnrichmentPieceRow[]> {
   return listEnrichmentPieces(db, row.id);
 }
 
@@ -233,7 +243,10 @@ export async function completeEnrichment(
     const current = await lockProcessing(trx, row);
     if (!current) return undefined;
     const pieces = await listEnrichmentPieces(trx, row.id);
-    const promptTokens = pieces.reduce((sum, p) => sum + p.prompt_tokens, input.extraUsage.promptTokens);
+    const promptTokens = pieces.reduce(
+      (sum, p) => sum + p.prompt_tokens,
+      input.extraUsage.promptTokens,
+    );
     const completionTokens = pieces.reduce(
       (sum, p) => sum + p.completion_tokens,
       input.extraUsage.completionTokens,
@@ -287,7 +300,12 @@ export async function failEnrichment(
 export async function requeueEnrichment(
   db: Db,
   row: EnrichmentRow,
-  input: { error: { code: ErrorCode; message: string }; level: number; delayMs: number; priority: Priority },
+  input: {
+    error: { code: ErrorCode; message: string };
+    level: number;
+    delayMs: number;
+    priority: Priority;
+  },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
     if (!(await lockProcessing(trx, row))) return false;

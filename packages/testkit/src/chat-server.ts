@@ -109,7 +109,8 @@ function translateLine(text: string, target: string): string {
   return `[${target}] ${words.join(' ')}`.trimEnd();
 }
 
-const firstWords = (text: string, n: number) => text.split(/\s+/).filter(Boolean).slice(0, n).join(' ');
+const firstWords = (text: string, n: number) =>
+  text.split(/\s+/).filter(Boolean).slice(0, n).join(' ');
 
 function bulletsOf(lines: { text: string }[], max: number): string[] {
   const useful = lines.map((l) => l.text.trim()).filter(Boolean);
@@ -209,7 +210,15 @@ export async function startChatServer(
     try {
       parsed = JSON.parse(await readBody(req)) as typeof parsed;
     } catch {
-      sendJson(res, 400, errorBody('We could not parse the JSON body of your request.', 'invalid_request_error', null));
+      sendJson(
+        res,
+        400,
+        errorBody(
+          'We could not parse the JSON body of your request.',
+          'invalid_request_error',
+          null,
+        ),
+      );
       return;
     }
     const messages = Array.isArray(parsed.messages)
@@ -219,8 +228,14 @@ export async function startChatServer(
         }))
       : [];
     const model = typeof parsed.model === 'string' ? parsed.model : '';
-    const system = messages.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => m.content).join('\n');
-    const user = messages.filter((m) => m.role === 'user').map((m) => m.content).join('\n');
+    const system = messages
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => m.content)
+      .join('\n');
+    const user = messages
+      .filter((m) => m.role === 'user')
+      .map((m) => m.content)
+      .join('\n');
     const record: ChatRequestRecord = {
       at: started,
       task: recogniseTask(system),
@@ -267,20 +282,48 @@ export async function startChatServer(
             { 'retry-after': String(fault.retryAfterS) },
           );
         case 400:
-          return reply(400, errorBody(fault.message ?? 'Invalid request.', 'invalid_request_error', null));
+          return reply(
+            400,
+            errorBody(fault.message ?? 'Invalid request.', 'invalid_request_error', null),
+          );
         case 401:
-          return reply(401, errorBody(fault.message ?? 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key'));
+          return reply(
+            401,
+            errorBody(
+              fault.message ?? 'Incorrect API key provided.',
+              'invalid_request_error',
+              'invalid_api_key',
+            ),
+          );
         case 404:
-          return reply(404, errorBody(fault.message ?? `The model \`${model}\` does not exist.`, 'invalid_request_error', 'model_not_found'));
+          return reply(
+            404,
+            errorBody(
+              fault.message ?? `The model \`${model}\` does not exist.`,
+              'invalid_request_error',
+              'model_not_found',
+            ),
+          );
         default:
-          return reply(fault.status, errorBody('The server had an error while processing your request.', 'server_error', null));
+          return reply(
+            fault.status,
+            errorBody(
+              'The server had an error while processing your request.',
+              'server_error',
+              null,
+            ),
+          );
       }
     }
     if (!model || messages.length === 0) {
-      return reply(400, errorBody('model and messages are required.', 'invalid_request_error', null));
+      return reply(
+        400,
+        errorBody('model and messages are required.', 'invalid_request_error', null),
+      );
     }
     const maxTokensRaw = parsed.max_completion_tokens ?? parsed.max_tokens;
-    const maxTokens = typeof maxTokensRaw === 'number' && maxTokensRaw > 0 ? maxTokensRaw : Infinity;
+    const maxTokens =
+      typeof maxTokensRaw === 'number' && maxTokensRaw > 0 ? maxTokensRaw : Infinity;
     let content = answer(record.task, system, user);
     let finishReason: 'stop' | 'length' = 'stop';
     if (tokensOf(content) > maxTokens) {
@@ -315,11 +358,21 @@ export async function startChatServer(
     if (req.method === 'GET' && path === '/v1/models') {
       sendJson(res, 200, {
         object: 'list',
-        data: [{ id: serverModel ?? 'test-chat', object: 'model', created: 0, owned_by: 'testkit' }],
+        data: [
+          { id: serverModel ?? 'test-chat', object: 'model', created: 0, owned_by: 'testkit' },
+        ],
       });
       return;
     }
-    sendJson(res, 404, errorBody(`Unknown request URL: ${req.method} ${path}`, 'invalid_request_error', 'unknown_url'));
+    sendJson(
+      res,
+      404,
+      errorBody(
+        `Unknown request URL: ${req.method} ${path}`,
+        'invalid_request_error',
+        'unknown_url',
+      ),
+    );
   });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

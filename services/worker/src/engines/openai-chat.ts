@@ -75,9 +75,10 @@ export function classifyChatError(error: unknown, signal?: AbortSignal): Error {
   }
   if (error instanceof APIError && error.status !== undefined) {
     const status = error.status;
-    const code = status >= 400 && status < 500 && !RETRIED_STATUSES.has(status)
-      ? 'engine_rejected'
-      : 'engine_unavailable';
+    const code =
+      status >= 400 && status < 500 && !RETRIED_STATUSES.has(status)
+        ? 'engine_rejected'
+        : 'engine_unavailable';
     return new ChatEngineError(code, `chat server answered ${status}: ${error.message}`, status);
   }
   if (error instanceof Error) return new ChatEngineError('engine_unavailable', error.message);

@@ -12,7 +12,10 @@ export const LINE_OVERHEAD_TOKENS = 3;
 /** Room for the chat template's own tokens (role markers) and estimate error. */
 export const SAFETY_TOKENS = 64;
 /** Output tokens per input token of the timed kinds: a clean-up keeps length, a translation may grow. */
-export const TIMED_OUTPUT_RATIO: Record<'clean' | 'translate', number> = { clean: 1.1, translate: 1.5 };
+export const TIMED_OUTPUT_RATIO: Record<'clean' | 'translate', number> = {
+  clean: 1.1,
+  translate: 1.5,
+};
 /** Hard cap on one stored result's characters (markdown, or each timed text), whatever the model said. */
 export const MAX_RESULT_CHARS = 400_000;
 /** The smallest piece budget: below it nothing useful fits. */
@@ -72,7 +75,10 @@ const segmentTokens = (segment: Pick<Segment, 'text'>) =>
  * A segment over the budget alone is a piece of its own (its text is truncated in the
  * prompt, see maxLineChars).
  */
-export function planPieces(segments: readonly Pick<Segment, 'text'>[], inputTokens: number): PiecePlan[] {
+export function planPieces(
+  segments: readonly Pick<Segment, 'text'>[],
+  inputTokens: number,
+): PiecePlan[] {
   const pieces: PiecePlan[] = [];
   let first = 0;
   let used = 0;

@@ -37,7 +37,7 @@ const SYSTEM: Record<EnrichTask, (targetLanguage: string | null) => string> = {
     [
       'Task: clean.',
       'You edit a raw speech transcript into readable text. Fix capitalisation and ' +
-        'punctuation, remove filler words (um, uh, erm) and stutters, keep the speaker\'s ' +
+        "punctuation, remove filler words (um, uh, erm) and stutters, keep the speaker's " +
         'own words, language and meaning. Do not summarise, translate or add anything.',
       LINES_FORMAT,
       DATA_RULE,

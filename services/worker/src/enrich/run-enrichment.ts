@@ -1,0 +1,385 @@
+// One delivery of a `transcribe.enrich` message: claim (or join) the enrichment, plan its
+// pieces once, then take free pieces one at a time, ask the model and store each answer
+// as it lands; the worker that finds every piece stored combines them and completes the
+// task. Another delivery of the same enrichment (a fan-out copy, a redelivery after a
+// kill, a retry) does the same from wherever the stored pieces are: none is redone.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  TERMINAL_ENRICHMENT_STATUSES,
+  type EnrichMessage,
+  type EnrichmentKind,
+  type ErrorCode,
+  type Segment,
+} from '@transcribe/contracts';
+import {
+  findEnrichmentById,
+  findJobById,
+  type Db,
+  type EnrichmentPieceRow,
+  type EnrichmentRow,
+} from '@transcribe/db';
+import {
+  claimEnrichment,
+  completeEnrichment,
+  failEnrichment,
+  fanOutEnrichment,
+  heartbeatEnrichmentPiece,
+  listStoredPieces,
+  planEnrichment,
+  releaseEnrichmentPieces,
+  requeueEnrichment,
+  storeEnrichmentPiece,
+  takeCombineLease,
+  takeEnrichmentPiece,
+} from '@transcribe/jobs';
+import { DELAY_LEVELS } from '@transcribe/queue';
+import type { Logger } from '@transcribe/telemetry';
+import { isChatEngineError, type ChatEngine } from '../engines/openai-chat.js';
+import type { WorkerMetrics } from '../metrics.js';
+import { retryDelayMs, type RetryPolicy } from '../retry-policy.js';
+import { reducePieces, stitchPieces } from './combine.js';
+import {
+  boundMarkdown,
+  isTimed,
+  maxLineChars,
+  parseTimedAnswer,
+  pieceBudget,
+  planPieces,
+  type Budget,
+} from './pieces.js';
+import { mapPrompt, PROMPT_VERSION } from './prompts.js';
+import {
+  EnrichmentStopped,
+  isEnrichmentStopped,
+  watched,
+  type StopReason,
+} from './watched-request.js';
+
+export interface EnrichSettings {
+  contextTokens: number;
+  maxOutputTokens: number;
+  /** Optional cap on one piece's data tokens (ENRICH_PIECE_TOKENS). */
+  pieceTokens?: number;
+  /** Messages in all for a many-piece enrichment (ENRICH_FANOUT). */
+  fanout: number;
+  maxAttempts: number;
+  /** Piece and combine leases; renewed every heartbeat, so only a dead worker's run out. */
+  leaseMs: number;
+  heartbeatMs: number;
+  /** Per task, from its first claim (ENRICH_TIMEOUT_S). */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  progressIntervalMs: number;
+}
+
+export interface EnrichDeps {
+  db: Db;
+  relay: { kick(): void };
+  chat: ChatEngine;
+  logger: Logger;
+  metrics: Pick<WorkerMetrics, 'enrichments' | 'enrichPieceSeconds' | 'enrichTokens'>;
+  settings: EnrichSettings;
+  /** Fired when the worker starts draining: the running piece finishes, no new one is taken. */
+  draining?: AbortSignal;
+  /** Fired when the grace period is over: running requests are aborted, their pieces released, the message handed back. */
+  shutdown?: AbortSignal;
+}
+
+export type Settle = 'ack' | 'nack';
+
+/** Why a piece's answer could not be used, or the engine could not give one: retried. */
+interface Retryable {
+  code: ErrorCode;
+  message: string;
+}
+
+export async function runEnrichment(
+  deps: EnrichDeps,
+  message: EnrichMessage,
+  log: Logger,
+): Promise<Settle> {
+  const { db } = deps;
+  const found = await findEnrichmentById(db, message.enrichmentId);
+  if (!found || TERMINAL_ENRICHMENT_STATUSES.includes(found.status)) return 'ack';
+  const job = await findJobById(db, found.job_id);
+  // Queued again by the job's complete edge when the transcript lands.
+  if (job?.status !== 'completed') return 'ack';
+  const claimed = await claimEnrichment(db, found.id);
+  if (!claimed) return 'ack';
+  let row = claimed.row;
+  if (!claimed.joined) {
+    deps.relay.kick();
+    log.info({ attempt: row.attempts, kind: row.kind }, 'enrichment claimed');
+  }
+  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const segments: Segment[] = job.segments ?? [];
+  const kind = row.kind;
+  const budget = pieceBudget(kind, deps.settings);
+  const deadline = (row.started_at?.getTime() ?? Date.now()) + deps.settings.timeoutMs;
+
+  try {
+    if (row.pieces_total === null) {
+      const planned = await planEnrichment(db, row, planPieces(segments, budget.inputTokens));
+      if (!planned) return 'ack';
+      row = planned;
+      log.info({ pieces: row.pieces_total, inputTokens: budget.inputTokens }, 'enrichment planned');
+    }
+    const open = (await listStoredPieces(db, row)).filter((p) => !p.finished_at).length;
+    if (!claimed.joined && open > 1 && deps.settings.fanout > 1) {
+      const copies = Math.min(deps.settings.fanout - 1, open - 1);
+      if (await fanOutEnrichment(db, row, { copies, priority: job.priority })) deps.relay.kick();
+    }
+
+    for (;;) {
+      if (deps.shutdown?.aborted || deps.draining?.aborted) {
+        log.info('draining; enrichment handed back');
+        return 'nack';
+      }
+      if (Date.now() >= deadline) return await timeOut(deps, row, log);
+      const piece = await takeEnrichmentPiece(db, row, { holder, leaseMs: deps.settings.leaseMs });
+      if (piece === 'stopped') return 'ack';
+      if (!piece) break;
+      await runPiece(deps, { row, piece, segments, budget, holder, deadline }, log);
+    }
+
+    const pieces = await listStoredPieces(db, row);
+    // Others still hold pieces: whoever stores the last one combines.
+    if (pieces.some((p) => !p.finished_at)) return 'ack';
+    if (!(await takeCombineLease(db, row, { holder, leaseMs: deps.settings.leaseMs })))
+      return 'ack';
+    await combineAndComplete(deps, { row, pieces, segments, budget, holder, deadline }, log);
+    return 'ack';
+  } catch (error) {
+    if (isEnrichmentStopped(error)) return settleStopped(deps, row, holder, error.reason, log);
+    const retryable = asRetryable(error);
+    if (retryable === 'rejected') {
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn({ err: error }, 'chat server rejected the request; enrichment failed');
+      if (await failEnrichment(db, row, { code: 'engine_rejected', message })) {
+        deps.metrics.enrichments.inc({ kind, outcome: 'failed' });
+        deps.relay.kick();
+      }
+      return 'ack';
+    }
+    if (retryable) return retryLater(deps, row, holder, job.priority, retryable, log);
+    // Infrastructure trouble: let go of the piece, the consumer hands the message back.
+    await releaseEnrichmentPieces(db, row, holder).catch(() => undefined);
+    throw error;
+  }
+}
+
+function asRetryable(error: unknown): Retryable | 'rejected' | undefined {
+  if (isChatEngineError(error)) {
+    return error.retryable ? { code: error.code, message: error.message } : 'rejected';
+  }
+  if (error instanceof Error && error.name === 'PieceOutputError') {
+    return { code: 'engine_failed', message: error.message };
+  }
+  return undefined;
+}
+
+interface PieceWork {
+  row: EnrichmentRow;
+  piece: EnrichmentPieceRow;
+  segments: Segment[];
+  budget: Budget;
+  holder: string;
+  deadline: number;
+}
+
+async function runPiece(deps: EnrichDeps, work: PieceWork, log: Logger): Promise<void> {
+  const { row, piece, budget } = work;
+  const kind = row.kind;
+  const source = work.segments.slice(piece.first_segment, piece.last_segment + 1);
+  const prompt = mapPrompt(
+    kind,
+    row.target_language,
+    source,
+    piece.first_segment,
+    maxLineChars(budget.inputTokens),
+  );
+  const started = Date.now();
+  const answer = await watched(
+    {
+      heartbeat: () =>
+        heartbeatEnrichmentPiece(deps.db, piece, {
+          holder: work.holder,
+          leaseMs: deps.settings.leaseMs,
+        }),
+      heartbeatMs: deps.settings.heartbeatMs,
+      deadline: work.deadline,
+      shutdown: deps.shutdown,
+      logger: log,
+    },
+    (signal) => deps.chat.complete({ ...prompt, maxTokens: budget.outputTokens, signal }),
+  );
+  const processingMs = Date.now() - started;
+  countRequest(deps, kind, processingMs, answer.usage);
+  let output: unknown;
+  if (isTimed(kind)) {
+    const parsed = parseTimedAnswer(kind, answer.text, source, piece.first_segment);
+    if (parsed.missing.length > 0) {
+      log.warn(
+        { piece: piece.index, missing: parsed.missing.length },
+        'answer left out lines; their source text is kept',
+      );
+    }
+    output = parsed;
+  } else {
+    output = { markdown: boundMarkdown(answer.text) };
+  }
+  if (answer.truncated) log.warn({ piece: piece.index }, 'answer hit max_tokens and was cut');
+  const stored = await storeEnrichmentPiece(
+    deps.db,
+    row,
+    {
+      index: piece.index,
+      output,
+      model: answer.model,
+      promptTokens: answer.usage.promptTokens,
+      completionTokens: answer.usage.completionTokens,
+      processingMs,
+    },
+    { progressIntervalMs: deps.settings.progressIntervalMs },
+  );
+  if (!stored) throw new EnrichmentStopped('canceled');
+  deps.relay.kick();
+  log.debug({ piece: piece.index, processingMs }, 'enrichment piece stored');
+}
+
+function countRequest(
+  deps: EnrichDeps,
+  kind: EnrichmentKind,
+  ms: number,
+  usage: { promptTokens: number; completionTokens: number },
+) {
+  deps.metrics.enrichPieceSeconds.observe({ kind }, ms / 1000);
+  deps.metrics.enrichTokens.inc({ kind, type: 'prompt' }, usage.promptTokens);
+  deps.metrics.enrichTokens.inc({ kind, type: 'completion' }, usage.completionTokens);
+}
+
+async function combineAndComplete(
+  deps: EnrichDeps,
+  work: Omit<PieceWork, 'piece'> & { pieces: EnrichmentPieceRow[] },
+  log: Logger,
+): Promise<void> {
+  const { row } = work;
+  const kind = row.kind;
+  const combined = isTimed(kind)
+    ? stitchPieces(work.segments, work.pieces)
+    : await reducePieces(
+        kind,
+        work.pieces,
+        work.budget,
+        (run) =>
+          watched(
+            {
+              heartbeat: async () =>
+                (await takeCombineLease(deps.db, row, {
+                  holder: work.holder,
+                  leaseMs: deps.settings.leaseMs,
+                }))
+                  ? 'held'
+                  : 'stopped',
+              heartbeatMs: deps.settings.heartbeatMs,
+              deadline: work.deadline,
+              shutdown: deps.shutdown,
+              logger: log,
+            },
+            async (signal) => {
+              const started = Date.now();
+              const answer = await run(signal);
+              countRequest(deps, kind, Date.now() - started, answer.usage);
+              return answer;
+            },
+          ),
+        deps.chat,
+      );
+  const done = await completeEnrichment(deps.db, row, {
+    result: combined.result,
+    text: combined.text,
+    model: combined.model,
+    promptVersion: PROMPT_VERSION,
+    extraUsage: combined.usage,
+  });
+  if (!done) throw new EnrichmentStopped('canceled');
+  deps.relay.kick();
+  deps.metrics.enrichments.inc({ kind, outcome: 'completed' });
+  log.info(
+    {
+      pieces: work.pieces.length,
+      reduceRequests: combined.requests,
+      tokens: done.prompt_tokens + done.completion_tokens,
+    },
+    'enrichment completed',
+  );
+}
+
+async function timeOut(deps: EnrichDeps, row: EnrichmentRow, log: Logger): Promise<Settle> {
+  const message = `enrichment ran over its time limit of ${Math.round(deps.settings.timeoutMs / 1000)} s`;
+  if (await failEnrichment(deps.db, row, { code: 'timeout', message })) {
+    deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'failed' });
+    deps.relay.kick();
+    log.warn('enrichment timed out');
+  }
+  return 'ack';
+}
+
+async function settleStopped(
+  deps: EnrichDeps,
+  row: EnrichmentRow,
+  holder: string,
+  reason: StopReason,
+  log: Logger,
+): Promise<Settle> {
+  switch (reason) {
+    case 'timeout':
+      return timeOut(deps, row, log);
+    case 'shutdown':
+      // Another worker continues from the stored pieces; this piece is free at once.
+      await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
+      log.info('shutting down; enrichment handed back');
+      return 'nack';
+    case 'lost':
+    case 'canceled':
+      await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
+      log.info({ reason }, 'enrichment no longer ours; request aborted');
+      return 'ack';
+  }
+}
+
+async function retryLater(
+  deps: EnrichDeps,
+  row: EnrichmentRow,
+  holder: string,
+  priority: Parameters<typeof requeueEnrichment>[2]['priority'],
+  error: Retryable,
+  log: Logger,
+): Promise<Settle> {
+  await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
+  const current = (await findEnrichmentById(deps.db, row.id)) ?? row;
+  if (current.attempts >= deps.settings.maxAttempts) {
+    const message = `${error.message} (after ${current.attempts} attempts)`;
+    if (await failEnrichment(deps.db, current, { code: error.code, message })) {
+      deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'failed' });
+      deps.relay.kick();
+      log.warn(
+        { code: error.code, attempts: current.attempts },
+        'enrichment failed: out of attempts',
+      );
+    }
+    return 'ack';
+  }
+  const delayMs = retryDelayMs(current.attempts, deps.settings.retry);
+  const level = Math.min(DELAY_LEVELS, Math.max(1, current.attempts));
+  if (await requeueEnrichment(deps.db, current, { error, level, delayMs, priority })) {
+    deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'requeued' });
+    deps.relay.kick();
+    log.warn(
+      { code: error.code, attempt: current.attempts, delayMs },
+      'enrichment requeued for a retry',
+    );
+  }
+  return 'ack';
+}
