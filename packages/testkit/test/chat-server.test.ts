@@ -33,22 +33,42 @@ it('cleans numbered lines, keeping ids, in the chat.completion shape', async () 
   });
   expect(body.choices[0].message.content).toBe('[3] ¶ So hello there.\n[4] Yes.');
   expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
-  expect(server.requests.at(-1)).toMatchObject({ task: 'clean', model: 'asked-model', status: 200 });
+  expect(server.requests.at(-1)).toMatchObject({
+    task: 'clean',
+    model: 'asked-model',
+    status: 200,
+  });
 });
 
 it('translates visibly, and truncates at max_tokens with finish_reason length', async () => {
-  const { body } = await chat('Task: translate.\ninto the language "de"', '[0] hello world and the lecture');
+  const { body } = await chat(
+    'Task: translate.\ninto the language "de"',
+    '[0] hello world and the lecture',
+  );
   expect(body.choices[0].message.content).toBe('[0] [de] hallo Welt und die Vorlesung');
-  const cut = await chat('Task: translate.\ninto the language "de"', '[0] hello world and the lecture', { max_tokens: 2 });
-  expect(cut.body.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: '[0] [de]' } });
+  const cut = await chat(
+    'Task: translate.\ninto the language "de"',
+    '[0] hello world and the lecture',
+    { max_tokens: 2 },
+  );
+  expect(cut.body.choices[0]).toMatchObject({
+    finish_reason: 'length',
+    message: { content: '[0] [de]' },
+  });
 });
 
 it('summarises, makes notes and reduces', async () => {
-  expect((await chat('Task: summary.', '[0] first point here\n[1] second')).body.choices[0].message.content).toBe(
-    '- first point here\n- second',
+  expect(
+    (await chat('Task: summary.', '[0] first point here\n[1] second')).body.choices[0].message
+      .content,
+  ).toBe('- first point here\n- second');
+  expect((await chat('Task: notes.', '[5] topic one')).body.choices[0].message.content).toBe(
+    '## Lines 5–5\n\n- topic one',
   );
-  expect((await chat('Task: notes.', '[5] topic one')).body.choices[0].message.content).toBe('## Lines 5–5\n\n- topic one');
-  const reduced = await chat('Task: summary-reduce.', '=== part 1 ===\n- a\n\n=== part 2 ===\n- b\n- a');
+  const reduced = await chat(
+    'Task: summary-reduce.',
+    '=== part 1 ===\n- a\n\n=== part 2 ===\n- b\n- a',
+  );
   expect(reduced.body.choices[0].message.content).toBe('# Summary\n\n- a\n- b');
   expect(server.requests.map((r) => r.task)).toEqual(
     expect.arrayContaining(['summary', 'notes', 'summary-reduce']),
@@ -56,12 +76,19 @@ it('summarises, makes notes and reduces', async () => {
 });
 
 it('answers queued faults in order, each once, in OpenAI error format', async () => {
-  server.queueFaults({ status: 429, retryAfterS: 2 }, { status: 400, message: 'too long' }, { status: 503 });
+  server.queueFaults(
+    { status: 429, retryAfterS: 2 },
+    { status: 400, message: 'too long' },
+    { status: 503 },
+  );
   const limited = await chat('Task: clean.', '[0] a');
   expect(limited.status).toBe(429);
   expect(limited.headers.get('retry-after')).toBe('2');
   expect(limited.body.error).toMatchObject({ code: 'rate_limit_exceeded', param: null });
-  expect((await chat('Task: clean.', '[0] a')).body.error).toMatchObject({ message: 'too long', type: 'invalid_request_error' });
+  expect((await chat('Task: clean.', '[0] a')).body.error).toMatchObject({
+    message: 'too long',
+    type: 'invalid_request_error',
+  });
   expect((await chat('Task: clean.', '[0] a')).status).toBe(503);
   expect((await chat('Task: clean.', '[0] a')).status).toBe(200);
 });

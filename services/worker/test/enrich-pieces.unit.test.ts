@@ -35,13 +35,18 @@ describe('pieceBudget', () => {
   });
 
   it('honours an explicit piece cap', () => {
-    expect(pieceBudget('summary', { contextTokens: 8192, maxOutputTokens: 2048, pieceTokens: 40 }).inputTokens).toBe(40);
+    expect(
+      pieceBudget('summary', { contextTokens: 8192, maxOutputTokens: 2048, pieceTokens: 40 })
+        .inputTokens,
+    ).toBe(40);
   });
 });
 
 describe('planPieces', () => {
   it('cuts on segment boundaries, covering every segment once, in order', () => {
-    const segments = Array.from({ length: 50 }, (_, i) => seg(`segment number ${i} says a few words`, i));
+    const segments = Array.from({ length: 50 }, (_, i) =>
+      seg(`segment number ${i} says a few words`, i),
+    );
     const pieces = planPieces(segments, 40);
     expect(pieces.length).toBeGreaterThan(5);
     expect(pieces[0]!.firstSegment).toBe(0);
@@ -59,7 +64,11 @@ describe('planPieces', () => {
   it('gives an over-long segment a piece of its own, truncated in the prompt', () => {
     const long = 'word '.repeat(400);
     const pieces = planPieces([seg('short'), seg(long), seg('short too')], 50);
-    expect(pieces.map((p) => [p.firstSegment, p.lastSegment])).toEqual([[0, 0], [1, 1], [2, 2]]);
+    expect(pieces.map((p) => [p.firstSegment, p.lastSegment])).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ]);
     const prompt = mapPrompt('clean', null, [seg(long)], 1, maxLineChars(50));
     expect(estimateTokens(prompt.user)).toBeLessThanOrEqual(50);
   });
@@ -80,7 +89,12 @@ describe('parseTimedAnswer', () => {
   });
 
   it('ignores foreign and repeated ids, joins wrapped lines', () => {
-    const out = parseTimedAnswer('clean', 'Sure!\n[10] Hello\nthere.\n[10] Again?\n[99] x\n[11] World.\n[12] Again.', source, 10);
+    const out = parseTimedAnswer(
+      'clean',
+      'Sure!\n[10] Hello\nthere.\n[10] Again?\n[99] x\n[11] World.\n[12] Again.',
+      source,
+      10,
+    );
     expect(out.texts).toEqual(['Hello there.', 'World.', 'Again.']);
   });
 
@@ -91,7 +105,9 @@ describe('parseTimedAnswer', () => {
   });
 
   it('fails a translation that left out a line', () => {
-    expect(() => parseTimedAnswer('translate', '[10] Hallo.\n[12] Wieder.', source, 10)).toThrow(PieceOutputError);
+    expect(() => parseTimedAnswer('translate', '[10] Hallo.\n[12] Wieder.', source, 10)).toThrow(
+      PieceOutputError,
+    );
   });
 });
 

@@ -88,6 +88,20 @@ export interface EnrichDeps {
 
 export type Settle = 'ack' | 'nack';
 
+/** Waits `ms`, or less when one of the signals fires. */
+function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  return new Promise((resolve) => {
+    const live = signals.filter((s): s is AbortSignal => Boolean(s));
+    const done = () => {
+      clearTimeout(timer);
+      live.forEach((s) => s.removeEventListener('abort', done));
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    live.forEach((s) => s.addEventListener('abort', done));
+  });
+}
+
 /** Why a piece's answer could not be used, or the engine could not give one: retried. */
 interface Retryable {
   code: ErrorCode;
@@ -131,6 +145,7 @@ export async function runEnrichment(
       if (await fanOutEnrichment(db, row, { copies, priority: job.priority })) deps.relay.kick();
     }
 
+    let pieces: EnrichmentPieceRow[];
     for (;;) {
       if (deps.shutdown?.aborted || deps.draining?.aborted) {
         log.info('draining; enrichment handed back');
@@ -139,13 +154,18 @@ export async function runEnrichment(
       if (Date.now() >= deadline) return await timeOut(deps, row, log);
       const piece = await takeEnrichmentPiece(db, row, { holder, leaseMs: deps.settings.leaseMs });
       if (piece === 'stopped') return 'ack';
-      if (!piece) break;
-      await runPiece(deps, { row, piece, segments, budget, holder, deadline }, log);
+      if (piece) {
+        await runPiece(deps, { row, piece, segments, budget, holder, deadline }, log);
+        continue;
+      }
+      pieces = await listStoredPieces(db, row);
+      if (pieces.every((p) => p.finished_at)) break;
+      // The last pieces are held by others. This delivery may be the redelivered message
+      // of a worker that died holding one, so it stays until they are stored, taking
+      // over any piece whose lease runs out, rather than acking the only message left.
+      await sleep(deps.settings.heartbeatMs, deps.draining, deps.shutdown);
     }
 
-    const pieces = await listStoredPieces(db, row);
-    // Others still hold pieces: whoever stores the last one combines.
-    if (pieces.some((p) => !p.finished_at)) return 'ack';
     if (!(await takeCombineLease(db, row, { holder, leaseMs: deps.settings.leaseMs })))
       return 'ack';
     await combineAndComplete(deps, { row, pieces, segments, budget, holder, deadline }, log);
