@@ -1,4 +1,5 @@
 // The deterministic chat server speaks OpenAI's wire format: checked with plain fetch.
+/* eslint-disable @typescript-eslint/no-explicit-any -- wire JSON, read field by field */
 import { startChatServer, type ChatServer } from '../src/chat-server.js';
 
 let server: ChatServer;

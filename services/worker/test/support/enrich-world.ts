@@ -143,34 +143,11 @@ export async function createEnrichWorld(): Promise<EnrichWorld> {
     return worker;
   }
 
-  async function seedJob(segments: Segment[], enrich: EnrichmentRequest[]) {
-    const id = uuidv7();
-    await insertQueuedJob(
-      env.db,
-      {
-        id,
-        tenant_id: tenantId,
-        priority: 'default',
-        object_key: `${tenantId}/${id}/speech.wav`,
-        filename: 'speech.wav',
-        content_type: 'audio/wav',
-        size_bytes: 1,
-        language: 'en',
-        engine: 'sphinx',
-      },
-      enrich,
-    );
-    const claimed = await claimAttempt(env.db, id, { leaseMs: 60_000 });
-    await markCompleted(env.db, claimed!, {
-      text: segments.map((s) => s.text).join(' '),
-      segments,
-      durationS: segments.at(-1)?.end ?? 0,
-      processingMs: 1,
-      model: 'test',
-    });
+  const seedJob = async (segments: Segment[], enrich: EnrichmentRequest[]) => {
+    const seeded = await seedCompletedJob(env.db, tenantId, segments, enrich);
     relay.kick();
-    return { jobId: id, enrichments: await listEnrichments(env.db, id) };
-  }
+    return seeded;
+  };
 
   const reload = async (id: string) => (await findEnrichmentById(env.db, id))!;
   const idle = () => workers.every((w) => w.active === 0);
@@ -203,6 +180,43 @@ export async function createEnrichWorld(): Promise<EnrichWorld> {
       await env.close();
     },
   };
+}
+
+/**
+ * A completed job with these segments and enrichments, through the lifecycle (queued,
+ * claimed, completed): the enrichments' messages are in the outbox.
+ */
+export async function seedCompletedJob(
+  db: Db,
+  tenantId: string,
+  segments: Segment[],
+  enrich: EnrichmentRequest[],
+): Promise<{ jobId: string; enrichments: EnrichmentRow[] }> {
+  const id = uuidv7();
+  await insertQueuedJob(
+    db,
+    {
+      id,
+      tenant_id: tenantId,
+      priority: 'default',
+      object_key: `${tenantId}/${id}/speech.wav`,
+      filename: 'speech.wav',
+      content_type: 'audio/wav',
+      size_bytes: 1,
+      language: 'en',
+      engine: 'sphinx',
+    },
+    enrich,
+  );
+  const claimed = await claimAttempt(db, id, { leaseMs: 60_000 });
+  await markCompleted(db, claimed!, {
+    text: segments.map((s) => s.text).join(' '),
+    segments,
+    durationS: segments.at(-1)?.end ?? 0,
+    processingMs: 1,
+    model: 'test',
+  });
+  return { jobId: id, enrichments: await listEnrichments(db, id) };
 }
 
 /** A transcript of `n` segments, 2 s each, with fillers and lower-case starts. */
