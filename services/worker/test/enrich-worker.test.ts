@@ -239,3 +239,15 @@ it('hands a task back on graceful shutdown: the piece is released at once and an
     markdown: expect.stringMatching(/^# Notes\n\n## Lines 0–/),
   });
 });
+
+it('completes the enrichments of an empty transcript without asking the model', async () => {
+  await world.startWorker('w1', { prefetch: 2 });
+  const since = world.chat.requests.length;
+  const { enrichments } = await world.seedJob([], ['clean', 'summary']);
+  const [clean, summary] = await Promise.all(enrichments.map((e) => world.settled(e.id)));
+  expect(clean).toMatchObject({ status: 'completed', pieces_total: 0, text: '' });
+  expect(clean!.result).toEqual({ shape: 'timed', segments: [], paragraphStarts: [] });
+  expect(summary).toMatchObject({ status: 'completed', pieces_total: 0 });
+  expect(summary!.result).toEqual({ shape: 'markdown', markdown: '' });
+  expect(world.chat.requests.slice(since)).toHaveLength(0);
+});

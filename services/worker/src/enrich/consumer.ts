@@ -24,7 +24,7 @@ export function createEnrichHandler(deps: EnrichDeps): MessageHandler {
       enrichmentId: message.enrichmentId,
     });
     try {
-      const settle = await runEnrichment(deps, message, log);
+      const settle = await runEnrichment(deps, message, log, { redelivered: ctx.redelivered });
       if (settle === 'ack') ctx.ack();
       else ctx.nack(true);
     } catch (error) {

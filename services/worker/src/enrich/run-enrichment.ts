@@ -108,10 +108,15 @@ interface Retryable {
   message: string;
 }
 
+/**
+ * `redelivered`: the broker gave this message to a consumer before (one that died, most
+ * likely, holding pieces whose leases have yet to run out).
+ */
 export async function runEnrichment(
   deps: EnrichDeps,
   message: EnrichMessage,
   log: Logger,
+  delivery: { redelivered: boolean } = { redelivered: false },
 ): Promise<Settle> {
   const { db } = deps;
   const found = await findEnrichmentById(db, message.enrichmentId);
@@ -131,6 +136,10 @@ export async function runEnrichment(
   const kind = row.kind;
   const budget = pieceBudget(kind, deps.settings);
   const deadline = (row.started_at?.getTime() ?? Date.now()) + deps.settings.timeoutMs;
+  // A helper (a fan-out copy) leaves work others hold to them. The delivery that claimed
+  // the task, or one redelivered after its consumer died, may be the only message left
+  // for it: that one stays until the work is done, taking over leases that run out.
+  const responsible = !claimed.joined || delivery.redelivered;
 
   try {
     if (row.pieces_total === null) {
@@ -160,14 +169,19 @@ export async function runEnrichment(
       }
       pieces = await listStoredPieces(db, row);
       if (pieces.every((p) => p.finished_at)) break;
-      // The last pieces are held by others. This delivery may be the redelivered message
-      // of a worker that died holding one, so it stays until they are stored, taking
-      // over any piece whose lease runs out, rather than acking the only message left.
+      // The last pieces are held by others: they store them and combine.
+      if (!responsible) return 'ack';
       await sleep(deps.settings.heartbeatMs, deps.draining, deps.shutdown);
     }
 
-    if (!(await takeCombineLease(db, row, { holder, leaseMs: deps.settings.leaseMs })))
-      return 'ack';
+    while (!(await takeCombineLease(db, row, { holder, leaseMs: deps.settings.leaseMs }))) {
+      // Someone else combines (or did, and completed it).
+      if (!responsible || (await findEnrichmentById(db, row.id))?.status !== 'processing') {
+        return 'ack';
+      }
+      if (deps.shutdown?.aborted || deps.draining?.aborted) return 'nack';
+      await sleep(deps.settings.heartbeatMs, deps.draining, deps.shutdown);
+    }
     await combineAndComplete(deps, { row, pieces, segments, budget, holder, deadline }, log);
     return 'ack';
   } catch (error) {
