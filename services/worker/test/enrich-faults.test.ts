@@ -145,3 +145,24 @@ it('fails timeout when the task runs over ENRICH_TIMEOUT_S', async () => {
   expect(row).toMatchObject({ status: 'failed', error_code: 'timeout' });
   await waitFor(() => world.chat.requests[from]?.aborted, { what: 'the request aborted' });
 });
+
+it("fan-out copies do not skip a retry's backoff", async () => {
+  const settings = {
+    pieceTokens: 40,
+    fanout: 3,
+    maxAttempts: 2,
+    retry: { baseMs: 1500, maxMs: 1500 },
+  };
+  await world.startWorker('a', { settings });
+  await world.startWorker('b', { settings });
+  world.chat.setDelay(100);
+  world.chat.queueFaults(...Array.from({ length: 12 }, () => ({ status: 503 as const })));
+  const { jobId, enrichments } = await world.seedJob(transcript(20), ['clean']);
+  const row = await world.settled(enrichments[0]!.id);
+  expect(row).toMatchObject({ status: 'failed', error_code: 'engine_unavailable', attempts: 2 });
+  const events = await eventsOf(jobId, row.id);
+  const requeued = events.find((e, i) => i > 0 && e.type === 'enrichment.queued')!;
+  const second = events.filter((e) => e.type === 'enrichment.processing')[1]!;
+  // Equal jitter: at least half the 1.5 s delay, whatever the copies did meanwhile.
+  expect(Date.parse(second.at) - Date.parse(requeued.at)).toBeGreaterThanOrEqual(700);
+});

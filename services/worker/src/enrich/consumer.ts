@@ -24,7 +24,11 @@ export function createEnrichHandler(deps: EnrichDeps): MessageHandler {
       enrichmentId: message.enrichmentId,
     });
     try {
-      const settle = await runEnrichment(deps, message, log, { redelivered: ctx.redelivered });
+      const settle = await runEnrichment(deps, message, log, {
+        redelivered: ctx.redelivered,
+        // RabbitMQ stamps x-death on a message a delay queue dead-lettered back here.
+        delayed: ctx.headers['x-death'] !== undefined,
+      });
       if (settle === 'ack') ctx.ack();
       else ctx.nack(true);
     } catch (error) {

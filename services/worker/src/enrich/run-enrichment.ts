@@ -110,17 +110,25 @@ interface Retryable {
 
 /**
  * `redelivered`: the broker gave this message to a consumer before (one that died, most
- * likely, holding pieces whose leases have yet to run out).
+ * likely, holding pieces whose leases have yet to run out). `delayed`: it comes out of
+ * a delay queue (a retry after its backoff).
  */
 export async function runEnrichment(
   deps: EnrichDeps,
   message: EnrichMessage,
   log: Logger,
-  delivery: { redelivered: boolean } = { redelivered: false },
+  delivery: { redelivered: boolean; delayed: boolean } = { redelivered: false, delayed: false },
 ): Promise<Settle> {
   const { db } = deps;
   const found = await findEnrichmentById(db, message.enrichmentId);
   if (!found || TERMINAL_ENRICHMENT_STATUSES.includes(found.status)) return 'ack';
+  if (found.status === 'queued' && found.error_code && !delivery.delayed) {
+    // Requeued for a retry after a failure: its retry message waits out the backoff in a
+    // delay queue. This is an older copy (a fan-out helper's); claiming now would skip
+    // the backoff and burn attempts against a server that is down.
+    log.debug('enrichment waits for its retry; stale copy dropped');
+    return 'ack';
+  }
   const job = await findJobById(db, found.job_id);
   // Queued again by the job's complete edge when the transcript lands.
   if (job?.status !== 'completed') return 'ack';
