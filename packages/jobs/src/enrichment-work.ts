@@ -44,11 +44,19 @@ function inTransaction<T>(db: Db, run: (trx: Db) => Promise<T>): Promise<T> {
 
 const jobOf = (row: EnrichmentRow) => ({ id: row.job_id, tenantId: row.tenant_id });
 
-/** The row, locked after its job, when it is still `processing`. */
-async function lockProcessing(trx: Db, row: EnrichmentRow): Promise<EnrichmentRow | undefined> {
+/**
+ * The row, locked after its job, when it is still `processing` (and, with `attempt`,
+ * still in that attempt: a helper of an older attempt must not requeue a newer one).
+ */
+async function lockProcessing(
+  trx: Db,
+  row: EnrichmentRow,
+  attempt?: number,
+): Promise<EnrichmentRow | undefined> {
   if (!(await lockJob(trx, row.job_id))) return undefined;
   const current = await lockEnrichment(trx, row.id);
-  return current?.status === 'processing' ? current : undefined;
+  if (current?.status !== 'processing') return undefined;
+  return attempt === undefined || current.attempts === attempt ? current : undefined;
 }
 
 /**
@@ -273,14 +281,18 @@ export async function completeEnrichment(
   });
 }
 
-/** fail: processing → failed, with `enrichment.failed`. */
+/**
+ * fail: processing → failed, with `enrichment.failed`; with `attempt`, only while the
+ * task is still in that attempt.
+ */
 export async function failEnrichment(
   db: Db,
   row: EnrichmentRow,
   error: { code: ErrorCode; message: string },
+  options: { attempt?: number } = {},
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
-    if (!(await lockProcessing(trx, row))) return false;
+    if (!(await lockProcessing(trx, row, options.attempt))) return false;
     const failed = await failEnrichmentRow(trx, { id: row.id, ...error });
     if (!failed) return false;
     await appendJobEvent(trx, jobOf(row), {
@@ -294,21 +306,22 @@ export async function failEnrichment(
 
 /**
  * requeue: processing → queued for another attempt after `delayMs` (the enrichment
- * lane's delay queue at `level`), with `enrichment.queued`. Stored pieces stay: the
- * next attempt resumes after them.
+ * lane's delay queue at `level`), with `enrichment.queued`, while the task is still in
+ * `attempt`. Stored pieces stay: the next attempt resumes after them.
  */
 export async function requeueEnrichment(
   db: Db,
   row: EnrichmentRow,
   input: {
     error: { code: ErrorCode; message: string };
+    attempt: number;
     level: number;
     delayMs: number;
     priority: Priority;
   },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
-    if (!(await lockProcessing(trx, row))) return false;
+    if (!(await lockProcessing(trx, row, input.attempt))) return false;
     const requeued = await requeueEnrichmentRow(trx, { id: row.id, ...input.error });
     if (!requeued) return false;
     await appendJobEvent(trx, jobOf(row), { type: 'enrichment.queued', ...enrichmentRefOf(row) });

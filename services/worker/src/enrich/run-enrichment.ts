@@ -400,28 +400,24 @@ async function retryLater(
   log: Logger,
 ): Promise<Settle> {
   await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
-  const current = (await findEnrichmentById(deps.db, row.id)) ?? row;
-  if (current.attempts >= deps.settings.maxAttempts) {
-    const message = `${error.message} (after ${current.attempts} attempts)`;
-    if (await failEnrichment(deps.db, current, { code: error.code, message })) {
+  // The attempt this delivery worked in: if the task has moved on (another worker
+  // requeued it and a retry claimed it), this failure is old news and changes nothing.
+  const attempt = row.attempts;
+  if (attempt >= deps.settings.maxAttempts) {
+    const message = `${error.message} (after ${attempt} attempts)`;
+    if (await failEnrichment(deps.db, row, { code: error.code, message }, { attempt })) {
       deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'failed' });
       deps.relay.kick();
-      log.warn(
-        { code: error.code, attempts: current.attempts },
-        'enrichment failed: out of attempts',
-      );
+      log.warn({ code: error.code, attempts: attempt }, 'enrichment failed: out of attempts');
     }
     return 'ack';
   }
-  const delayMs = retryDelayMs(current.attempts, deps.settings.retry);
-  const level = Math.min(DELAY_LEVELS, Math.max(1, current.attempts));
-  if (await requeueEnrichment(deps.db, current, { error, level, delayMs, priority })) {
+  const delayMs = retryDelayMs(attempt, deps.settings.retry);
+  const level = Math.min(DELAY_LEVELS, Math.max(1, attempt));
+  if (await requeueEnrichment(deps.db, row, { error, attempt, level, delayMs, priority })) {
     deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'requeued' });
     deps.relay.kick();
-    log.warn(
-      { code: error.code, attempt: current.attempts, delayMs },
-      'enrichment requeued for a retry',
-    );
+    log.warn({ code: error.code, attempt, delayMs }, 'enrichment requeued for a retry');
   }
   return 'ack';
 }
