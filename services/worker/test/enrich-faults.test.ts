@@ -114,8 +114,10 @@ it('cancel aborts the request in flight; the enrichment ends canceled with no la
   const id = enrichments[0]!.id;
   await waitFor(async () => (await world.reload(id)).pieces_done >= 1, { what: 'a piece stored' });
   world.chat.setDelay(60_000);
+  const slowFrom = Date.now();
+  // A request that arrived after the change: it waits a minute unless aborted.
   const inFlight = await waitFor(
-    () => world.chat.requests.slice(from).find((r) => r.status === 0 && !r.aborted),
+    () => world.chat.requests.slice(from).find((r) => r.at >= slowFrom && r.status === 0),
     { what: 'a request in flight' },
   );
   const canceled = await cancelEnrichment(world.env.db, world.tenantId, jobId, 'summary');

@@ -188,13 +188,15 @@ it('resumes after a killed worker: stored pieces are never asked for again', asy
   await waitFor(async () => (await world.reload(id)).pieces_done >= 2, {
     what: 'two pieces stored',
   });
-  // The next request hangs; then the worker dies mid-request without releasing anything.
-  world.chat.queueFaults({ hang: true });
+  // The next request hangs (a minute); the worker dies mid-request, releasing nothing.
+  world.chat.setDelay(60_000);
+  const slowFrom = Date.now();
   const hung = await waitFor(
-    () => world.chat.requests.slice(since).find((r) => r.status === 0 && !r.aborted),
-    { what: 'a request in flight' },
+    () => world.chat.requests.slice(since).find((r) => r.at >= slowFrom && r.status === 0),
+    { what: 'a hanging request in flight' },
   );
   await doomed.kill();
+  world.chat.setDelay(100);
   const storedAtKill = (await world.reload(id)).pieces_done;
   // Another worker gets the redelivered message and continues, taking the dead worker's
   // piece once its lease runs out.
@@ -222,11 +224,14 @@ it('hands a task back on graceful shutdown: the piece is released at once and an
   const { enrichments } = await world.seedJob(transcript(20), ['notes']);
   const id = enrichments[0]!.id;
   await waitFor(async () => (await world.reload(id)).pieces_done >= 1, { what: 'a piece stored' });
+  world.chat.setDelay(60_000);
+  const slowFrom = Date.now();
   const inFlight = await waitFor(
-    () => world.chat.requests.slice(since).find((r) => r.status === 0 && !r.aborted),
-    { what: 'a request in flight' },
+    () => world.chat.requests.slice(since).find((r) => r.at >= slowFrom && r.status === 0),
+    { what: 'a hanging request in flight' },
   );
   await first.shutdown();
+  world.chat.setDelay(100);
   expect(inFlight.task).toBe('notes');
   // The request in flight was aborted (the server notices the closed socket).
   await waitFor(() => inFlight.aborted, { what: 'the request in flight aborted' });
