@@ -26,8 +26,10 @@ const logger = createLogger('worker', config.LOG_LEVEL);
 const transcribeLane = config.WORKER_LANES.includes('transcribe');
 const enrichLane = config.WORKER_LANES.includes('enrich') && Boolean(config.ENRICH_BASE_URL);
 if (config.WORKER_LANES.includes('enrich') && !config.ENRICH_BASE_URL) {
-  logger.warn(
-    'WORKER_LANES has enrich but ENRICH_BASE_URL is unset: not consuming the enrichment lane',
+  // Said once; a warning only when the lane was asked for by name, not by the default.
+  const asked = /\benrich\b/.test(process.env.WORKER_LANES ?? '');
+  logger[asked ? 'warn' : 'info'](
+    'ENRICH_BASE_URL is unset: this worker does not consume the enrichment lane',
   );
 }
 // Temporary files live under a folder of this process; dead workers' folders on this
