@@ -9,7 +9,6 @@ import {
   TERMINAL_ENRICHMENT_STATUSES,
   type EnrichMessage,
   type EnrichmentKind,
-  type ErrorCode,
   type Segment,
 } from '@transcribe/contracts';
 import {
@@ -28,16 +27,14 @@ import {
   listStoredPieces,
   planEnrichment,
   releaseEnrichmentPieces,
-  requeueEnrichment,
   storeEnrichmentPiece,
   takeCombineLease,
   takeEnrichmentPiece,
 } from '@transcribe/jobs';
-import { DELAY_LEVELS } from '@transcribe/queue';
 import type { Logger } from '@transcribe/telemetry';
-import { isChatEngineError, type ChatEngine } from '../engines/openai-chat.js';
+import type { ChatEngine } from '../engines/openai-chat.js';
 import type { WorkerMetrics } from '../metrics.js';
-import { retryDelayMs, type RetryPolicy } from '../retry-policy.js';
+import type { RetryPolicy } from '../retry-policy.js';
 import { reducePieces, stitchPieces } from './combine.js';
 import {
   boundMarkdown,
@@ -49,12 +46,8 @@ import {
   type Budget,
 } from './pieces.js';
 import { mapPrompt, PROMPT_VERSION } from './prompts.js';
-import {
-  EnrichmentStopped,
-  isEnrichmentStopped,
-  watched,
-  type StopReason,
-} from './watched-request.js';
+import { asRetryable, retryLater, settleStopped, timeOut } from './outcomes.js';
+import { EnrichmentStopped, isEnrichmentStopped, watched } from './watched-request.js';
 
 export interface EnrichSettings {
   contextTokens: number;
@@ -100,12 +93,6 @@ function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<voi
     const timer = setTimeout(done, ms);
     live.forEach((s) => s.addEventListener('abort', done));
   });
-}
-
-/** Why a piece's answer could not be used, or the engine could not give one: retried. */
-interface Retryable {
-  code: ErrorCode;
-  message: string;
 }
 
 /**
@@ -209,16 +196,6 @@ export async function runEnrichment(
     await releaseEnrichmentPieces(db, row, holder).catch(() => undefined);
     throw error;
   }
-}
-
-function asRetryable(error: unknown): Retryable | 'rejected' | undefined {
-  if (isChatEngineError(error)) {
-    return error.retryable ? { code: error.code, message: error.message } : 'rejected';
-  }
-  if (error instanceof Error && error.name === 'PieceOutputError') {
-    return { code: 'engine_failed', message: error.message };
-  }
-  return undefined;
 }
 
 interface PieceWork {
@@ -356,68 +333,4 @@ async function combineAndComplete(
     },
     'enrichment completed',
   );
-}
-
-async function timeOut(deps: EnrichDeps, row: EnrichmentRow, log: Logger): Promise<Settle> {
-  const message = `enrichment ran over its time limit of ${Math.round(deps.settings.timeoutMs / 1000)} s`;
-  if (await failEnrichment(deps.db, row, { code: 'timeout', message })) {
-    deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'failed' });
-    deps.relay.kick();
-    log.warn('enrichment timed out');
-  }
-  return 'ack';
-}
-
-async function settleStopped(
-  deps: EnrichDeps,
-  row: EnrichmentRow,
-  holder: string,
-  reason: StopReason,
-  log: Logger,
-): Promise<Settle> {
-  switch (reason) {
-    case 'timeout':
-      return timeOut(deps, row, log);
-    case 'shutdown':
-      // Another worker continues from the stored pieces; this piece is free at once.
-      await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
-      log.info('shutting down; enrichment handed back');
-      return 'nack';
-    case 'lost':
-    case 'canceled':
-      await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
-      log.info({ reason }, 'enrichment no longer ours; request aborted');
-      return 'ack';
-  }
-}
-
-async function retryLater(
-  deps: EnrichDeps,
-  row: EnrichmentRow,
-  holder: string,
-  priority: Parameters<typeof requeueEnrichment>[2]['priority'],
-  error: Retryable,
-  log: Logger,
-): Promise<Settle> {
-  await releaseEnrichmentPieces(deps.db, row, holder).catch(() => undefined);
-  // The attempt this delivery worked in: if the task has moved on (another worker
-  // requeued it and a retry claimed it), this failure is old news and changes nothing.
-  const attempt = row.attempts;
-  if (attempt >= deps.settings.maxAttempts) {
-    const message = `${error.message} (after ${attempt} attempts)`;
-    if (await failEnrichment(deps.db, row, { code: error.code, message }, { attempt })) {
-      deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'failed' });
-      deps.relay.kick();
-      log.warn({ code: error.code, attempts: attempt }, 'enrichment failed: out of attempts');
-    }
-    return 'ack';
-  }
-  const delayMs = retryDelayMs(attempt, deps.settings.retry);
-  const level = Math.min(DELAY_LEVELS, Math.max(1, attempt));
-  if (await requeueEnrichment(deps.db, row, { error, attempt, level, delayMs, priority })) {
-    deps.metrics.enrichments.inc({ kind: row.kind, outcome: 'requeued' });
-    deps.relay.kick();
-    log.warn({ code: error.code, attempt, delayMs }, 'enrichment requeued for a retry');
-  }
-  return 'ack';
 }
