@@ -73,3 +73,25 @@ it('enrich-only workers share a long enrichment and complete it', async () => {
   expect(transcribeOnly!.output).not.toMatch(/enrichment/);
   for (const worker of enrichOnly) expect(worker.output).toMatch(/enrichment piece stored/);
 });
+
+it('an enrich worker stopped with SIGTERM hands its task back; the other finishes it', async () => {
+  const tenantId = await ensureTenant(env.db, 'tenant-enrich-stack');
+  chat.setDelay(400);
+  const { enrichments } = await seedCompletedJob(env.db, tenantId, transcript(30), ['notes']);
+  const id = enrichments[0]!.id;
+  await waitFor(async () => ((await findEnrichmentById(env.db, id))?.pieces_done ?? 0) >= 2, {
+    timeoutMs: 120_000,
+    what: 'two pieces stored',
+  });
+  const [, first] = [...stack.services.entries()].filter(([name]) => name.startsWith('worker-'));
+  expect(await first![1].stop(30_000)).toBe(0);
+  chat.setDelay(50);
+  const row = await waitFor(
+    async () => {
+      const current = await findEnrichmentById(env.db, id);
+      return current && ['completed', 'failed', 'canceled'].includes(current.status) && current;
+    },
+    { timeoutMs: 180_000, what: 'notes to settle' },
+  );
+  expect(row).toMatchObject({ status: 'completed', attempts: 1 });
+});
