@@ -233,7 +233,12 @@ export const workerSchema = z.object({
   WORKER_LANES: z
     .string()
     .default('transcribe,enrich')
-    .transform((s) => s.split(',').map((lane) => lane.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((lane) => lane.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['transcribe', 'enrich'])).min(1, 'name at least one lane')),
   ...enrichmentEngine,
   /** Key for the chat server (Ollama and llama.cpp need none). Never logged. */
@@ -256,6 +261,17 @@ export const workerSchema = z.object({
   ENRICH_REQUEST_TIMEOUT_S: positiveInt.default(300),
   /** Limit of one enrichment from its first piece; past it the task fails `timeout`. */
   ENRICH_TIMEOUT_S: positiveInt.default(3600),
+  /**
+   * Optional cap on one piece's transcript, in estimated tokens (≈ 4 characters each),
+   * below what ENRICH_CONTEXT_TOKENS allows: smaller pieces spread a transcript over more
+   * workers and requests. Unset: pieces are as large as the context allows.
+   */
+  ENRICH_PIECE_TOKENS: positiveInt.min(16).optional(),
+  /**
+   * A piece's (or the combine step's) lease: renewed every second while its request
+   * runs, so only a dead worker's runs out, and then another worker takes the piece.
+   */
+  ENRICH_LEASE_S: positiveInt.min(3).default(30),
   /** Jobs (and chunks) one worker process runs at once; also its prefetch. Request one CPU per job. */
   WORKER_CONCURRENCY: positiveInt.max(64).default(1),
   /** Port of the worker's /metrics, /healthz and /readyz. */

@@ -27,3 +27,4 @@ export { isDatabaseUnavailable } from './unavailable.js';
 export { pingDatabase } from './ping.js';
 export * from './rate-limit.store.js';
 export * from './enrichments.repository.js';
+export * from './enrichment-work.repository.js';

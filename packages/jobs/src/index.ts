@@ -47,3 +47,17 @@ export {
   enrichmentRefOf,
   JOB_ENDED_CODE,
 } from './enrichment-lifecycle.js';
+export {
+  claimEnrichment,
+  planEnrichment,
+  fanOutEnrichment,
+  takeEnrichmentPiece,
+  heartbeatEnrichmentPiece,
+  releaseEnrichmentPieces,
+  storeEnrichmentPiece,
+  listStoredPieces,
+  takeCombineLease,
+  completeEnrichment,
+  failEnrichment,
+  requeueEnrichment,
+} from './enrichment-work.js';

@@ -66,3 +66,10 @@ export {
   type ScenarioResult,
 } from './fault-report.js';
 export { followResuming, streamMismatch, type ResumedStream } from './ws-resume.js';
+export {
+  startChatServer,
+  recogniseTask,
+  type ChatServer,
+  type ChatFault,
+  type ChatRequestRecord,
+} from './chat-server.js';

@@ -108,6 +108,8 @@ async function deleteQueues(url: string, prefix: string): Promise<void> {
       names.deadQueue,
       names.webhooksQueue,
       ...names.delayQueues,
+      names.enrichQueue,
+      ...names.enrichDelayQueues,
     ]) {
       await channel.deleteQueue(queue);
     }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from '@transcribe/telemetry';
+import { Counter, Gauge, Histogram, type Registry } from '@transcribe/telemetry';
 
 export interface WorkerMetrics {
   jobs: Counter<'outcome'>;
@@ -6,6 +6,12 @@ export interface WorkerMetrics {
   audioSeconds: Counter;
   chunks: Counter;
   reaped: Counter<'kind'>;
+  /** Enrichments this worker finished, by kind and outcome (completed, failed, requeued). */
+  enrichments: Counter<'kind' | 'outcome'>;
+  /** Seconds of one piece's chat request (or one reduce request), by kind. */
+  enrichPieceSeconds: Histogram<'kind'>;
+  /** Chat tokens spent, by kind and type (prompt, completion). */
+  enrichTokens: Counter<'kind' | 'type'>;
 }
 
 export function createWorkerMetrics(registry: Registry): WorkerMetrics {
@@ -35,6 +41,25 @@ export function createWorkerMetrics(registry: Registry): WorkerMetrics {
       name: 'worker_reaped_jobs_total',
       help: 'Jobs found again by the reaper (requeued, failed, republished)',
       labelNames: ['kind'],
+      registers: [registry],
+    }),
+    enrichments: new Counter({
+      name: 'worker_enrichments_total',
+      help: 'Enrichments settled by this worker, by kind and outcome (completed, failed, requeued)',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    enrichPieceSeconds: new Histogram({
+      name: 'worker_enrichment_piece_seconds',
+      help: "Duration of one enrichment piece's chat request (map or reduce), by kind",
+      labelNames: ['kind'],
+      buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320],
+      registers: [registry],
+    }),
+    enrichTokens: new Counter({
+      name: 'worker_enrichment_tokens_total',
+      help: 'Chat tokens spent on enrichments, by kind and type (prompt, completion)',
+      labelNames: ['kind', 'type'],
       registers: [registry],
     }),
   };
