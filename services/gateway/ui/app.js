@@ -1,5 +1,6 @@
 // The gateway's small web UI: upload a recording through the gateway, follow its events
-// live over the notifier's WebSocket (resuming after a drop), show and download the result.
+// live over the notifier's WebSocket (resuming after a drop), show and download the result,
+// and the enrichments made from it (tabs: enrichments.js; their markdown: markdown.js).
 // Plain browser JavaScript, no build step; the page's CSP allows only scripts from here.
 'use strict';
 
@@ -59,15 +60,45 @@ function uploadForm(form, onProgress) {
   });
 }
 
+const tabs = window.enrichmentTabs;
+tabs.use(api);
+
+/** Offers enrichments on the upload form when this gateway has a chat engine. */
+async function loadConfig() {
+  try {
+    const config = await (await fetch('/ui/config.json')).json();
+    $('enrich').hidden = !(config.enrichments && config.enrichments.available);
+  } catch {
+    $('enrich').hidden = true;
+  }
+}
+
+/** The form's enrichments, as `enrich` on job creation: "clean", …, {"translate": "de"}. */
+function enrichList() {
+  if ($('enrich').hidden) return [];
+  const list = [...document.querySelectorAll('#enrich input[name=enrich]:checked')].map(
+    (box) => box.value,
+  );
+  const target = $('target').value.trim();
+  if ($('translate').checked && target) list.push({ translate: target });
+  return list;
+}
+
+const JOB_TERMINAL = ['completed', 'failed', 'canceled'];
 let socket;
 
-/** Follows one job; reconnects with `after` = the last seq seen, so nothing is missed or repeated. */
+/**
+ * Follows one job; reconnects with `after` = the last seq seen, so nothing is missed or
+ * repeated. Enrichment events come after the job's `completed` on the same stream, so it
+ * ends only when the job has ended and so has every enrichment of it.
+ */
 function follow(job) {
   if (socket) socket.close(1000);
   const eventsUrl = new URL(job.links.events);
   eventsUrl.searchParams.delete('token');
   let lastSeq = 0;
   let finished = false;
+  let jobStatus = job.status;
   const connect = () => {
     eventsUrl.searchParams.set('after', String(lastSeq));
     // Credentials as a subprotocol: browsers cannot set headers, and a query string may be logged.
@@ -78,8 +109,9 @@ function follow(job) {
       if (frame.kind !== 'event') return;
       const event = frame.event;
       lastSeq = event.seq;
+      if (!event.type.startsWith('enrichment.')) jobStatus = event.type;
       onEvent(job, event, frame.etaS);
-      if (['completed', 'failed', 'canceled'].includes(event.type)) {
+      if (JOB_TERMINAL.includes(jobStatus) && tabs.settled()) {
         finished = true;
         socket.close(1000);
       }
@@ -94,7 +126,10 @@ function follow(job) {
 
 function onEvent(job, event, etaS) {
   const status = $('status');
-  if (event.type === 'progress') {
+  if (event.type.startsWith('enrichment.')) {
+    // A new or finished enrichment: re-read the job for its full view (formats, error).
+    if (tabs.apply(job.id, event, etaS)) void reloadEnrichments(job.id);
+  } else if (event.type === 'progress') {
     $('bar').value = event.progress;
     status.textContent = `${event.stage} ${Math.round(event.progress)}%${etaS !== undefined ? `, about ${Math.ceil(etaS)} s left` : ''}`;
   } else if (event.type === 'completed') {
@@ -110,11 +145,24 @@ function onEvent(job, event, etaS) {
   }
 }
 
+async function reloadEnrichments(jobId) {
+  try {
+    const fresh = await (await api(`/v1/jobs/${jobId}`)).json();
+    tabs.set(jobId, fresh.enrichments);
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+let transcriptShown = null;
+
 async function showTranscript(jobId) {
+  if (transcriptShown === jobId) return; // a replayed `completed`
+  transcriptShown = jobId;
   const text = await (await api(`/v1/jobs/${jobId}/transcript?format=txt`)).text();
   $('transcript').textContent = text;
   $('result').hidden = false;
-  for (const link of document.querySelectorAll('.downloads a')) {
+  for (const link of document.querySelectorAll('#transcript-downloads a')) {
     link.onclick = async (e) => {
       e.preventDefault();
       const format = link.dataset.format;
@@ -128,15 +176,24 @@ async function showTranscript(jobId) {
   }
 }
 
-async function openJob(job) {
+async function openJob(listed) {
   $('current').hidden = false;
   $('result').hidden = true;
-  $('title').textContent = job.filename;
+  transcriptShown = null;
+  $('title').textContent = listed.filename;
+  let job = listed;
+  try {
+    job = await (await api(`/v1/jobs/${listed.id}`)).json();
+  } catch (error) {
+    showError(error.message);
+  }
   $('bar').value = job.progress;
   $('status').textContent = job.status;
-  if (job.status === 'completed') return showTranscript(job.id);
+  tabs.set(job.id, job.enrichments);
+  if (job.status === 'completed') void showTranscript(job.id);
   // A listed job carries no events token (only creation returns one): follow it with the key.
-  if (job.status === 'queued' || job.status === 'processing') follow(job);
+  if (!JOB_TERMINAL.includes(job.status) || !tabs.settled()) follow(job);
+  else if (socket) socket.close(1000);
 }
 
 async function refreshJobs() {
@@ -174,9 +231,13 @@ $('upload').addEventListener('submit', async (e) => {
   const form = new FormData();
   form.append('language', $('language').value.trim() || 'en');
   form.append('priority', $('priority').value);
+  const enrich = enrichList();
+  // A JSON string, like metadata: form fields are text.
+  if (enrich.length) form.append('enrich', JSON.stringify(enrich));
   form.append('file', file, file.name);
   $('current').hidden = false;
   $('result').hidden = true;
+  transcriptShown = null;
   $('title').textContent = file.name;
   try {
     const job = await uploadForm(form, (f) => {
@@ -184,6 +245,7 @@ $('upload').addEventListener('submit', async (e) => {
       $('status').textContent = `uploading ${Math.round(f * 100)}%`;
     });
     $('bar').value = 0;
+    tabs.set(job.id, job.enrichments);
     follow(job);
     refreshJobs();
   } catch (error) {
@@ -192,4 +254,9 @@ $('upload').addEventListener('submit', async (e) => {
   }
 });
 $('refresh').addEventListener('click', refreshJobs);
+$('target').addEventListener(
+  'input',
+  () => ($('translate').checked = $('target').value.trim() !== ''),
+);
+void loadConfig();
 refreshJobs();
