@@ -150,6 +150,10 @@ describeWithBrowser('web UI', () => {
       await page.$$eval(`${summary} .downloads a`, (links) => links.map((a) => a.textContent)),
     ).toEqual(['md', 'txt', 'json']);
     expect(await page.isVisible('#transcript')).toBe(false);
+    await page.screenshot({
+      path: join(tmpdir(), 'transcribe-web-ui-summary.png'),
+      fullPage: true,
+    });
 
     await page.click('#tabs [role=tab][data-key=notes]');
     const notes = '.enrichment[data-key=notes]';
