@@ -110,7 +110,35 @@ describeWithBrowser('web UI', () => {
     await page.waitForSelector('#error:not([hidden])');
     expect(await page.textContent('#error')).toContain('unauthorized');
   });
-  it('shows the enrichments as tabs: a rendered summary, and live progress of the notes', async () => {
+  it('sends the enrichments ticked on the form as `enrich`', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${stack.gatewayUrl}/`);
+    await page.waitForSelector('#enrich:not([hidden])');
+    await page.fill('#key', KEY);
+    await page.setInputFiles('#file', audioFixture('jfk.wav'));
+    await page.check('#enrich input[value=summary]');
+    await page.check('#enrich input[value=notes]');
+    await page.fill('#target', 'de'); // ticks "translation to"
+    // Answered here, so no job is made: only what the page sends matters.
+    let body = '';
+    await page.route('**/v1/jobs/upload', async (route) => {
+      body = route.request().postDataBuffer()?.toString('latin1') ?? '';
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'enrichment_unavailable', message: 'no chat engine' },
+        }),
+      });
+    });
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toContain('enrichment_unavailable');
+    const field = /name="enrich"\r\n\r\n([^\r]*)\r\n/.exec(body)?.[1];
+    expect(JSON.parse(field ?? 'null')).toEqual(['summary', 'notes', { translate: 'de' }]);
+  });
+
+  it('shows the enrichments as tabs: a rendered summary, live progress of the notes, then their result', async () => {
     const jobId = await seedEnrichedJob(env.db, tenantId);
     const page = await browser.newPage();
     const problems: string[] = [];
@@ -179,6 +207,45 @@ describeWithBrowser('web UI', () => {
       path: join(tmpdir(), 'transcribe-web-ui-enrichments.png'),
       fullPage: true,
     });
+
+    // The notes complete (row and event in one transaction, as the worker's edge writes
+    // them): rendered at once, with the formats from the job's view.
+    const finishedAt = new Date();
+    await env.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('enrichments')
+        .set({
+          status: 'completed',
+          progress: 100,
+          pieces_done: 5,
+          model: 'llama3.1:8b',
+          text: NOTES_MD,
+          result: JSON.stringify({ shape: 'markdown', markdown: NOTES_MD }),
+          started_at: new Date(finishedAt.getTime() - 9000),
+          finished_at: finishedAt,
+        })
+        .where('id', '=', notesRef!.id)
+        .execute();
+      await appendJobEvent(
+        trx,
+        { id: jobId, tenantId },
+        {
+          type: 'enrichment.completed',
+          enrichment: notesRef!,
+          model: 'llama3.1:8b',
+          usage: null,
+          processingMs: 9000,
+        },
+      );
+    });
+    await page.waitForSelector(`${notes} .rendered li`, { timeout: 30_000 });
+    expect(await page.$$eval(`${notes} .rendered ol > li`, (li) => li.length)).toBe(2);
+    expect(await page.textContent(`${notes} .rendered li li`)).toBe(
+      'Light reactions in the thylakoids',
+    );
+    expect(await page.textContent('#tabs [role=tab][data-key=notes] .badge')).toBe('');
+    expect(await page.textContent(`${notes} .status`)).toBe('completed by llama3.1:8b in 9.0 s');
+    await page.screenshot({ path: join(tmpdir(), 'transcribe-web-ui-notes.png'), fullPage: true });
     expect(problems).toEqual([]);
   });
 });
@@ -194,6 +261,15 @@ const SUMMARY_MD = [
   '- Chlorophyll absorbs red and blue light.',
   '',
   'A model may write <img src=x onerror=alert(1)> or <script>alert(2)</script>: shown as text.',
+].join('\n');
+
+const NOTES_MD = [
+  '## Lecture notes',
+  '',
+  '1. Two stages',
+  '   - Light reactions in the thylakoids',
+  '   - The Calvin cycle in the stroma',
+  '2. Why plants look green',
 ].join('\n');
 
 /**

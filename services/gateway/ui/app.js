@@ -67,15 +67,21 @@ tabs.use(api);
 async function loadConfig() {
   try {
     const config = await (await fetch('/ui/config.json')).json();
-    $('enrich').hidden = !(config.enrichments && config.enrichments.available);
+    offerEnrichments(Boolean(config.enrichments && config.enrichments.available));
   } catch {
-    $('enrich').hidden = true;
+    offerEnrichments(false);
   }
+}
+
+function offerEnrichments(available) {
+  $('enrich').hidden = !available;
+  // A disabled fieldset is left out of the form's validation (its pattern) and of `enrich`.
+  $('enrich').disabled = !available;
 }
 
 /** The form's enrichments, as `enrich` on job creation: "clean", …, {"translate": "de"}. */
 function enrichList() {
-  if ($('enrich').hidden) return [];
+  if ($('enrich').disabled) return [];
   const list = [...document.querySelectorAll('#enrich input[name=enrich]:checked')].map(
     (box) => box.value,
   );
@@ -85,39 +91,49 @@ function enrichList() {
 }
 
 const JOB_TERMINAL = ['completed', 'failed', 'canceled'];
-let socket;
+/** The stream of the job on screen: its socket, and whether it is still wanted. */
+let following = null;
+
+function stopFollowing() {
+  if (!following) return;
+  following.stopped = true;
+  if (following.socket) following.socket.close(1000);
+  following = null;
+}
 
 /**
  * Follows one job; reconnects with `after` = the last seq seen, so nothing is missed or
  * repeated. Enrichment events come after the job's `completed` on the same stream, so it
- * ends only when the job has ended and so has every enrichment of it.
+ * ends only when the job has ended and so has every enrichment of it. Opening another job
+ * stops it: a stopped stream neither reconnects nor touches the page.
  */
 function follow(job) {
-  if (socket) socket.close(1000);
+  stopFollowing();
+  const me = { stopped: false, socket: null };
+  following = me;
   const eventsUrl = new URL(job.links.events);
   eventsUrl.searchParams.delete('token');
   let lastSeq = 0;
-  let finished = false;
   let jobStatus = job.status;
   const connect = () => {
+    if (me.stopped) return;
     eventsUrl.searchParams.set('after', String(lastSeq));
     // Credentials as a subprotocol: browsers cannot set headers, and a query string may be logged.
     const credential = job.eventsToken ? `token.${job.eventsToken}` : `key.${apiKey()}`;
-    socket = new WebSocket(eventsUrl, ['transcribe.v1', credential]);
-    socket.onmessage = (message) => {
+    const ws = new WebSocket(eventsUrl, ['transcribe.v1', credential]);
+    me.socket = ws;
+    ws.onmessage = (message) => {
+      if (me.stopped) return;
       const frame = JSON.parse(message.data);
       if (frame.kind !== 'event') return;
       const event = frame.event;
       lastSeq = event.seq;
       if (!event.type.startsWith('enrichment.')) jobStatus = event.type;
       onEvent(job, event, frame.etaS);
-      if (JOB_TERMINAL.includes(jobStatus) && tabs.settled()) {
-        finished = true;
-        socket.close(1000);
-      }
+      if (JOB_TERMINAL.includes(jobStatus) && tabs.settled()) stopFollowing();
     };
-    socket.onclose = (close) => {
-      if (finished || close.code === 4401 || close.code === 4404) return;
+    ws.onclose = (close) => {
+      if (me.stopped || close.code === 4401 || close.code === 4404) return;
       setTimeout(connect, 1000);
     };
   };
@@ -177,6 +193,7 @@ async function showTranscript(jobId) {
 }
 
 async function openJob(listed) {
+  stopFollowing();
   $('current').hidden = false;
   $('result').hidden = true;
   transcriptShown = null;
@@ -193,7 +210,7 @@ async function openJob(listed) {
   if (job.status === 'completed') void showTranscript(job.id);
   // A listed job carries no events token (only creation returns one): follow it with the key.
   if (!JOB_TERMINAL.includes(job.status) || !tabs.settled()) follow(job);
-  else if (socket) socket.close(1000);
+  else stopFollowing();
 }
 
 async function refreshJobs() {
@@ -228,10 +245,15 @@ $('upload').addEventListener('submit', async (e) => {
   showError('');
   const file = $('file').files[0];
   if (!file) return;
+  stopFollowing();
   const form = new FormData();
   form.append('language', $('language').value.trim() || 'en');
   form.append('priority', $('priority').value);
   const enrich = enrichList();
+  if ($('translate').checked && !$('target').value.trim() && !$('enrich').disabled) {
+    showError('name the language to translate to, e.g. de');
+    return;
+  }
   // A JSON string, like metadata: form fields are text.
   if (enrich.length) form.append('enrich', JSON.stringify(enrich));
   form.append('file', file, file.name);

@@ -103,28 +103,37 @@
     entry.bar.value = e.status === 'completed' ? 100 : e.progress;
     entry.bar.hidden = TERMINAL_ENRICHMENT.includes(e.status);
     entry.status.textContent = statusText(e);
-    if (e.status === 'completed' && !entry.shown) {
-      entry.shown = true;
-      void showEnrichmentResult(entry);
+    if (e.status === 'completed') {
+      drawDownloads(entry);
+      if (!entry.shown) {
+        entry.shown = true;
+        void showEnrichmentResult(entry);
+      }
     }
   }
 
   async function showEnrichmentResult(entry) {
     const { jobId } = tabs;
-    const e = entry.data;
     try {
-      const markdown = await (
-        await enrichmentApi(`${enrichmentPath(jobId, e.key)}?format=md`)
-      ).text();
+      const res = await enrichmentApi(`${enrichmentPath(jobId, entry.data.key)}?format=md`);
+      const markdown = await res.text();
       if (tabs.jobId !== jobId) return;
       entry.rendered.replaceChildren(window.renderMarkdown(markdown));
     } catch (error) {
       entry.shown = false;
       entry.status.textContent = `completed; the result could not be loaded: ${error.message}`;
-      return;
     }
+  }
+
+  /** Download links for the formats the API lists (md until the job view has been read). */
+  function drawDownloads(entry) {
+    const { jobId } = tabs;
+    const e = entry.data;
+    const formats = e.formats && e.formats.length ? e.formats : ['md'];
+    if (entry.downloadsFor === formats.join()) return;
+    entry.downloadsFor = formats.join();
     entry.downloads.replaceChildren('Download: ');
-    for (const format of e.formats || ['md']) {
+    for (const format of formats) {
       const link = document.createElement('a');
       link.href = '#';
       link.textContent = format;
