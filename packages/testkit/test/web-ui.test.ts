@@ -183,8 +183,14 @@ describeWithBrowser('web UI', () => {
       fullPage: true,
     });
 
-    await page.click('#tabs [role=tab][data-key=notes]');
+    // Keyboard too: the arrow key moves from Summary to Notes.
+    await page.focus('#tabs [role=tab][data-key=summary]');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getAttribute('#tabs [role=tab][data-key=notes]', 'aria-selected')).toBe(
+      'true',
+    );
     const notes = '.enrichment[data-key=notes]';
+    expect(await page.isVisible(notes)).toBe(true);
     expect(await page.textContent(`${notes} .status`)).toBe('processing 20% (1/5 pieces)');
     // The next piece lands: its event reaches the open page through the notifier.
     await appendEvents(env.db, jobId, [

@@ -47,6 +47,9 @@
     return e.status;
   }
 
+  /** An element id for a key (`translate:de` → `panel-translate-de`). */
+  const panelId = (key) => `panel-${key.replace(/[^a-z0-9-]/gi, '-')}`;
+
   /** Shows one tab's panel and hides the others. */
   function selectTab(key) {
     tabs.active = key;
@@ -65,6 +68,7 @@
     tab.type = 'button';
     tab.setAttribute('role', 'tab');
     tab.dataset.key = e.key;
+    tab.setAttribute('aria-controls', panelId(e.key));
     const name = document.createElement('span');
     const badge = document.createElement('span');
     badge.className = 'badge';
@@ -75,6 +79,7 @@
     panel.className = 'enrichment';
     panel.setAttribute('role', 'tabpanel');
     panel.dataset.panel = e.key;
+    panel.id = panelId(e.key);
     panel.dataset.key = e.key;
     panel.hidden = tabs.active !== e.key;
     const bar = document.createElement('progress');
@@ -166,6 +171,7 @@
       transcript.type = 'button';
       transcript.setAttribute('role', 'tab');
       transcript.dataset.key = 'transcript';
+      transcript.setAttribute('aria-controls', 'panel-transcript');
       transcript.textContent = 'Transcript';
       transcript.onclick = () => selectTab('transcript');
       byId('tabs').append(transcript);
@@ -233,6 +239,22 @@
       TERMINAL_ENRICHMENT.includes(entry.data.status),
     );
   }
+
+  // The tab list's keys, as WAI-ARIA describes: arrows move between tabs, Home/End to the ends.
+  byId('tabs').addEventListener('keydown', (event) => {
+    const all = [...byId('tabs').querySelectorAll('[role=tab]')];
+    const at = all.findIndex((t) => t.dataset.key === tabs.active);
+    const to = {
+      ArrowRight: (at + 1) % all.length,
+      ArrowLeft: (at - 1 + all.length) % all.length,
+      Home: 0,
+      End: all.length - 1,
+    }[event.key];
+    if (to === undefined || !all[to]) return;
+    event.preventDefault();
+    selectTab(all[to].dataset.key);
+    all[to].focus();
+  });
 
   window.enrichmentTabs = {
     use(api) {
