@@ -150,9 +150,27 @@ describeWithBrowser('web UI', () => {
     await page.waitForSelector('#enrich:not([hidden])');
     await page.fill('#key', KEY);
     await page.click('#refresh');
+    // Every status the summary's panel shows, from the first.
+    await page.evaluate(`
+      window.summaryStatuses = [];
+      new MutationObserver(() => {
+        const status = document.querySelector('.enrichment[data-key=summary] .status');
+        if (status) window.summaryStatuses.push(status.textContent);
+      }).observe(document.getElementById('enrichments'), {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    `);
     await page.click('#jobs a >> text=lecture.mp3');
 
     await page.waitForSelector('#tabs:not([hidden])');
+    // The stream replays from seq 1 over the state the API gave (the summary's
+    // `enrichment.queued` and `processing` among them): a finished enrichment stays finished.
+    await page.waitForSelector('#current[data-seq="9"]');
+    const shown = (await page.evaluate('window.summaryStatuses')) as string[];
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.filter((text) => !text.startsWith('completed'))).toEqual([]);
     const tabNames = await page.$$eval('#tabs [role=tab]', (tabs) =>
       tabs.map((t) => (t.textContent ?? '').replace(/\s+/g, ' ').trim()),
     );

@@ -128,6 +128,8 @@ function follow(job) {
       if (frame.kind !== 'event') return;
       const event = frame.event;
       lastSeq = event.seq;
+      // Where the page is in the job's stream (for tests and the curious: devtools).
+      $('current').dataset.seq = String(lastSeq);
       if (!event.type.startsWith('enrichment.')) jobStatus = event.type;
       onEvent(job, event, frame.etaS);
       if (JOB_TERMINAL.includes(jobStatus) && tabs.settled()) stopFollowing();

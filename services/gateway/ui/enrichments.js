@@ -213,6 +213,11 @@
     }
     const e = entry.data;
     const status = event.type.slice('enrichment.'.length);
+    // A job opened from the list replays its stream from the start over the state the API
+    // gave: an old event must not take a finished enrichment back (only a canceled one
+    // comes back, queued again when its job is retried).
+    const finished = e.status === 'completed' || e.status === 'failed';
+    if (finished && !TERMINAL_ENRICHMENT.includes(status)) return false;
     if (status === 'progress') {
       Object.assign(e, {
         status: 'processing',
