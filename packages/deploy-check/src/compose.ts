@@ -50,6 +50,8 @@ export interface ComposeService {
   read_only?: boolean;
   container_name?: string;
   stop_grace_period?: string;
+  /** Started only when one of these profiles is asked for (`--profile`). */
+  profiles?: string[];
 }
 
 export interface ComposeFile {

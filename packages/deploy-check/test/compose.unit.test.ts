@@ -63,6 +63,7 @@ describe('docker-compose.yml', () => {
     const published = (s: ComposeService) => (s.ports ?? []).map((p) => String(p));
     expect(published(service('rabbitmq'))).toEqual(['127.0.0.1:15672:15672']);
     expect(published(service('minio'))).toContain('127.0.0.1:9001:9001');
+    expect(published(service('ollama'))).toEqual(['127.0.0.1:11434:11434']);
   });
 
   it('has the dependencies, one-shot jobs and the three services', () => {
@@ -73,6 +74,7 @@ describe('docker-compose.yml', () => {
         'migrate',
         'minio',
         'notifier',
+        'ollama',
         'postgres',
         'rabbitmq',
         'worker',
@@ -183,6 +185,55 @@ describe('docker-compose.yml', () => {
     // The notifier links back to the gateway (completed events, webhooks), where it has such a setting.
     if (notifier && 'PUBLIC_API_URL' in notifier)
       expect(notifier.PUBLIC_API_URL).toBe(gateway?.PUBLIC_URL);
+  });
+
+  it('gives the gateway only the chat server URL, and the worker every enrichment setting', () => {
+    const enrichKeys = (s: ComposeService) =>
+      Object.keys(s.environment ?? {}).filter((k) => k.startsWith('ENRICH_'));
+    expect(enrichKeys(service('gateway'))).toEqual(['ENRICH_BASE_URL']);
+    expect(enrichKeys(service('worker'))).toEqual(
+      expect.arrayContaining(['ENRICH_BASE_URL', 'ENRICH_API_KEY', 'ENRICH_MODEL']),
+    );
+    expect(enrichKeys(service('notifier'))).toEqual([]);
+    // Off by default: empty is unset, so the gateway refuses enrichments.
+    const [gateway, worker] = services.map(
+      (svc) => parseEnv(svc.schema, serviceEnv(service(svc.name))) as Record<string, unknown>,
+    );
+    expect(gateway?.ENRICH_BASE_URL).toBeUndefined();
+    expect(worker?.ENRICH_BASE_URL).toBeUndefined();
+    expect(worker?.WORKER_LANES).toEqual(['transcribe', 'enrich']);
+  });
+
+  it('runs Ollama only under its profile, with its models in a volume, and the services reach it', () => {
+    const ollama = readComposeFile(join(root, 'docker-compose.yml')).services.ollama;
+    expect(ollama?.profiles).toEqual(['ollama']);
+    // Nothing that starts by default waits on it.
+    for (const [name, s] of Object.entries(compose.services)) {
+      expect({ name, dependsOnOllama: Object.keys(s.depends_on ?? {}).includes('ollama') }).toEqual(
+        { name, dependsOnOllama: false },
+      );
+    }
+    const models = (service('ollama').volumes ?? [])
+      .map(String)
+      .find((v) => v.endsWith(':/root/.ollama'));
+    expect(Object.keys(compose.volumes ?? {})).toContain(models?.split(':')[0]);
+    expect(service('ollama').healthcheck?.test).toBeDefined();
+
+    // What `ENRICH_BASE_URL=http://ollama:11434/v1 docker compose --profile ollama up` sees.
+    const url = 'http://ollama:11434/v1';
+    const withOllama = interpolate(readComposeFile(join(root, 'docker-compose.yml')), {
+      ...envExample.values,
+      ENRICH_BASE_URL: url,
+    });
+    const [gatewaySvc, workerSvc] = services;
+    const gateway = parseEnv(gatewaySvc.schema, serviceEnv(withOllama.services.gateway!));
+    const worker = parseEnv(workerSvc.schema, serviceEnv(withOllama.services.worker!));
+    expect(gateway.ENRICH_BASE_URL).toBe(url);
+    expect(worker.ENRICH_BASE_URL).toBe(url);
+    expect(worker.ENRICH_MODEL).toBe('llama3.1:8b');
+    const target = new URL(url);
+    expect(Object.keys(withOllama.services)).toContain(target.hostname);
+    expect(containerPorts(service('ollama'))).toContain(Number(target.port));
   });
 
   it('runs the migration with the same image and database as the services', () => {

@@ -350,6 +350,28 @@ describe('worker scaling', () => {
     expect(behavior?.scaleDown?.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
   });
 
+  it('prod: KEDA scales the enricher on the enrichment lane, apart from the worker', () => {
+    const scaled = one<IScaledObject>('prod', 'ScaledObject', 'enricher');
+    expect(scaled.spec.scaleTargetRef.name).toBe('enricher');
+    expect(scaled.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+    const [trigger, ...others] = scaled.spec.triggers;
+    expect(others).toHaveLength(0);
+    const enricher = podOf(one<IDeployment>('prod', 'Deployment', 'enricher')).containers[0];
+    const config = parseEnv(services[1].schema, containerEnv('prod', enricher as IContainer));
+    expect(trigger?.type).toBe('rabbitmq');
+    expect(trigger?.metadata.queueName).toBe(topologyNames(config.AMQP_PREFIX).enrichQueue);
+    expect(trigger?.metadata.protocol).toBe('http');
+    expect(trigger?.metadata.mode).toBe('QueueLength');
+    expect(Number(trigger?.metadata.value)).toBeGreaterThanOrEqual(config.ENRICH_CONCURRENCY);
+    // The same credentials as the worker's trigger.
+    const worker = one<IScaledObject>('prod', 'ScaledObject', 'worker');
+    expect(trigger?.authenticationRef?.name).toBe(worker.spec.triggers[0]?.authenticationRef?.name);
+    expect(one<IDeployment>('prod', 'Deployment', 'enricher').spec?.replicas).toBeUndefined();
+    expect(one<IDeployment>('dev', 'Deployment', 'enricher').spec?.replicas).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+
   it('the HPA alternative scales the worker on the same queue through an external metric', () => {
     expect(all('base + worker-hpa', 'ScaledObject')).toHaveLength(0);
     const hpa = one<IHorizontalPodAutoscaler>(
@@ -360,6 +382,106 @@ describe('worker scaling', () => {
     const metric = hpa.spec?.metrics?.[0];
     expect(metric?.type).toBe('External');
     expect(metric?.external?.metric.selector?.matchLabels?.queue).toBe(topologyNames('').jobsQueue);
+
+    const enricher = one<IHorizontalPodAutoscaler>(
+      'base + worker-hpa',
+      'HorizontalPodAutoscaler',
+      'enricher',
+    );
+    const enrichMetric = enricher.spec?.metrics?.[0];
+    expect(enrichMetric?.type).toBe('External');
+    expect(enrichMetric?.external?.metric.selector?.matchLabels?.queue).toBe(
+      topologyNames('').enrichQueue,
+    );
+    // prometheus-adapter serves both metrics, each from its own queue's series.
+    const rules = parse(
+      readFileSync(join(k8s, 'components/worker-hpa/adapter-rule.yaml'), 'utf8'),
+    ) as { seriesQuery: string; name: { as: string } }[];
+    for (const h of [hpa, enricher]) {
+      const m = h.spec?.metrics?.[0]?.external?.metric;
+      const rule = rules.find((r) => r.name.as === m?.name);
+      expect(rule?.seriesQuery).toContain(`queue="${m?.selector?.matchLabels?.queue}"`);
+    }
+  });
+});
+
+describe.each(overlayNames)('k8s %s: the lanes', (name) => {
+  const configOf = (deployment: string, svc: (typeof services)[number] = services[1]) =>
+    parseEnv(
+      svc.schema,
+      containerEnv(
+        name,
+        podOf(one<IDeployment>(name, 'Deployment', deployment)).containers[0] as IContainer,
+      ),
+    ) as Record<string, unknown>;
+
+  it('runs transcription on the worker and enrichments on the enricher, from one image', () => {
+    expect(configOf('worker').WORKER_LANES).toEqual(['transcribe']);
+    expect(configOf('enricher').WORKER_LANES).toEqual(['enrich']);
+    const image = (d: string) =>
+      podOf(one<IDeployment>(name, 'Deployment', d)).containers[0]?.image;
+    expect(image('enricher')).toBe(image('worker'));
+  });
+
+  it('enricher: probes on its metrics port, small CPU, restricted, scratch, a drain that fits', () => {
+    const deployment = one<IDeployment>(name, 'Deployment', 'enricher');
+    const pod = podOf(deployment);
+    expect(pod.containers).toHaveLength(1);
+    const container = pod.containers[0] as IContainer;
+    const config = configOf('enricher');
+    expect(container.ports?.map((p) => p.containerPort)).toEqual([config.METRICS_PORT]);
+    expect(container.startupProbe?.httpGet?.path).toBe('/healthz');
+    expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
+    for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe])
+      expect(probePort(probe, container)).toBe(config.METRICS_PORT);
+    expect(deployment.spec?.template.metadata?.annotations?.['prometheus.io/port']).toBe(
+      String(config.METRICS_PORT),
+    );
+    // I/O-bound on the chat server: a fraction of the worker's CPU.
+    const millicores = (cpu: unknown) =>
+      String(cpu).endsWith('m') ? Number(String(cpu).slice(0, -1)) : Number(cpu) * 1000;
+    const worker = podOf(one<IDeployment>(name, 'Deployment', 'worker')).containers[0];
+    expect(millicores(container.resources?.requests?.cpu)).toBeLessThanOrEqual(250);
+    expect(millicores(container.resources?.requests?.cpu)).toBeLessThan(
+      millicores(worker?.resources?.requests?.cpu),
+    );
+    expect(container.resources?.limits?.memory).toBeDefined();
+    expectRestricted(pod, container);
+    const emptyDirs = new Set((pod.volumes ?? []).filter((v) => v.emptyDir).map((v) => v.name));
+    const writable = (container.volumeMounts ?? [])
+      .filter((m) => emptyDirs.has(m.name))
+      .map((m) => m.mountPath);
+    expect(writable).toContain('/tmp');
+    const tmp = String(config.TMP_DIR);
+    expect(writable.some((m) => tmp === m || tmp.startsWith(`${m}/`))).toBe(true);
+    expect(pod.terminationGracePeriodSeconds ?? 30).toBeGreaterThan(workerGraceSeconds(config));
+    expect(
+      all<IPodDisruptionBudget>(name, 'PodDisruptionBudget').some(
+        (pdb) => pdb.spec?.selector?.matchLabels?.['app.kubernetes.io/name'] === 'enricher',
+      ),
+    ).toBe(true);
+  });
+
+  it('enrichments are off by default, and everyone reads the same chat server setting', () => {
+    const gateway = configOf('gateway', services[0]);
+    expect(gateway.ENRICH_BASE_URL).toBeUndefined();
+    for (const d of ['worker', 'enricher']) expect(configOf(d).ENRICH_BASE_URL).toBeUndefined();
+    // Its key is a secret, not a setting.
+    const enricher = podOf(one<IDeployment>(name, 'Deployment', 'enricher'))
+      .containers[0] as IContainer;
+    const configMapName = enricher.envFrom?.find((f) => f.configMapRef)?.configMapRef?.name;
+    const configMap = one<IConfigMap>(name, 'ConfigMap', configMapName ?? '');
+    expect(Object.keys(configMap.data ?? {})).toContain('ENRICH_BASE_URL');
+    expect(Object.keys(configMap.data ?? {})).not.toContain('ENRICH_API_KEY');
+    expect(Object.keys(secretTemplate.stringData ?? {})).toContain('ENRICH_API_KEY');
+    // Set, the enricher parses it (and the gateway reads the same ConfigMap).
+    const withUrl = parseEnv(services[1].schema, {
+      ...containerEnv(name, enricher),
+      ENRICH_BASE_URL: 'http://ollama:11434/v1',
+    });
+    expect(withUrl.ENRICH_BASE_URL).toBe('http://ollama:11434/v1');
+    expect(withUrl.ENRICH_CONCURRENCY).toBeGreaterThanOrEqual(1);
   });
 });
 

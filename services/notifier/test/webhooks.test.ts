@@ -2,6 +2,7 @@
 // relay reach the shared webhooks queue, become delivery rows, and are POSTed to a real
 // HTTP receiver on 127.0.0.1 (hence WEBHOOK_ALLOW_PRIVATE in these tests, but for the
 // SSRF ones), signed, retried with backoff and recorded.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import amqplib from 'amqplib';
@@ -285,6 +286,125 @@ describe('delivery', () => {
     await sleep(300);
     expect(receiver.for('/broken')).toHaveLength(3); // bounded: no fourth attempt
     receiver.answer = () => ({ status: 204 });
+  });
+
+  it('POSTs a signed enrichment.completed payload, one delivery per enrichment of the job', async () => {
+    const tenant = await tenantWithWebhook('/enriched');
+    const job = await h.createJob(tenant);
+    const summary = { id: randomUUID(), key: 'summary', kind: 'summary' as const };
+    const german = { id: randomUUID(), key: 'translate:de', kind: 'translate' as const };
+    await h.complete(job);
+    await h.append(
+      job,
+      { type: 'enrichment.processing', enrichment: summary, attempt: 1 },
+      {
+        type: 'enrichment.progress',
+        enrichment: summary,
+        progress: 100,
+        piecesDone: 1,
+        piecesTotal: 1,
+      },
+      {
+        type: 'enrichment.completed',
+        enrichment: summary,
+        model: 'llama3.1:8b',
+        usage: { promptTokens: 812, completionTokens: 95 },
+        processingMs: 3100,
+      },
+    );
+    await h.append(job, {
+      type: 'enrichment.completed',
+      enrichment: german,
+      model: 'llama3.1:8b',
+      usage: null,
+      processingMs: 5200,
+    });
+    // job.completed and the two enrichments: three deliveries, though both enrichments'
+    // events have the same type (the row is unique per job and event).
+    await waitFor(() => receiver.for('/enriched').length === 3, { what: 'three webhooks' });
+    const byType = (type: string) =>
+      receiver.for('/enriched').filter((r) => r.headers[WEBHOOK_EVENT_HEADER] === type);
+    expect(byType('job.completed')).toHaveLength(1);
+    const enriched = byType('enrichment.completed');
+    expect(enriched).toHaveLength(2);
+
+    const got = enriched.find((r) => r.body.includes('"summary"'))!;
+    const signature = String(got.headers[WEBHOOK_SIGNATURE_HEADER]);
+    expect(verifyWebhookSignature(signature, got.body, tenant.secret)).toBe(true);
+    const payload = WebhookPayload.parse(JSON.parse(got.body));
+    expect(payload).toEqual({
+      v: 1,
+      id: got.headers[WEBHOOK_DELIVERY_HEADER],
+      type: 'enrichment.completed',
+      createdAt: expect.any(String),
+      data: {
+        jobId: job.id,
+        tenantId: tenant.id,
+        enrichment: summary,
+        status: 'completed',
+        model: 'llama3.1:8b',
+        usage: { promptTokens: 812, completionTokens: 95 },
+        links: {
+          job: `https://api.example.test/v1/jobs/${job.id}`,
+          enrichment: `https://api.example.test/v1/jobs/${job.id}/enrichments/summary`,
+        },
+      },
+    });
+    const translated = WebhookPayload.parse(JSON.parse(enriched.find((r) => r !== got)!.body));
+    expect(translated.data).toMatchObject({
+      enrichment: german,
+      links: { enrichment: `https://api.example.test/v1/jobs/${job.id}/enrichments/translate:de` },
+    });
+
+    const rows = await deliveriesWhen(tenant, job, (r) => r.length === 3);
+    expect(rows.map((r) => r.event).sort()).toEqual([
+      'enrichment.completed:summary',
+      'enrichment.completed:translate:de',
+      'job.completed',
+    ]);
+    // Only completed and failed enrichments make webhooks: nothing for processing, progress.
+    await sleep(200);
+    expect(receiver.for('/enriched')).toHaveLength(3);
+  });
+
+  it("sends enrichment.failed with the error to the job's own webhook URL", async () => {
+    const tenant = await tenantWithWebhook('/tenant-default-enrichment');
+    const job = await h.createJob(tenant);
+    await env.db
+      .updateTable('jobs')
+      .set({ webhook_url: `${receiver.url}/job-own-enrichment` })
+      .where('id', '=', job.id)
+      .execute();
+    const notes = { id: randomUUID(), key: 'notes', kind: 'notes' as const };
+    await h.append(
+      job,
+      {
+        type: 'enrichment.failed',
+        enrichment: notes,
+        error: { code: 'engine_failed', message: 'chat server answered 500 four times' },
+      },
+      // A canceled enrichment is the tenant's own doing: no webhook.
+      {
+        type: 'enrichment.canceled',
+        enrichment: { ...notes, id: randomUUID(), key: 'clean', kind: 'clean' },
+      },
+    );
+    await waitFor(() => receiver.for('/job-own-enrichment').length === 1, { what: 'webhook' });
+    const [got] = receiver.for('/job-own-enrichment');
+    expect(got!.headers[WEBHOOK_EVENT_HEADER]).toBe('enrichment.failed');
+    expect(WebhookPayload.parse(JSON.parse(got!.body))).toMatchObject({
+      type: 'enrichment.failed',
+      data: {
+        jobId: job.id,
+        enrichment: notes,
+        status: 'failed',
+        error: { code: 'engine_failed', message: 'chat server answered 500 four times' },
+        links: { enrichment: `https://api.example.test/v1/jobs/${job.id}/enrichments/notes` },
+      },
+    });
+    await sleep(200);
+    expect(receiver.for('/job-own-enrichment')).toHaveLength(1);
+    expect(receiver.for('/tenant-default-enrichment')).toHaveLength(0);
   });
 
   it('does not follow a redirect (it could point anywhere): a 3xx is a failed attempt', async () => {

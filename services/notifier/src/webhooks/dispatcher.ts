@@ -19,6 +19,7 @@ import {
   type AttemptHealth,
   type CircuitState,
 } from './circuit-breaker.js';
+import { webhookEventType } from './payload.js';
 import { backoffMs } from './retry-schedule.js';
 import { postWebhook, type PostResult } from './sender.js';
 
@@ -122,7 +123,7 @@ export function startWebhookDispatcher(deps: {
         'user-agent': 'transcribe-webhooks/1',
         [WEBHOOK_SIGNATURE_HEADER]: signWebhook(secret, timestamp, body),
         [WEBHOOK_DELIVERY_HEADER]: delivery.id,
-        [WEBHOOK_EVENT_HEADER]: delivery.event,
+        [WEBHOOK_EVENT_HEADER]: webhookEventType(delivery),
       },
       { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
     );

@@ -4,7 +4,7 @@ import { findJobById, findTenantWebhook, insertWebhookDelivery, type Db } from '
 import type { MessageHandler } from '@transcribe/queue';
 import type { Logger } from '@transcribe/telemetry';
 import { safeJson } from '../json.js';
-import { webhookPayload } from './payload.js';
+import { deliveryEventName, webhookPayload } from './payload.js';
 
 export interface WebhookIntakeOptions {
   db: Db;
@@ -18,8 +18,9 @@ export interface WebhookIntakeOptions {
 }
 
 /**
- * Consumer of the shared webhooks queue: turns a job's terminal event into a pending
- * delivery row (once per job and event, whatever the broker redelivers), addressed to the
+ * Consumer of the shared webhooks queue: turns a job's terminal event, or an enrichment's
+ * `enrichment.completed` / `enrichment.failed`, into a pending delivery row (once per job
+ * and event — per enrichment for those — whatever the broker redelivers), addressed to the
  * job's webhook URL or else the tenant's default. The row, not the message, carries the
  * retries: the message is acked as soon as the row is committed.
  */
@@ -43,7 +44,7 @@ export function webhookIntake(options: WebhookIntakeOptions): MessageHandler {
         id,
         jobId: job.id,
         tenantId: job.tenant_id,
-        event: payload.type,
+        event: deliveryEventName(payload),
         url,
         payload,
         maxAttempts: options.maxAttempts,

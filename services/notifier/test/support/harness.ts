@@ -219,14 +219,21 @@ export class Harness {
   }
 
   /**
-   * Follows a job until a terminal event, until `stopAfter` events (then drops the
+   * Follows a job until a terminal event (or `until`), until `stopAfter` events (then drops the
    * connection and records nothing more, like a client that went away), or until the
    * server closes. Every frame is validated against the contract.
    */
   follow(
     url: string,
-    options: { headers?: Record<string, string>; stopAfter?: number; timeoutMs?: number } = {},
+    options: {
+      headers?: Record<string, string>;
+      stopAfter?: number;
+      timeoutMs?: number;
+      /** The last event to wait for; default: the job's terminal event. */
+      until?: (event: JobEvent) => boolean;
+    } = {},
   ): Follower {
+    const last = options.until ?? ((event: JobEvent) => TERMINAL_EVENT_TYPES.includes(event.type));
     const socket = this.socket(url, { headers: options.headers });
     const events: JobEvent[] = [];
     let done = false;
@@ -245,7 +252,7 @@ export class Harness {
         if (done) return;
         const frame = EventFrame.parse(JSON.parse(String(data)));
         events.push(frame.event);
-        if (TERMINAL_EVENT_TYPES.includes(frame.event.type)) {
+        if (last(frame.event)) {
           socket.close(1000);
           finish({ events, seqs: events.map((e) => e.seq) });
         } else if (options.stopAfter !== undefined && events.length >= options.stopAfter) {
