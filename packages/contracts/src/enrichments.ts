@@ -25,7 +25,9 @@ const KINDS_LIST = `"clean", "summary", "notes" or {"translate": "<language>"}`;
  */
 export const EnrichmentRequest = z.union(
   [
-    z.enum(['clean', 'summary', 'notes'], { error: `unknown enrichment kind; expected ${KINDS_LIST}` }),
+    z.enum(['clean', 'summary', 'notes'], {
+      error: `unknown enrichment kind; expected ${KINDS_LIST}`,
+    }),
     z.strictObject({ translate: TargetLanguage }),
   ],
   { error: `unknown enrichment kind; expected ${KINDS_LIST}` },

@@ -97,7 +97,12 @@ export async function requestEnrichment(
     }
     const [created] = await addEnrichments(
       trx,
-      { id: job.id, tenantId: job.tenant_id, priority: job.priority, completed: job.status === 'completed' },
+      {
+        id: job.id,
+        tenantId: job.tenant_id,
+        priority: job.priority,
+        completed: job.status === 'completed',
+      },
       [request],
     );
     return { outcome: 'created', enrichment: created! };

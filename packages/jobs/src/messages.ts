@@ -1,7 +1,12 @@
 // The outbox protocol of the `jobs` topic, both ends of it: what the lifecycle writes
 // (a routing key naming a queue, a payload in a contracts schema) and how the relay reads
 // the routing key back into a destination. Written once so the two cannot drift apart.
-import { ChunkMessage, EnrichMessage, TranscribeMessage, type Priority } from '@transcribe/contracts';
+import {
+  ChunkMessage,
+  EnrichMessage,
+  TranscribeMessage,
+  type Priority,
+} from '@transcribe/contracts';
 import { insertOutbox, type Db } from '@transcribe/db';
 
 /** Highest message priority (critical). Classic queues cost a sub-queue per level, so keep it small. */
@@ -26,11 +31,7 @@ export type JobsRoute =
   | { queue: 'enrich-delay'; level: number };
 
 export type JobsRoutingKey =
-  | 'transcribe'
-  | 'dead'
-  | `retry.${number}`
-  | 'enrich'
-  | `enrich.retry.${number}`;
+  'transcribe' | 'dead' | `retry.${number}` | 'enrich' | `enrich.retry.${number}`;
 
 export function jobsRoutingKey(route: JobsRoute): JobsRoutingKey {
   switch (route.queue) {

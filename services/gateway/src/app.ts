@@ -91,7 +91,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   app.use(healthRouter(deps));
   app.use(docsRouter());
-  if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir));
+  if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir, deps.settings));
   // OpenAI's audio API answers in OpenAI's shapes, errors included: before our own /v1 stack.
   app.use(openAIAudioRouter(deps, jobMetrics));
   app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db, deps.authThrottle));
