@@ -24,6 +24,10 @@ export function describeEvent(event: JobEvent): string {
       return event.attempt > 1 ? `processing (attempt ${event.attempt})` : 'processing';
     case 'progress':
       return `${event.stage} ${Math.round(event.progress)}%`;
+    case 'position':
+      return event.position === 0 ? 'next in queue' : `queued, ${event.position} ahead`;
+    case 'partial':
+      return `chunk ${event.index + 1} ready (${event.startS.toFixed(0)}–${event.endS.toFixed(0)} s)`;
     case 'completed':
       return `completed in ${(event.processingMs / 1000).toFixed(1)} s`;
     case 'failed':

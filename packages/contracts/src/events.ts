@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
 import { EnrichmentKey, EnrichmentKind, TokenUsage } from './enrichments.js';
-import { Uuid } from './primitives.js';
+import { Segment, Uuid } from './primitives.js';
 
 /**
  * Job events, version 1. Every state change of a job is one event with a per-job `seq`
@@ -25,10 +25,47 @@ export const ProcessingEvent = z.object({
 export const ProgressEvent = z.object({
   ...base,
   type: z.literal('progress'),
-  /** 0–100 */
+  /** 0–100: while transcribing, audio seconds transcribed over the recording's, over all chunks. */
   progress: z.number().min(0).max(100),
-  /** What the worker is doing: downloading, probing, normalizing, transcribing, storing. */
+  /** What the worker is doing: downloading, probing, normalizing, splitting, transcribing, storing. */
   stage: z.string(),
+  /**
+   * The attempt this progress belongs to (issue 16). Progress is monotonic within an
+   * attempt; a retry starts again from 0 under a higher attempt, so a UI can say why.
+   * Optional only so events stored before issue 16 still parse.
+   */
+  attempt: z.number().int().positive().optional(),
+  /** Audio seconds transcribed so far and in all, over every chunk wherever it runs. */
+  audioDoneS: z.number().nonnegative().optional(),
+  audioTotalS: z.number().nonnegative().optional(),
+  /**
+   * Seconds until the transcript is ready, from this job's measured throughput (audio
+   * seconds per wall second, smoothed); absent until there is a measurement.
+   */
+  etaS: z.number().nonnegative().optional(),
+});
+/**
+ * A queued job's place (issue 16): how many jobs will be taken before it and when it is
+ * expected to start; sent when the position changes (rate-limited), not on every claim.
+ */
+export const PositionEvent = z.object({
+  ...base,
+  type: z.literal('position'),
+  position: z.number().int().nonnegative(),
+  estimatedStartAt: z.iso.datetime().nullable(),
+});
+/**
+ * A chunk of the transcript is ready (issue 16): its segments, at once, while the rest
+ * runs. `GET /v1/jobs/:id/transcript?partial=true` serves all chunks landed so far.
+ */
+export const PartialEvent = z.object({
+  ...base,
+  type: z.literal('partial'),
+  attempt: z.number().int().positive(),
+  index: z.number().int().nonnegative(),
+  startS: z.number().nonnegative(),
+  endS: z.number().nonnegative(),
+  segments: z.array(Segment),
 });
 export const CompletedEvent = z.object({
   ...base,
@@ -95,6 +132,8 @@ export const JobEvent = z.discriminatedUnion('type', [
   QueuedEvent,
   ProcessingEvent,
   ProgressEvent,
+  PositionEvent,
+  PartialEvent,
   CompletedEvent,
   FailedEvent,
   CanceledEvent,

@@ -266,6 +266,18 @@ export const Job = z.object({
   createdAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),
   finishedAt: z.iso.datetime().nullable(),
+  /** Audio seconds transcribed so far (all chunks) and the decoded total, once known (issue 16). */
+  audioDoneS: z.number().nonnegative().nullable(),
+  /** Seconds until the transcript is ready, from measured throughput; null when unknown. */
+  etaS: z.number().nonnegative().nullable(),
+  /**
+   * Seconds since a processing job's progress last moved, once that is longer than the
+   * stall bound (STALL_AFTER_S); null while it moves (or when not processing).
+   */
+  stalledSinceS: z.number().nonnegative().nullable(),
+  /** Queued jobs only: jobs that will be taken before this one, and the expected start. */
+  queuePosition: z.number().int().nonnegative().nullable(),
+  estimatedStartAt: z.iso.datetime().nullable(),
   /** Enrichments asked for, in the order asked (issue 15). */
   enrichments: z.array(Enrichment),
   links: z.object({

@@ -58,6 +58,12 @@ export function toJob(
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
+    // Issue 16 fills these from the progress columns and the queue (in progress).
+    audioDoneS: null,
+    etaS: null,
+    stalledSinceS: null,
+    queuePosition: null,
+    estimatedStartAt: null,
     enrichments: enrichments.map((e) => toEnrichment(e, bases)),
     links: {
       self: `${bases.api}/v1/jobs/${row.id}`,
