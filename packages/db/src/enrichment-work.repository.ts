@@ -2,9 +2,9 @@
 // statement; the rules (which edge, which event) live in packages/jobs enrichment-work.ts.
 // Every write to an enrichment requires it to be `processing`: a canceled or deleted one
 // (the job gone cascades) makes them all no-ops.
-import { sql } from 'kysely';
+import { sql, type UpdateObject } from 'kysely';
 import type { Db } from './connection.js';
-import type { EnrichmentPieceRow, EnrichmentRow } from './schema.js';
+import type { Database, EnrichmentPieceRow, EnrichmentRow } from './schema.js';
 
 /** queued → processing: attempts + 1, started_at kept from the first attempt. */
 export async function claimEnrichmentRow(db: Db, id: string): Promise<EnrichmentRow | undefined> {
@@ -247,27 +247,18 @@ export async function completeEnrichmentRow(
     completionTokens: number;
   },
 ): Promise<EnrichmentRow | undefined> {
-  return trx
-    .updateTable('enrichments')
-    .set({
-      status: 'completed',
-      progress: 100,
-      pieces_done: sql<number>`coalesce(pieces_total, 0)`,
-      text: input.text,
-      result: JSON.stringify(input.result),
-      model: input.model,
-      prompt_version: input.promptVersion,
-      prompt_tokens: input.promptTokens,
-      completion_tokens: input.completionTokens,
-      holder: null,
-      lease_expires_at: null,
-      finished_at: sql`now()`,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', input.id)
-    .where('status', '=', 'processing')
-    .returningAll()
-    .executeTakeFirst();
+  return leaveProcessing(trx, input.id, {
+    status: 'completed',
+    progress: 100,
+    pieces_done: sql<number>`coalesce(pieces_total, 0)`,
+    text: input.text,
+    result: JSON.stringify(input.result),
+    model: input.model,
+    prompt_version: input.promptVersion,
+    prompt_tokens: input.promptTokens,
+    completion_tokens: input.completionTokens,
+    finished_at: sql`now()`,
+  });
 }
 
 /** processing → failed, with the error. */
@@ -275,21 +266,12 @@ export async function failEnrichmentRow(
   trx: Db,
   input: { id: string; code: string; message: string },
 ): Promise<EnrichmentRow | undefined> {
-  return trx
-    .updateTable('enrichments')
-    .set({
-      status: 'failed',
-      error_code: input.code,
-      error_message: input.message,
-      holder: null,
-      lease_expires_at: null,
-      finished_at: sql`now()`,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', input.id)
-    .where('status', '=', 'processing')
-    .returningAll()
-    .executeTakeFirst();
+  return leaveProcessing(trx, input.id, {
+    status: 'failed',
+    error_code: input.code,
+    error_message: input.message,
+    finished_at: sql`now()`,
+  });
 }
 
 /** processing → queued for a later attempt (its leases dropped; finished pieces stay). */
@@ -297,20 +279,11 @@ export async function requeueEnrichmentRow(
   trx: Db,
   input: { id: string; code: string; message: string },
 ): Promise<EnrichmentRow | undefined> {
-  const row = await trx
-    .updateTable('enrichments')
-    .set({
-      status: 'queued',
-      error_code: input.code,
-      error_message: input.message,
-      holder: null,
-      lease_expires_at: null,
-      updated_at: sql`now()`,
-    })
-    .where('id', '=', input.id)
-    .where('status', '=', 'processing')
-    .returningAll()
-    .executeTakeFirst();
+  const row = await leaveProcessing(trx, input.id, {
+    status: 'queued',
+    error_code: input.code,
+    error_message: input.message,
+  });
   if (row) {
     await trx
       .updateTable('enrichment_pieces')
@@ -320,4 +293,19 @@ export async function requeueEnrichmentRow(
       .execute();
   }
   return row;
+}
+
+/** The guarded update of every edge out of `processing`: the combine lease goes with it. */
+function leaveProcessing(
+  trx: Db,
+  id: string,
+  set: UpdateObject<Database, 'enrichments'>,
+): Promise<EnrichmentRow | undefined> {
+  return trx
+    .updateTable('enrichments')
+    .set({ ...set, holder: null, lease_expires_at: null, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'processing')
+    .returningAll()
+    .executeTakeFirst();
 }

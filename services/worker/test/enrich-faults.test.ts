@@ -9,6 +9,7 @@ import { cancelEnrichment } from '@transcribe/jobs';
 import { waitFor } from '../../../packages/testkit/src/index.js';
 import {
   createEnrichWorld,
+  resetEnrichWorld,
   requestedIds,
   transcript,
   type EnrichWorld,
@@ -22,12 +23,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => world?.close());
 
-afterEach(async () => {
-  await waitFor(() => world.idle(), { timeoutMs: 120_000, what: 'workers idle' });
-  for (const worker of world.workers) await worker.shutdown();
-  world.workers.length = 0;
-  world.chat.setDelay(0);
-});
+afterEach(() => resetEnrichWorld(world));
 
 const since = () => world.chat.requests.length;
 const eventsOf = async (jobId: string, enrichmentId: string) =>

@@ -237,3 +237,14 @@ export function requestedIds(messages: { role: string; content: string }[]): num
   const user = messages.find((m) => m.role === 'user')?.content ?? '';
   return [...user.matchAll(/^\[(\d+)\]/gm)].map((m) => Number(m[1]));
 }
+
+/**
+ * Between tests: wait until no worker is busy, shut them down and undo a test's slow
+ * chat server, so the next test starts from an idle world.
+ */
+export async function resetEnrichWorld(world: EnrichWorld): Promise<void> {
+  await waitFor(() => world.idle(), { timeoutMs: 120_000, what: 'workers idle' });
+  for (const worker of world.workers) await worker.shutdown();
+  world.workers.length = 0;
+  world.chat.setDelay(0);
+}
