@@ -189,9 +189,12 @@ function put(
     xhr.open('PUT', url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => progress(offset + e.loaded);
+    progress(offset);
     xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.getResponseHeader('etag'));
-      else reject(new Error(`storage refused the upload (HTTP ${xhr.status})`));
+      if (xhr.status >= 200 && xhr.status < 300) {
+        progress(offset + body.size);
+        resolve(xhr.getResponseHeader('etag'));
+      } else reject(new Error(`storage refused the upload (HTTP ${xhr.status})`));
     };
     xhr.onerror = () => reject(new Error('the upload to storage failed (network error)'));
     xhr.onabort = () => reject(new Error('canceled'));
