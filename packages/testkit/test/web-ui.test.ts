@@ -235,10 +235,14 @@ describeWithBrowser('web app', () => {
     const at = segments.length - 1;
     const target = segments[at]!;
     await page.click(`#transcript .segment:nth-child(${at + 1}) .seg-time`);
+    // (Expressions, not functions: the page's CSP forbids the eval a function predicate needs.)
+    const player = `document.getElementById('player')`;
     await page.waitForFunction(
-      `(() => { const p = document.getElementById('player'); return p && !p.paused && p.currentTime >= ${target}; })()`,
+      `!${player}.paused && ${player}.currentTime >= ${target}`,
       undefined,
-      { timeout: 15_000 },
+      {
+        timeout: 15_000,
+      },
     );
     const time = (await page.evaluate(`document.getElementById('player').currentTime`)) as number;
     expect(time).toBeGreaterThanOrEqual(target);
@@ -329,7 +333,7 @@ describeWithBrowser('web app', () => {
     await shot(page, '09-confirm-cancel');
     // Escape keeps it.
     await page.keyboard.press('Escape');
-    await page.waitForSelector('#confirm:not([open])');
+    await page.waitForSelector('#confirm', { state: 'hidden' });
     expect(await page.getAttribute(row, 'data-status')).toBe('processing');
     // Yes cancels it; the tenant stream and the row say so.
     await page.click(`${row} button[data-action=cancel]`);

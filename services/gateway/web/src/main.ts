@@ -74,7 +74,11 @@ function start(): void {
 
 function route(): void {
   const id = /^#\/jobs\/([0-9a-f-]{36})$/.exec(location.hash)?.[1];
-  if (id && id !== openJobId()) void openJob(id);
+  if (id && id !== openJobId()) {
+    void openJob(id);
+    // On a phone the panel is above the list: bring it into view.
+    byId('current').scrollIntoView({ block: 'start' });
+  }
   if (!id && openJobId()) closeJob();
 }
 
