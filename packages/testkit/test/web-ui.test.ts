@@ -34,7 +34,7 @@ if (!haveBrowser) console.warn(`web UI test skipped: no browser at ${CHROMIUM}`)
 const SCREENSHOTS = process.env.SCREENSHOTS_DIR ?? join(tmpdir(), 'transcribe-web-ui');
 const KEY = 'tk_web_ui_test_key_0123456789';
 /** Small, so a refused oversize file is small too. */
-const MAX_UPLOAD_BYTES = 2_000_000;
+const MAX_UPLOAD_BYTES = 8_000_000;
 let env: TestEnv;
 let stack: Stack;
 let browser: Browser;
@@ -85,6 +85,34 @@ async function dropFiles(page: Page, files: { name: string; bytes: Buffer; type:
   })()`);
   await page.dispatchEvent('#dropzone', 'dragover', { dataTransfer: transfer });
   await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: transfer });
+}
+
+/**
+ * Waits until `expression` is true in the page. (Not page.waitForFunction: it compiles the
+ * predicate in the page, which the page's CSP forbids; page.evaluate goes through CDP.)
+ */
+async function waitUntil(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${expression}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** Records every line each upload row shows (window.lines, by file name). */
+async function watchUploadLines(page: Page): Promise<void> {
+  await page.evaluate(`
+    window.lines = {};
+    new MutationObserver(() => {
+      for (const row of document.querySelectorAll('#uploads li')) {
+        const seen = (window.lines[row.dataset.name] ??= []);
+        const text = row.querySelector('.upload-line').textContent;
+        if (seen[seen.length - 1] !== text) seen.push(text);
+      }
+    }).observe(document.getElementById('uploads'), {
+      childList: true, characterData: true, subtree: true, attributes: true,
+    });
+  `);
 }
 
 const wav = (path: string, name = basename(path)) => ({
@@ -148,18 +176,7 @@ describeWithBrowser('web app', () => {
     expect(await page.textContent('#key-state')).toContain('saved');
 
     // Every line each upload row shows, to prove progress arrived live.
-    await page.evaluate(`
-      window.lines = {};
-      new MutationObserver(() => {
-        for (const row of document.querySelectorAll('#uploads li')) {
-          const seen = (window.lines[row.dataset.name] ??= []);
-          const text = row.querySelector('.upload-line').textContent;
-          if (seen[seen.length - 1] !== text) seen.push(text);
-        }
-      }).observe(document.getElementById('uploads'), {
-        childList: true, characterData: true, subtree: true, attributes: true,
-      });
-    `);
+    await watchUploadLines(page);
     const long = await audio.long(20);
     await dropFiles(page, [wav(audioFixture('jfk.wav')), wav(long, 'lecture-20s.wav')]);
     await page.waitForSelector('#uploads li[data-state=uploading], #uploads li[data-state=queued]');
@@ -203,7 +220,9 @@ describeWithBrowser('web app', () => {
     await page.waitForSelector(txt);
     await page.waitForSelector(big);
     expect(await page.textContent(txt)).toContain('Not a recording this server accepts');
-    expect(await page.textContent(big)).toMatch(/^Too big: .* this server takes up to 1\.9 MiB/);
+    expect(await page.textContent(big)).toBe(
+      `Too big: “huge.wav” is ${MAX_UPLOAD_BYTES + 1} bytes; this server takes up to ${MAX_UPLOAD_BYTES} bytes.`,
+    );
     expect(await page.getAttribute(txt, 'role')).toBe('alert');
     await shot(page, '04-refused');
     expect(problems).toEqual([]);
@@ -221,6 +240,38 @@ describeWithBrowser('web app', () => {
     await shot(wrong.page, '05-wrong-key');
   });
 
+  it('sends a big recording in parts with bytes and speed, then cancels its job after confirming', async () => {
+    const { page, problems } = await openPage({ key: KEY });
+    // Parts from any size (their floor is S3's 5 MiB): a 6 MiB file goes in two.
+    await page.evaluate(`localStorage.setItem('transcribe.multipartFromBytes', '1')`);
+    await page.waitForSelector('#dropzone', { state: 'visible' });
+    await watchUploadLines(page);
+    const big = await audio.long(200);
+    await dropFiles(page, [wav(big, 'long-talk.wav')]);
+    const item = '#uploads li[data-name="long-talk.wav"]';
+    await page.waitForSelector(`${item}[data-state=queued][data-method=multipart]`, {
+      timeout: 60_000,
+    });
+    const jobId = (await page.getAttribute(item, 'data-job'))!;
+    const seen = ((await page.evaluate('window.lines')) as Record<string, string[]>)[
+      'long-talk.wav'
+    ]!;
+    const sent = seen.filter((l) => / of 6\.\d MiB/.test(l));
+    // The first part's bytes, then the second's: at least three distinct counts.
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.at(-1)).toMatch(/^6\.\d MiB of 6\.\d MiB, [\d.]+ (KiB|MiB|GiB)\/s$/);
+    await shot(page, '05b-multipart-queued');
+    // Cancel it from the list, after saying yes.
+    const row = `#jobs tr[data-job="${jobId}"]`;
+    await page.waitForSelector(`${row} button[data-action=cancel]`, { timeout: 30_000 });
+    await page.click(`${row} button[data-action=cancel]`);
+    await page.waitForSelector('#confirm[open]');
+    await page.click('#confirm-yes');
+    await page.waitForSelector(`${row}[data-status=canceled]`, { timeout: 30_000 });
+    await page.waitForSelector(`${item}[data-state=canceled]`, { timeout: 30_000 });
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('shows the transcript beside the player: a click on a segment seeks there, the segment lights up', async () => {
     const jobId = dropped.get('lecture-20s.wav');
     expect(jobId).toBeDefined();
@@ -235,15 +286,8 @@ describeWithBrowser('web app', () => {
     const at = segments.length - 1;
     const target = segments[at]!;
     await page.click(`#transcript .segment:nth-child(${at + 1}) .seg-time`);
-    // (Expressions, not functions: the page's CSP forbids the eval a function predicate needs.)
     const player = `document.getElementById('player')`;
-    await page.waitForFunction(
-      `!${player}.paused && ${player}.currentTime >= ${target}`,
-      undefined,
-      {
-        timeout: 15_000,
-      },
-    );
+    await waitUntil(page, `!${player}.paused && ${player}.currentTime >= ${target}`);
     const time = (await page.evaluate(`document.getElementById('player').currentTime`)) as number;
     expect(time).toBeGreaterThanOrEqual(target);
     expect(time).toBeLessThan(target + 3);
@@ -268,7 +312,8 @@ describeWithBrowser('web app', () => {
 
     // The jfk transcript reads right.
     await page.click(`#jobs a[href="#/jobs/${dropped.get('jfk.wav')}"]`);
-    await page.waitForFunction(
+    await waitUntil(
+      page,
       `document.getElementById('current').dataset.job === ${JSON.stringify(dropped.get('jfk.wav'))} && !document.getElementById('result').hidden`,
     );
     const text = (
@@ -358,7 +403,7 @@ describeWithBrowser('web app', () => {
     // From the keyboard: Tab reaches the drop zone, and a segment's time button seeks.
     await page.focus('#transcript .segment .seg-time');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(`!document.getElementById('player').paused`);
+    await waitUntil(page, `!document.getElementById('player').paused`);
     expect(problems).toEqual([]);
   });
 

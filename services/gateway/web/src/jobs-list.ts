@@ -124,8 +124,10 @@ const ASK: Record<string, (name: string) => string> = {
   delete: (n) => `Delete “${n}”, its transcript and its recording? This cannot be undone.`,
 };
 
+const VERB: Record<string, string> = { cancel: 'Cancel job', retry: 'Retry', delete: 'Delete' };
+
 async function act(row: Row, what: 'cancel' | 'retry' | 'delete'): Promise<void> {
-  if (!(await confirmDialog(ASK[what]!(row.job.filename), what))) return;
+  if (!(await confirmDialog(ASK[what]!(row.job.filename), VERB[what]!))) return;
   try {
     if (what === 'delete') {
       await api(`/v1/jobs/${row.job.id}`, { method: 'DELETE' });
@@ -145,7 +147,7 @@ async function act(row: Row, what: 'cancel' | 'retry' | 'delete'): Promise<void>
 function confirmDialog(message: string, verb: string): Promise<boolean> {
   const dialog = byId<HTMLDialogElement>('confirm');
   byId('confirm-text').textContent = message;
-  byId('confirm-yes').textContent = verb[0]!.toUpperCase() + verb.slice(1);
+  byId('confirm-yes').textContent = verb;
   dialog.returnValue = '';
   dialog.showModal();
   return new Promise((resolve) => {

@@ -21,7 +21,19 @@ const CONTENT_TYPE_BY_EXTENSION: Record<string, string> = {
 };
 /** Files from this size go in parts: a dropped connection costs one part, not the file. */
 const MULTIPART_FROM_BYTES = 64 * 1024 ** 2;
-const PART_BYTES = 16 * 1024 ** 2;
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+const MAX_PART_BYTES = 64 * 1024 ** 2;
+
+/** The multipart threshold; localStorage `transcribe.multipartFromBytes` lowers it (tests, a flaky link). */
+function multipartFrom(): number {
+  const set = Number(localStorage.getItem('transcribe.multipartFromBytes'));
+  return set > 0 ? set : MULTIPART_FROM_BYTES;
+}
+
+/** About four parts, within S3's 5 MiB minimum and a 64 MiB cap. */
+function partBytesFor(size: number): number {
+  return Math.min(MAX_PART_BYTES, Math.max(MIN_PART_BYTES, Math.ceil(size / 4)));
+}
 
 export interface UploadOptions {
   maxBytes: number | null;
@@ -85,7 +97,11 @@ function refusal(file: File, maxBytes: number | null): string | null {
   }
   if (file.size === 0) return `“${file.name}” is empty.`;
   if (maxBytes !== null && file.size > maxBytes) {
-    return `Too big: “${file.name}” is ${formatBytes(file.size)}; this server takes up to ${formatBytes(maxBytes)}.`;
+    const [size, max] = [formatBytes(file.size), formatBytes(maxBytes)];
+    // Exact bytes when the rounded sizes read alike.
+    return size === max
+      ? `Too big: “${file.name}” is ${file.size} bytes; this server takes up to ${maxBytes} bytes.`
+      : `Too big: “${file.name}” is ${size}; this server takes up to ${max}.`;
   }
   return null;
 }
@@ -124,7 +140,10 @@ async function start(file: File, options: UploadOptions): Promise<void> {
   item.row.dataset.state = 'uploading';
   item.cancel.onclick = () => void abort(item);
   const contentType = CONTENT_TYPE_BY_EXTENSION[extensionOf(file.name)]!;
-  const multipart = file.size >= MULTIPART_FROM_BYTES && Boolean(crypto.subtle);
+  // Parts carry SHA-256 checksums: crypto.subtle exists only in a secure context (https, localhost).
+  const multipart =
+    file.size >= multipartFrom() && file.size > MIN_PART_BYTES && Boolean(crypto.subtle);
+  const partBytes = partBytesFor(file.size);
   const began = performance.now();
   const progress = (sent: number) => {
     const seconds = (performance.now() - began) / 1000;
@@ -146,13 +165,13 @@ async function start(file: File, options: UploadOptions): Promise<void> {
         contentType,
         sizeBytes: file.size,
         method: multipart ? 'multipart' : 'PUT',
-        ...(multipart ? { partSizeBytes: PART_BYTES } : {}),
+        ...(multipart ? { partSizeBytes: partBytes } : {}),
       }),
     });
     item.uploadId = upload.uploadId;
     if (item.aborted) return;
     if (multipart)
-      await sendParts(item, upload.uploadId, upload.partSizeBytes ?? PART_BYTES, progress);
+      await sendParts(item, upload.uploadId, upload.partSizeBytes ?? partBytes, progress);
     else await put(item, upload.url!, upload.headers ?? {}, file, progress);
     if (item.aborted) return;
     item.line.textContent = 'queuing…';
@@ -165,6 +184,7 @@ async function start(file: File, options: UploadOptions): Promise<void> {
     item.jobId = job.id;
     item.row.dataset.job = job.id;
     item.row.dataset.state = 'queued';
+    item.row.dataset.method = multipart ? 'multipart' : 'PUT';
     item.bar.value = 0;
     item.line.replaceChildren(h('a', { href: `#/jobs/${job.id}` }, 'queued'));
     byJob.set(job.id, item);
