@@ -385,6 +385,12 @@ describeWithBrowser('web app', () => {
     await page.click('#confirm-yes');
     await page.waitForSelector(`${row}[data-status=canceled]`, { timeout: 30_000 });
     expect(await page.isVisible(`${row} button[data-action=retry]`)).toBe(true);
+    // The status filter: canceled jobs only.
+    await page.selectOption('#filter-status', 'canceled');
+    await waitUntil(
+      page,
+      `[...document.querySelectorAll('#jobs tr')].every((tr) => tr.dataset.status === 'canceled') && document.querySelector('#jobs tr[data-job="${id}"]') !== null`,
+    );
     await shot(page, '10-canceled');
     expect(problems).toEqual([]);
   });
