@@ -475,6 +475,8 @@ describeWithBrowser('web app', () => {
     expect(tabNames).toEqual(['Transcript', 'Summary', 'Notes 20%']);
     await page.waitForSelector('#result:not([hidden])');
     expect(await page.textContent('#transcript')).toContain('Photosynthesis turns light');
+    // A diarized segment names its speaker.
+    expect(await page.textContent('#transcript .segment .speaker')).toBe('A');
     // Its recording was never stored (seeded): said so, no player.
     await page.waitForSelector('#media-note:not([hidden])');
     expect(await page.textContent('#media-note')).toBe(
@@ -622,7 +624,7 @@ async function seedEnrichedJob(db: Db, tenant: string): Promise<string> {
     progress: 100,
     attempts: 1,
     text,
-    segments: JSON.stringify([{ start: 0, end: 3.5, text }]),
+    segments: JSON.stringify([{ start: 0, end: 3.5, text, speaker: 'A' }]),
     duration_s: 3.5,
     processing_ms: 1200,
     started_at: new Date(Date.now() - 60_000),
