@@ -22,11 +22,13 @@ COPY packages ./packages
 COPY services ./services
 RUN pnpm install --frozen-lockfile --offline
 RUN pnpm exec tsc -b services/gateway services/worker services/notifier
+# The web app (services/gateway/web) into services/gateway/dist/ui, served by the gateway.
+RUN pnpm --filter @transcribe/gateway build:web
 # --legacy: the workspace does not inject its packages (inject-workspace-packages is off).
 # Sources, tests and declaration files of our own packages are not needed at run time.
 RUN for s in gateway worker notifier; do \
       pnpm --filter "@transcribe/$s" deploy --legacy --prod "/out/$s" \
-      && rm -rf "/out/$s/src" "/out/$s/test" "/out/$s/tsconfig.json" \
+      && rm -rf "/out/$s/src" "/out/$s/test" "/out/$s/web" "/out/$s/tsconfig.json" \
       && find "/out/$s/node_modules/.pnpm" -maxdepth 1 -name '@transcribe+*' -print0 \
          | xargs -0 -I{} sh -c 'rm -rf {}/node_modules/@transcribe/*/src {}/node_modules/@transcribe/*/test' \
       && find "/out/$s" \( -name '*.d.ts' -o -name '*.d.ts.map' -o -name '*.tsbuildinfo' \) -path '*/dist/*' -delete \

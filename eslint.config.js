@@ -77,6 +77,6 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': fence(adapter) },
   })),
   { files: fenceExempt, rules: { 'no-restricted-imports': 'off' } },
-  // The gateway's web UI is plain browser JavaScript.
-  { files: ['services/gateway/ui/**/*.js'], languageOptions: { globals: globals.browser } },
+  // The gateway's web app (built by Vite into dist/ui) runs in the browser.
+  { files: ['services/gateway/web/src/**/*.ts'], languageOptions: { globals: globals.browser } },
 );

@@ -333,3 +333,11 @@ export const TranscriptJson = z.object({
   complete: z.boolean(),
 });
 export type TranscriptJson = z.infer<typeof TranscriptJson>;
+
+/** `GET /v1/jobs/:id/media`: a presigned GET of the job's original recording (the web app's player). */
+export const JobMedia = z.object({
+  url: z.string(),
+  contentType: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+export type JobMedia = z.infer<typeof JobMedia>;

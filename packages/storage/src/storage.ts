@@ -63,6 +63,8 @@ export interface Storage {
     maxBytes: number;
     expiresInS: number;
   }): Promise<{ url: string; fields: Record<string, string> }>;
+  /** A URL for reading the object (a browser's media player), valid for `expiresInS`. */
+  presignGet(input: { key: string; expiresInS: number }): Promise<string>;
   /** Starts a multipart upload whose parts carry SHA-256 checksums; returns S3's upload id. */
   createMultipart(key: string, contentType: string): Promise<string>;
   /** A URL for one part's PUT, with its SHA-256 signed in so S3 rejects other bytes. */
@@ -159,6 +161,11 @@ export function createStorage(options: StorageOptions): Storage {
         signableHeaders: new Set(['content-type', 'content-length']),
       });
       return { url, headers: { 'content-type': contentType } };
+    },
+    presignGet({ key, expiresInS }) {
+      return getSignedUrl(presigner, new GetObjectCommand({ Bucket, Key: key }), {
+        expiresIn: expiresInS,
+      });
     },
     async presignPost({ key, contentType, minBytes, maxBytes, expiresInS }) {
       const { url, fields } = await createPresignedPost(presigner, {

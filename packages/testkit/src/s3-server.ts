@@ -3,6 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from '@20minutes/s3rver';
 
+const BROWSER_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedMethod>PUT</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <MaxAgeSeconds>600</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
 export interface S3Server {
   endpoint: string;
   accessKeyId: string;
@@ -30,7 +42,9 @@ export async function startS3Server(
     vhostBuckets: false,
     // Buckets are made here, not with CreateBucket: the AWS SDK signs bucket-level paths
     // with a trailing slash that s3rver does not, so its bucket calls fail SigV4 checks.
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+    // With CORS, as S3 and MinIO are set up for the web app: it PUTs uploads and plays
+    // recordings straight from S3, cross-origin, and reads each multipart part's ETag.
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [BROWSER_CORS] })),
   });
   const address = await server.run();
   return {

@@ -13,6 +13,7 @@ import { enrichmentsRouter } from './routes/enrichments.js';
 import { formUploadRouter } from './routes/form-upload.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { mediaRouter } from './routes/media.js';
 import { JOB_ID_HEADER, openAIAudioRouter } from './routes/openai-audio.js';
 import { uiRouter } from './routes/ui.js';
 import { uploadsRouter } from './routes/uploads.js';
@@ -55,6 +56,8 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   // Defaults plus what the UI and the API reference need: their own scripts, inline styles,
   // and a WebSocket to the notifier.
   const eventsOrigin = new URL(deps.links.events).origin.replace(/^http/, 'ws');
+  // Presigned uploads and the player's recording go straight to S3.
+  const storage = deps.settings.storageOrigin ? [deps.settings.storageOrigin] : [];
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -62,7 +65,8 @@ export function createGatewayApp(deps: GatewayDeps): Express {
           'script-src': ["'self'"],
           'style-src': ["'self'", "'unsafe-inline'"],
           'img-src': ["'self'", 'data:', 'blob:'],
-          'connect-src': ["'self'", eventsOrigin],
+          'connect-src': ["'self'", eventsOrigin, ...storage],
+          'media-src': ["'self'", 'blob:', ...storage],
         },
       },
       referrerPolicy: { policy: 'no-referrer' },
@@ -91,13 +95,16 @@ export function createGatewayApp(deps: GatewayDeps): Express {
 
   app.use(healthRouter(deps));
   app.use(docsRouter());
-  if (deps.settings.uiDir) app.use(uiRouter(deps.settings.uiDir, deps.settings));
+  if (deps.settings.uiDir) {
+    app.use(uiRouter(deps.settings.uiDir, { ...deps.settings, eventsUrl: deps.links.events }));
+  }
   // OpenAI's audio API answers in OpenAI's shapes, errors included: before our own /v1 stack.
   app.use(openAIAudioRouter(deps, jobMetrics));
   app.use('/v1', express.json({ limit: '64kb' }), requireApiKey(deps.db, deps.authThrottle));
   app.use(uploadsRouter(deps));
   app.use(formUploadRouter(deps, jobMetrics));
   app.use(jobsRouter(deps, jobMetrics));
+  app.use(mediaRouter(deps));
   app.use(enrichmentsRouter(deps));
   app.use(webhooksRouter(deps));
   app.use(notFoundHandler);

@@ -31,8 +31,13 @@ export interface GatewaySettings {
   webhookDnsTimeoutMs?: number;
   /** Bound of each `/readyz` check; default 2000 ms. */
   readyCheckTimeoutMs?: number;
-  /** Folder of the web UI (services/gateway/ui); undefined: no UI. */
+  /** Folder of the built web UI (services/gateway/dist/ui, from web/); undefined: no UI. */
   uiDir?: string;
+  /**
+   * Origin of the S3 endpoint presigned URLs point at (S3_PUBLIC_ENDPOINT or S3_ENDPOINT):
+   * the page's CSP lets it upload there and play recordings from there.
+   */
+  storageOrigin?: string;
   /** Seconds of decoded audio a tenant may start per UTC day (per-tenant override in the database); 0/undefined: none. */
   tenantMaxAudioSPerDay?: number;
   /** OPENAI_MODEL_ALIASES: OpenAI `model` names → engine and model; default none. */

@@ -100,8 +100,9 @@ const app = createGatewayApp({
     trustProxy: config.TRUST_PROXY,
     webhookAllowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     webhookDnsTimeoutMs: config.WEBHOOK_DNS_TIMEOUT_MS,
-    // dist/main.js → the package's ui/ folder (shipped in the image with the package).
-    uiDir: fileURLToPath(new URL('../ui', import.meta.url)),
+    // dist/main.js → dist/ui, the web app built by Vite (`pnpm build`; shipped with dist).
+    uiDir: fileURLToPath(new URL('./ui', import.meta.url)),
+    storageOrigin: storageOrigin(storageOptions(config)),
   },
 });
 const server = app.listen(config.GATEWAY_PORT, config.HOST);
@@ -126,3 +127,9 @@ async function shutdown(signal: string) {
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 process.once('SIGINT', () => void shutdown('SIGINT'));
+
+/** Where presigned URLs point: the public endpoint, the endpoint, or AWS S3 itself. */
+function storageOrigin(options: { endpoint?: string; publicEndpoint?: string }): string {
+  const endpoint = options.publicEndpoint ?? options.endpoint;
+  return endpoint ? new URL(endpoint).origin : 'https://*.amazonaws.com';
+}

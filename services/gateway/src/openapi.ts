@@ -20,6 +20,7 @@ import {
   ErrorBody,
   Job,
   JobEventList,
+  JobMedia,
   JobList,
   JobOptions,
   ListJobsQuery,
@@ -471,6 +472,16 @@ export const paths: ZodOpenApiPathsObject = {
       responses: {
         '200': { description: 'events, oldest first', content: json(JobEventList) },
         ...notFound,
+      },
+    }),
+  },
+  '/v1/jobs/{id}/media': {
+    get: op("A presigned GET of the job's original recording (for a media player)", {
+      requestParams: idParam('job'),
+      responses: {
+        '200': { description: 'the link and when it expires', content: json(JobMedia) },
+        ...notFound,
+        '410': error('object_missing: the recording is no longer stored'),
       },
     }),
   },

@@ -301,21 +301,34 @@ describe('logs', () => {
 });
 
 describe('web UI', () => {
-  it('serves the page and its assets, and lets the page reach the notifier only', async () => {
+  it('serves the page and its assets, and lets the page reach the notifier and S3 only', async () => {
     const at = await h.listen({
       ...h.deps,
       registry: createRegistry('gateway'),
       links: { ...h.deps.links, events: 'ws://events.example.com:8081' },
-      settings: { ...h.deps.settings, uiDir: join(__dirname, '..', 'ui') },
+      settings: {
+        ...h.deps.settings,
+        uiDir: join(__dirname, '..', 'dist', 'ui'),
+        storageOrigin: 'https://s3.example.com',
+      },
     });
     const page = await fetch(`${at}/`);
     expect(page.status).toBe(200);
     const html = await page.text();
-    expect(html).toContain('<script src="/ui/app.js"></script>');
+    const script =
+      /<script type="module" crossorigin src="(\/ui\/assets\/[^"]+\.js)"><\/script>/.exec(
+        html,
+      )?.[1];
+    const style = /<link rel="stylesheet" crossorigin href="(\/ui\/assets\/[^"]+\.css)">/.exec(
+      html,
+    )?.[1];
+    expect(script).toBeDefined();
+    expect(style).toBeDefined();
     const csp = page.headers.get('content-security-policy') ?? '';
-    expect(csp).toContain("connect-src 'self' ws://events.example.com:8081");
+    expect(csp).toContain("connect-src 'self' ws://events.example.com:8081 https://s3.example.com");
+    expect(csp).toContain("media-src 'self' blob: https://s3.example.com");
     expect(csp).toContain("script-src 'self'");
-    for (const asset of ['/ui/app.js', '/ui/app.css']) {
+    for (const asset of [script!, style!]) {
       const res = await fetch(`${at}${asset}`);
       expect({ asset, status: res.status }).toEqual({ asset, status: 200 });
       await res.arrayBuffer();
