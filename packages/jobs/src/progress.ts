@@ -1,0 +1,162 @@
+// Issue 16: a job's progress, wherever its chunks run. Every worker that works on the job
+// (the one that claimed it, and each fanned-out chunk's) writes through `applyProgress`
+// under the job's row lock: its chunk's own figure (job_chunks.done_s), then the job's,
+// derived from the sum over all chunks; the ETA from this attempt's measured throughput;
+// and whether this write is also an event (paced by a timestamp on the row, so at most
+// ~2 per second per job across all its workers, however many there are).
+import {
+  appendJobEvent,
+  lockJobForProgress,
+  setChunkDone,
+  sumChunkProgress,
+  writeJobProgress,
+  type Db,
+  type JobRow,
+} from '@transcribe/db';
+
+/** The stages in the order a job goes through them; a late report never moves a job back. */
+export const STAGE_ORDER = [
+  'downloading',
+  'probing',
+  'normalizing',
+  'splitting',
+  'transcribing',
+] as const;
+
+/** Progress events of one job are at least this far apart, across all its workers (≈ 2/s). */
+export const MIN_EVENT_GAP_MS = 450;
+
+/** Where transcription sits on the 0–100 scale (pipeline.ts's STAGES). */
+const TRANSCRIBING_FROM = 10;
+const TRANSCRIBING_SPAN = 88;
+
+const rank = (stage: string | null) => STAGE_ORDER.indexOf(stage as (typeof STAGE_ORDER)[number]);
+
+/**
+ * Seconds left from this attempt's measured throughput: audio seconds transcribed since
+ * transcription began (less what earlier attempts had stored) over the wall seconds
+ * since, counting every chunk worker. Null until there are `minElapsedS` seconds of
+ * measurement and some audio done. The rate is a cumulative average, which is already
+ * smooth; it is blended with the previous estimate (an EMA on the ETA, once the earlier
+ * one is aged by the time since) so one burst of words does not make it jump.
+ */
+export function estimateEtaS(input: {
+  doneS: number;
+  baseS: number;
+  totalS: number;
+  elapsedS: number;
+  previous?: { etaS: number; ageS: number } | null;
+  minElapsedS?: number;
+  smoothing?: number;
+}): number | null {
+  const measured = input.doneS - input.baseS;
+  if (input.elapsedS < (input.minElapsedS ?? 1) || measured <= 0) return null;
+  const rate = measured / input.elapsedS;
+  const raw = Math.max(0, input.totalS - input.doneS) / rate;
+  const prev = input.previous;
+  if (!prev) return raw;
+  const aged = Math.max(0, prev.etaS - prev.ageS);
+  const alpha = input.smoothing ?? 0.5;
+  return alpha * raw + (1 - alpha) * aged;
+}
+
+export interface ProgressReport {
+  /** 0–100 for the stages before transcription; while transcribing it is derived from the chunks. */
+  progress: number;
+  stage: string;
+  /** A chunk being transcribed and the seconds of it decoded so far. */
+  chunk?: { index: number; doneS: number };
+  leaseMs: number;
+}
+
+/**
+ * One progress report under the job's row lock. `held` false: the job is not this
+ * attempt's any more (the caller stops). `event` true when the write was also an event:
+ * a stage change always is; otherwise one at most every MIN_EVENT_GAP_MS per job.
+ * Unchanged figures are still an event (a heartbeat), so subscribers tell live from stuck.
+ */
+export async function applyProgress(
+  trx: Db,
+  job: Pick<JobRow, 'id' | 'tenant_id' | 'attempts'>,
+  input: ProgressReport,
+): Promise<{ held: boolean; event: boolean }> {
+  const row = await lockJobForProgress(trx, job.id);
+  if (row?.status !== 'processing' || row.attempts !== job.attempts) {
+    return { held: false, event: false };
+  }
+  const now = row.db_now;
+  if (input.chunk) await setChunkDone(trx, { jobId: job.id, ...input.chunk });
+  // A late report of an earlier stage (the coordinator's last `splitting` after a chunk
+  // worker began) keeps the later stage and figure.
+  const stage = rank(input.stage) >= rank(row.stage) ? input.stage : (row.stage ?? input.stage);
+  let progress = input.progress;
+  let audioDoneS = row.audio_done_s;
+  let audioTotalS = row.audio_total_s ?? row.duration_s;
+  let etaS: number | null = row.eta_s;
+  let startedAt = row.transcribing_started_at;
+  let baseS = row.transcribing_base_s;
+  if (stage === 'transcribing') {
+    const sums = await sumChunkProgress(trx, job.id);
+    if (sums.totalS > 0) {
+      audioTotalS = sums.totalS;
+      audioDoneS = Math.max(row.audio_done_s, Math.min(sums.doneS, sums.totalS));
+      progress = TRANSCRIBING_FROM + (TRANSCRIBING_SPAN * audioDoneS) / sums.totalS;
+    }
+    if (!startedAt) {
+      // The measurement starts with this attempt's transcription: chunks stored by an
+      // earlier attempt are not this attempt's throughput.
+      startedAt = now;
+      baseS = audioDoneS;
+    }
+    if (audioTotalS) {
+      const previousAt = row.progress_event_at ?? row.updated_at;
+      const next = estimateEtaS({
+        doneS: audioDoneS,
+        baseS,
+        totalS: audioTotalS,
+        elapsedS: (now.getTime() - startedAt.getTime()) / 1000,
+        previous:
+          row.eta_s === null
+            ? null
+            : { etaS: row.eta_s, ageS: Math.max(0, (now.getTime() - previousAt.getTime()) / 1000) },
+      });
+      etaS = next === null ? null : Math.round(next * 10) / 10;
+    }
+  }
+  progress = Math.round(Math.max(row.progress, Math.min(100, progress)) * 10) / 10;
+  const moved = progress > row.progress || audioDoneS > row.audio_done_s || stage !== row.stage;
+  const event =
+    stage !== row.stage ||
+    !row.progress_event_at ||
+    now.getTime() - row.progress_event_at.getTime() >= MIN_EVENT_GAP_MS;
+  await writeJobProgress(trx, {
+    id: job.id,
+    attempt: job.attempts,
+    leaseMs: input.leaseMs,
+    progress,
+    stage,
+    audioDoneS,
+    audioTotalS,
+    etaS,
+    transcribingStartedAt: startedAt,
+    transcribingBaseS: baseS,
+    movedAt: moved ? now : (row.progress_moved_at ?? now),
+    eventAt: event ? now : row.progress_event_at,
+  });
+  if (event) {
+    await appendJobEvent(
+      trx,
+      { id: job.id, tenantId: job.tenant_id },
+      {
+        type: 'progress',
+        progress,
+        stage,
+        attempt: job.attempts,
+        audioDoneS: Math.round(audioDoneS * 10) / 10,
+        ...(audioTotalS ? { audioTotalS: Math.round(audioTotalS * 10) / 10 } : {}),
+        ...(etaS !== null && stage === 'transcribing' ? { etaS } : {}),
+      },
+    );
+  }
+  return { held: true, event };
+}
