@@ -124,7 +124,10 @@ export async function applyProgress(
     }
   }
   progress = Math.round(Math.max(row.progress, Math.min(100, progress)) * 10) / 10;
-  const moved = progress > row.progress || audioDoneS > row.audio_done_s || stage !== row.stage;
+  // The row's figures are `real` (float4): compare with a tolerance, or a value read back
+  // a hair below what was written would count every heartbeat as a move.
+  const moved =
+    progress > row.progress + 0.05 || audioDoneS > row.audio_done_s + 0.01 || stage !== row.stage;
   const event =
     stage !== row.stage ||
     !row.progress_event_at ||
