@@ -235,6 +235,9 @@ export async function storeChunk(
   },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
+    // The job's row first, as progress writes take it (then the chunk's): the same lock
+    // order everywhere, or a progress write racing this store deadlocks with it.
+    await lockJob(trx, job.id);
     const { startS, endS, ...result } = input;
     const stored = await storeChunkResult(trx, { ...result, jobId: job.id, attempt: job.attempts });
     if (stored) {
