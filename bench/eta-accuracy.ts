@@ -72,8 +72,22 @@ const api = (path: string, init: RequestInit = {}) =>
 async function recording(minutes: number, minute: string): Promise<string> {
   const out = join(dir, `speech-${minutes}m.mp3`);
   execFileSync('ffmpeg', [
-    '-v', 'error', '-stream_loop', String(minutes - 1), '-i', minute,
-    '-ac', '1', '-ar', '16000', '-c:a', 'libmp3lame', '-b:a', '32k', '-y', out,
+    '-v',
+    'error',
+    '-stream_loop',
+    String(minutes - 1),
+    '-i',
+    minute,
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-c:a',
+    'libmp3lame',
+    '-b:a',
+    '32k',
+    '-y',
+    out,
   ]);
   return out;
 }
@@ -93,7 +107,11 @@ async function run(minutes: number, minute: string): Promise<Row> {
   const form = new FormData();
   form.set('engine', 'sphinx');
   form.set('language', 'en');
-  form.set('file', new Blob([await readFile(file)], { type: 'audio/mpeg' }), `speech-${minutes}m.mp3`);
+  form.set(
+    'file',
+    new Blob([await readFile(file)], { type: 'audio/mpeg' }),
+    `speech-${minutes}m.mp3`,
+  );
   const res = await api('/v1/jobs/upload', { method: 'POST', body: form });
   const job = (await res.json()) as { id: string };
   if (res.status !== 202) throw new Error(`${res.status} ${JSON.stringify(job)}`);
@@ -147,7 +165,13 @@ try {
   console.log(
     `error (eta − true) / true: min ${pct(errors[0] ?? null)}, median ${pct(median)}, max ${pct(errors.at(-1) ?? null)}; within ±20 %: ${within}/${rows.length}`,
   );
-  console.log(JSON.stringify({ rows, errors: { min: errors[0], median, max: errors.at(-1) }, loadavg: loadavg() }));
+  console.log(
+    JSON.stringify({
+      rows,
+      errors: { min: errors[0], median, max: errors.at(-1) },
+      loadavg: loadavg(),
+    }),
+  );
 } finally {
   clearTimeout(watchdog);
   await stack.stop();

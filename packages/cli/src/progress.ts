@@ -185,8 +185,7 @@ class BarProgress implements ProgressReporter {
     if (event.type === 'progress') {
       const eta = event.etaS !== undefined ? ` ${formatEta(event.etaS)}` : '';
       this.bar?.update(event.progress, { detail: `${event.stage}${eta}` });
-    }
-    else if (event.type === 'completed') this.bar?.update(100, { detail: describeEvent(event) });
+    } else if (event.type === 'completed') this.bar?.update(100, { detail: describeEvent(event) });
     else this.bar?.update({ detail: describeEvent(event) });
   }
 }

@@ -48,7 +48,11 @@ export async function sumChunkProgress(
            count(*) AS chunks
       FROM job_chunks WHERE job_id = ${jobId}`.execute(db);
   const r = row.rows[0];
-  return { doneS: Number(r?.done_s ?? 0), totalS: Number(r?.total_s ?? 0), chunks: Number(r?.chunks ?? 0) };
+  return {
+    doneS: Number(r?.done_s ?? 0),
+    totalS: Number(r?.total_s ?? 0),
+    chunks: Number(r?.chunks ?? 0),
+  };
 }
 
 /** A new attempt's progress starts from its own figure: chunks not stored start again. */
@@ -109,11 +113,7 @@ export async function countStalledJobs(db: Db, stallAfterS: number): Promise<num
     .selectFrom('jobs')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where('status', '=', 'processing')
-    .where(
-      'progress_moved_at',
-      '<',
-      sql<Date>`now() - ${`${stallAfterS} seconds`}::interval`,
-    )
+    .where('progress_moved_at', '<', sql<Date>`now() - ${`${stallAfterS} seconds`}::interval`)
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
@@ -146,7 +146,13 @@ export async function listQueuePlaces(
   ids: readonly string[],
   windowS: number,
 ): Promise<{ positions: Map<string, number>; throughput: QueueThroughput }> {
-  const rows = await sql<{ id: string | null; position: number | null; finished: string; processing: string; now: Date }>`
+  const rows = await sql<{
+    id: string | null;
+    position: number | null;
+    finished: string;
+    processing: string;
+    now: Date;
+  }>`
     WITH ranked AS (${RANKED_QUEUED}),
     pool AS (
       SELECT (SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')
@@ -156,7 +162,8 @@ export async function listQueuePlaces(
     SELECT ranked.id, ranked.position, pool.finished, pool.processing, pool.now
       FROM pool LEFT JOIN ranked ON ranked.id = ANY(${sql.val([...ids])}::uuid[])`.execute(db);
   const positions = new Map<string, number>();
-  for (const r of rows.rows) if (r.id !== null && r.position !== null) positions.set(r.id, r.position);
+  for (const r of rows.rows)
+    if (r.id !== null && r.position !== null) positions.set(r.id, r.position);
   const first = rows.rows[0];
   return {
     positions,

@@ -214,11 +214,7 @@ export async function claimForProcessing(
  * across all its workers, a heartbeat when unchanged); renews the lease. False when the
  * job is not ours. `chunk`: the chunk this worker is transcribing and how far it got.
  */
-export async function reportProgress(
-  db: Db,
-  job: JobRow,
-  input: ProgressReport,
-): Promise<boolean> {
+export async function reportProgress(db: Db, job: JobRow, input: ProgressReport): Promise<boolean> {
   return inTransaction(db, async (trx) => (await applyProgress(trx, job, input)).held);
 }
 

@@ -3,7 +3,13 @@
 // and their `position` events. The worker's side (engines, heartbeats, fan-out) is in
 // services/worker/test/progress-*.test.ts.
 import { randomUUID } from 'node:crypto';
-import { ensureChunkPlan, ensureTenant, findJobById, listJobEvents, type JobRow } from '@transcribe/db';
+import {
+  ensureChunkPlan,
+  ensureTenant,
+  findJobById,
+  listJobEvents,
+  type JobRow,
+} from '@transcribe/db';
 import { sql } from 'kysely';
 import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
 import {
@@ -152,7 +158,13 @@ it('estimates the time left from the measured throughput, smoothed', () => {
   expect(estimateEtaS({ doneS: 0, baseS: 0, totalS: 120, elapsedS: 10 })).toBeNull();
   // Blended with the previous one, aged by the time since.
   expect(
-    estimateEtaS({ doneS: 30, baseS: 0, totalS: 120, elapsedS: 10, previous: { etaS: 42, ageS: 2 } }),
+    estimateEtaS({
+      doneS: 30,
+      baseS: 0,
+      totalS: 120,
+      elapsedS: 10,
+      previous: { etaS: 42, ageS: 2 },
+    }),
   ).toBeCloseTo(0.5 * 30 + 0.5 * 40, 5);
 });
 
@@ -175,7 +187,9 @@ it('places queued jobs by priority then age, and announces changed places at mos
   expect(await announcePositions(env.db, { minGapS: 5 })).toBe(0);
   expect(await announcePositions(env.db, { minGapS: 0 })).toBe(2);
   const positions = async (id: string) =>
-    (await listJobEvents(env.db, id, 0)).flatMap((e) => (e.type === 'position' ? [e.position] : []));
+    (await listJobEvents(env.db, id, 0)).flatMap((e) =>
+      e.type === 'position' ? [e.position] : [],
+    );
   expect(await positions(a.id)).toEqual([1, 0]);
   expect(await positions(b.id)).toEqual([2, 1]);
   expect(await positions(c.id)).toEqual([0]);

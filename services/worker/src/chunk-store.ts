@@ -7,7 +7,10 @@ import type { ChunkStore } from './pipeline.js';
  * the job's attempt: readable while the job runs (`?partial=true`), announced by a
  * `partial` event in the same transaction, and where a retry resumes from.
  */
-export function dbChunkStore(db: Db, job: Pick<JobRow, 'id' | 'tenant_id' | 'attempts'>): ChunkStore {
+export function dbChunkStore(
+  db: Db,
+  job: Pick<JobRow, 'id' | 'tenant_id' | 'attempts'>,
+): ChunkStore {
   const spans = new Map<number, { startS: number; endS: number }>();
   return {
     async plan(proposed) {

@@ -2,7 +2,11 @@ import type { Db, JobRow } from '@transcribe/db';
 import { reportProgress } from '@transcribe/jobs';
 import type { OutboxRelay } from '@transcribe/queue';
 import type { Logger } from '@transcribe/telemetry';
-import { throttleProgress, type ChunkProgress, type ProgressThrottle } from './progress-throttle.js';
+import {
+  throttleProgress,
+  type ChunkProgress,
+  type ProgressThrottle,
+} from './progress-throttle.js';
 
 /** While work runs, the last figure is reported again this often (a heartbeat). */
 export const HEARTBEAT_MS = 1000;

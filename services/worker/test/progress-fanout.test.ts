@@ -59,7 +59,8 @@ const engine: Engine = {
   name: 'sphinx',
   transcribe: (...args) => {
     poolCalls++;
-    if (failOn?.(poolCalls)) return Promise.reject(new Error(`engine exploded on call ${poolCalls}`));
+    if (failOn?.(poolCalls))
+      return Promise.reject(new Error(`engine exploded on call ${poolCalls}`));
     if (hangOn?.(poolCalls)) return hanging.transcribe(...args);
     return speech.transcribe(...args);
   },
@@ -245,8 +246,11 @@ it('flags a job whose progress stopped moving, while its heartbeats still say th
   hangOn = () => true;
   const job = await submit(minute);
   // Chunks are hanging: the figure no longer moves.
-  await waitFor(async () => (await listJobChunks(env.db, job.id)).some((c) => c.done === false) &&
-    (await reload(job.id)).stage === 'transcribing');
+  await waitFor(
+    async () =>
+      (await listJobChunks(env.db, job.id)).some((c) => c.done === false) &&
+      (await reload(job.id)).stage === 'transcribing',
+  );
   const stallAfterS = 2;
   await waitFor(async () => {
     const row = await reload(job.id);

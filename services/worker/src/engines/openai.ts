@@ -142,17 +142,16 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
         const pieces = plan(wavFile, { size, durationS, dir, maxFileBytes, bitrateKbps, signal });
         for await (const piece of pieces) {
           const estimate = estimateWithinRequest(piece, onProgress);
-          const part = await request(piece, model, options.language, signal)
-            .then(
-              (answer) => {
-                estimate.end(true);
-                return answer;
-              },
-              (error: unknown) => {
-                estimate.end(false);
-                throw classify(error, signal);
-              },
-            );
+          const part = await request(piece, model, options.language, signal).then(
+            (answer) => {
+              estimate.end(true);
+              return answer;
+            },
+            (error: unknown) => {
+              estimate.end(false);
+              throw classify(error, signal);
+            },
+          );
           if (part.text.trim()) texts.push(part.text.trim());
           const language = normalizeDetectedLanguage(part.language);
           if (language) heard.set(language, (heard.get(language) ?? 0) + piece.endS - piece.startS);
