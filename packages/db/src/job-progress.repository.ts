@@ -36,23 +36,32 @@ export async function setChunkDone(
     .execute();
 }
 
-/** Audio seconds done (stored chunks whole, running ones by their own figure) and in all. */
-export async function sumChunkProgress(
-  db: Db,
-  jobId: string,
-): Promise<{ doneS: number; totalS: number; chunks: number }> {
-  const row = await sql<{ done_s: number | null; total_s: number | null; chunks: string }>`
-    SELECT sum(CASE WHEN finished_at IS NOT NULL THEN end_s - start_s
-                    ELSE least(done_s, end_s - start_s) END) AS done_s,
-           sum(end_s - start_s) AS total_s,
-           count(*) AS chunks
-      FROM job_chunks WHERE job_id = ${jobId}`.execute(db);
-  const r = row.rows[0];
-  return {
-    doneS: Number(r?.done_s ?? 0),
-    totalS: Number(r?.total_s ?? 0),
-    chunks: Number(r?.chunks ?? 0),
-  };
+/** A chunk's progress as the ETA needs it. */
+export interface ChunkProgressRow {
+  lengthS: number;
+  /** Seconds decoded so far (the whole chunk once stored). */
+  doneS: number;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** Each chunk's progress, in order: one query. */
+export async function listChunkProgress(db: Db, jobId: string): Promise<ChunkProgressRow[]> {
+  const rows = await db
+    .selectFrom('job_chunks')
+    .select(['start_s', 'end_s', 'done_s', 'started_at', 'finished_at'])
+    .where('job_id', '=', jobId)
+    .orderBy('index')
+    .execute();
+  return rows.map((r) => {
+    const lengthS = r.end_s - r.start_s;
+    return {
+      lengthS,
+      doneS: r.finished_at ? lengthS : Math.min(r.done_s, lengthS),
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    };
+  });
 }
 
 /** A new attempt's progress starts from its own figure: chunks not stored start again. */

@@ -65,6 +65,7 @@ export {
 export {
   applyProgress,
   estimateEtaS,
+  estimateChunkedEtaS,
   STAGE_ORDER,
   MIN_EVENT_GAP_MS,
   type ProgressReport,

@@ -7,8 +7,9 @@
 import {
   appendJobEvent,
   lockJobForProgress,
+  listChunkProgress,
   setChunkDone,
-  sumChunkProgress,
+  type ChunkProgressRow,
   writeJobProgress,
   type Db,
   type JobRow,
@@ -33,12 +34,11 @@ const TRANSCRIBING_SPAN = 88;
 const rank = (stage: string | null) => STAGE_ORDER.indexOf(stage as (typeof STAGE_ORDER)[number]);
 
 /**
- * Seconds left from this attempt's measured throughput: audio seconds transcribed since
- * transcription began (less what earlier attempts had stored) over the wall seconds
- * since, counting every chunk worker. Null until there are `minElapsedS` seconds of
- * measurement and some audio done. The rate is a cumulative average, which is already
- * smooth; it is blended with the previous estimate (an EMA on the ETA, once the earlier
- * one is aged by the time since) so one burst of words does not make it jump.
+ * Seconds left, single stream: remaining audio over this attempt's measured throughput
+ * (audio seconds done since the first audio of the attempt was decoded, over the wall
+ * seconds since). Null until there are `minElapsedS` seconds of measurement and some
+ * audio done. Blended with the previous estimate, aged by the time since (an EMA on the
+ * ETA), so one burst of words does not make it jump.
  */
 export function estimateEtaS(input: {
   doneS: number;
@@ -52,12 +52,52 @@ export function estimateEtaS(input: {
   const measured = input.doneS - input.baseS;
   if (input.elapsedS < (input.minElapsedS ?? 1) || measured <= 0) return null;
   const rate = measured / input.elapsedS;
-  const raw = Math.max(0, input.totalS - input.doneS) / rate;
-  const prev = input.previous;
-  if (!prev) return raw;
-  const aged = Math.max(0, prev.etaS - prev.ageS);
-  const alpha = input.smoothing ?? 0.5;
-  return alpha * raw + (1 - alpha) * aged;
+  return smooth(Math.max(0, input.totalS - input.doneS) / rate, input.previous, input.smoothing);
+}
+
+function smooth(
+  raw: number,
+  previous: { etaS: number; ageS: number } | null | undefined,
+  smoothing = 0.5,
+): number {
+  if (!previous) return raw;
+  const aged = Math.max(0, previous.etaS - previous.ageS);
+  return smoothing * raw + (1 - smoothing) * aged;
+}
+
+/**
+ * Seconds left for a job of several chunks, which run side by side on several workers:
+ * one worker's rate (audio seconds per wall second of a chunk, from every chunk that has
+ * begun: its seconds done over the time since it began, download and engine start-up
+ * included since every chunk pays them), and the chunks still to do laid out over as many
+ * workers as are running chunks of this job now (each running chunk's rest first, then
+ * each pending chunk on the worker that frees first). Summing the job's audio per wall
+ * second instead would assume the parallelism of the middle of the job lasts to its end,
+ * while the last chunks run alone. Null until some chunk has a second of measurement.
+ */
+export function estimateChunkedEtaS(
+  chunks: readonly ChunkProgressRow[],
+  now: Date,
+  previous?: { etaS: number; ageS: number } | null,
+): number | null {
+  let audioS = 0;
+  let wallS = 0;
+  for (const c of chunks) {
+    if (!c.startedAt) continue;
+    audioS += c.doneS;
+    wallS += Math.max(0, ((c.finishedAt ?? now).getTime() - c.startedAt.getTime()) / 1000);
+  }
+  if (wallS < 1 || audioS <= 0) return null;
+  const rate = audioS / wallS;
+  const running = chunks.filter((c) => c.startedAt && !c.finishedAt);
+  const slots = running.map((c) => (c.lengthS - c.doneS) / rate);
+  if (slots.length === 0) slots.push(0);
+  for (const c of chunks) {
+    if (c.startedAt || c.finishedAt) continue;
+    const first = slots.indexOf(Math.min(...slots));
+    slots[first]! += c.lengthS / rate;
+  }
+  return smooth(Math.max(...slots), previous);
 }
 
 export interface ProgressReport {
@@ -96,30 +136,48 @@ export async function applyProgress(
   let startedAt = row.transcribing_started_at;
   let baseS = row.transcribing_base_s;
   if (stage === 'transcribing') {
-    const sums = await sumChunkProgress(trx, job.id);
-    if (sums.totalS > 0) {
-      audioTotalS = sums.totalS;
-      audioDoneS = Math.max(row.audio_done_s, Math.min(sums.doneS, sums.totalS));
-      progress = TRANSCRIBING_FROM + (TRANSCRIBING_SPAN * audioDoneS) / sums.totalS;
+    const chunks = await listChunkProgress(trx, job.id);
+    const totalS = chunks.reduce((sum, c) => sum + c.lengthS, 0);
+    if (totalS > 0) {
+      const doneS = chunks.reduce((sum, c) => sum + c.doneS, 0);
+      audioTotalS = totalS;
+      audioDoneS = Math.max(row.audio_done_s, Math.min(doneS, totalS));
+      progress = TRANSCRIBING_FROM + (TRANSCRIBING_SPAN * audioDoneS) / totalS;
     }
     if (!startedAt) {
       // The measurement starts with this attempt's transcription: chunks stored by an
       // earlier attempt are not this attempt's throughput.
       startedAt = now;
       baseS = audioDoneS;
+    } else if (row.audio_done_s <= baseS + 0.01 && audioDoneS > baseS + 0.01) {
+      // …and restarts at the first audio decoded: the engine's start-up (model load, the
+      // first utterance) is a fixed cost, not a rate, and would make a short job's ETA
+      // too long at every point after.
+      startedAt = now;
+      baseS = audioDoneS;
     }
     if (audioTotalS) {
-      const previousAt = row.progress_event_at ?? row.updated_at;
-      const next = estimateEtaS({
-        doneS: audioDoneS,
-        baseS,
-        totalS: audioTotalS,
-        elapsedS: (now.getTime() - startedAt.getTime()) / 1000,
-        previous:
-          row.eta_s === null
-            ? null
-            : { etaS: row.eta_s, ageS: Math.max(0, (now.getTime() - previousAt.getTime()) / 1000) },
-      });
+      // The stored estimate was written with the row's last update (every progress write).
+      const previous =
+        row.eta_s === null
+          ? null
+          : {
+              etaS: row.eta_s,
+              ageS: Math.max(0, (now.getTime() - row.updated_at.getTime()) / 1000),
+            };
+      // One chunk: one stream, measured from its first audio. Several (one after another
+      // in process, or side by side when fanned out): laid out over the workers running
+      // them, at one worker's rate per chunk (estimateChunkedEtaS).
+      const next =
+        chunks.length > 1
+          ? estimateChunkedEtaS(chunks, now, previous)
+          : estimateEtaS({
+              doneS: audioDoneS,
+              baseS,
+              totalS: audioTotalS,
+              elapsedS: (now.getTime() - startedAt.getTime()) / 1000,
+              previous,
+            });
       etaS = next === null ? null : Math.round(next * 10) / 10;
     }
   }

@@ -15,6 +15,7 @@ import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
 import {
   announcePositions,
   claimAttempt,
+  estimateChunkedEtaS,
   estimateEtaS,
   insertQueuedJob,
   queuePositions,
@@ -193,4 +194,20 @@ it('places queued jobs by priority then age, and announces changed places at mos
   expect(await positions(a.id)).toEqual([1, 0]);
   expect(await positions(b.id)).toEqual([2, 1]);
   expect(await positions(c.id)).toEqual([0]);
+});
+
+it('lays the chunks still to do over the workers running the job: the last ones run alone', () => {
+  const now = new Date('2026-01-01T00:10:00Z');
+  const ago = (s: number) => new Date(now.getTime() - s * 1000);
+  // Two workers, 1 audio s per wall s each; chunks of 100 s: two half done, one pending.
+  const chunks = [
+    { lengthS: 100, doneS: 50, startedAt: ago(50), finishedAt: null },
+    { lengthS: 100, doneS: 50, startedAt: ago(50), finishedAt: null },
+    { lengthS: 100, doneS: 0, startedAt: null, finishedAt: null },
+  ];
+  // 50 s for the running ones, then 100 s for the last on whichever frees first.
+  expect(estimateChunkedEtaS(chunks, now)).toBeCloseTo(150, 5);
+  // One worker, one chunk at a time: the rest in sequence.
+  expect(estimateChunkedEtaS([chunks[0]!, chunks[2]!], now)).toBeCloseTo(150, 5);
+  expect(estimateChunkedEtaS([{ ...chunks[2]! }], now)).toBeNull();
 });
