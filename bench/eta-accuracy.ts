@@ -52,6 +52,8 @@ interface Row {
   etaS: number | null;
   trueS: number;
   error: number | null;
+  /** [seconds since the first transcribing event, audio s done, etaS] of every transcribing event (≤ 200). */
+  trace: [number, number, number | null][];
 }
 
 const env = await createTestEnv();
@@ -137,6 +139,13 @@ async function run(minutes: number, minute: string): Promise<Row> {
     etaS,
     trueS,
     error: etaS === null ? null : (etaS - trueS) / trueS,
+    trace: progress
+      .filter((_, i) => i % Math.max(1, Math.ceil(progress.length / 200)) === 0)
+      .map((e) => [
+        Math.round(Date.parse(e.at) - Date.parse(progress[0]!.at)) / 1000,
+        e.audioDoneS ?? 0,
+        e.etaS ?? null,
+      ]),
   };
 }
 
