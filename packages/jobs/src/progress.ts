@@ -36,7 +36,7 @@ const rank = (stage: string | null) => STAGE_ORDER.indexOf(stage as (typeof STAG
 /**
  * Seconds left, single stream: remaining audio over this attempt's measured throughput
  * (audio seconds done since the first audio of the attempt was decoded, over the wall
- * seconds since). Null until there are `minElapsedS` seconds of measurement and some
+ * seconds from then to the figure's last move), less the time since that move. Null until there are `minElapsedS` seconds of measurement and some
  * audio done. Blended with the previous estimate, aged by the time since (an EMA on the
  * ETA), so one burst of words does not make it jump.
  */
@@ -44,7 +44,10 @@ export function estimateEtaS(input: {
   doneS: number;
   baseS: number;
   totalS: number;
+  /** Wall seconds from the start of the measurement to the figure's last move. */
   elapsedS: number;
+  /** Wall seconds since that move: already spent on what is left. */
+  sinceMoveS?: number;
   previous?: { etaS: number; ageS: number } | null;
   minElapsedS?: number;
   smoothing?: number;
@@ -52,7 +55,8 @@ export function estimateEtaS(input: {
   const measured = input.doneS - input.baseS;
   if (input.elapsedS < (input.minElapsedS ?? 1) || measured <= 0) return null;
   const rate = measured / input.elapsedS;
-  return smooth(Math.max(0, input.totalS - input.doneS) / rate, input.previous, input.smoothing);
+  const left = Math.max(0, input.totalS - input.doneS) / rate - (input.sinceMoveS ?? 0);
+  return smooth(Math.max(0, left), input.previous, input.smoothing);
 }
 
 function smooth(
@@ -135,6 +139,9 @@ export async function applyProgress(
   let etaS: number | null = row.eta_s;
   let startedAt = row.transcribing_started_at;
   let baseS = row.transcribing_base_s;
+  // When the figure last moved: engines report in bursts (pocketsphinx per utterance), so
+  // the single-stream rate is measured up to the last burst, and the time since is spent.
+  let movedAt = row.progress_moved_at ?? now;
   if (stage === 'transcribing') {
     const chunks = await listChunkProgress(trx, job.id);
     const totalS = chunks.reduce((sum, c) => sum + c.lengthS, 0);
@@ -142,17 +149,18 @@ export async function applyProgress(
       const doneS = chunks.reduce((sum, c) => sum + c.doneS, 0);
       audioTotalS = totalS;
       audioDoneS = Math.max(row.audio_done_s, Math.min(doneS, totalS));
+      if (audioDoneS > row.audio_done_s + 0.01) movedAt = now;
       progress = TRANSCRIBING_FROM + (TRANSCRIBING_SPAN * audioDoneS) / totalS;
     }
-    if (!startedAt) {
-      // The measurement starts with this attempt's transcription: chunks stored by an
-      // earlier attempt are not this attempt's throughput.
-      startedAt = now;
+    if (row.stage !== 'transcribing') {
+      // Entering transcription (once per attempt: a claim leaves the stage at `queued`):
+      // chunks stored by an earlier attempt are not this attempt's throughput.
       baseS = audioDoneS;
-    } else if (row.audio_done_s <= baseS + 0.01 && audioDoneS > baseS + 0.01) {
-      // …and restarts at the first audio decoded: the engine's start-up (model load, the
-      // first utterance) is a fixed cost, not a rate, and would make a short job's ETA
-      // too long at every point after.
+      startedAt = null;
+    } else if (!startedAt && audioDoneS > baseS + 0.01) {
+      // The measurement starts at the first audio decoded: the engine's start-up (model
+      // load, the first utterance) is a fixed cost, not a rate, and would make a short
+      // job's ETA too long at every point after.
       startedAt = now;
       baseS = audioDoneS;
     }
@@ -171,13 +179,16 @@ export async function applyProgress(
       const next =
         chunks.length > 1
           ? estimateChunkedEtaS(chunks, now, previous)
-          : estimateEtaS({
-              doneS: audioDoneS,
-              baseS,
-              totalS: audioTotalS,
-              elapsedS: (now.getTime() - startedAt.getTime()) / 1000,
-              previous,
-            });
+          : startedAt
+            ? estimateEtaS({
+                doneS: audioDoneS,
+                baseS,
+                totalS: audioTotalS,
+                elapsedS: (movedAt.getTime() - startedAt.getTime()) / 1000,
+                sinceMoveS: (now.getTime() - movedAt.getTime()) / 1000,
+                previous,
+              })
+            : null;
       etaS = next === null ? null : Math.round(next * 10) / 10;
     }
   }
