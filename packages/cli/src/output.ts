@@ -15,17 +15,35 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** One human line per event, e.g. `transcribing 60%`. */
+/**
+ * A duration to wait, coarsely (`~40 s`, `~3 min`, `~1.5 h`): an estimate shown to the
+ * second would change on every event without saying more.
+ */
+export function formatEta(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 60) return `~${Math.max(5, Math.round(s / 5) * 5)} s`;
+  if (s < 3600) return `~${Math.round(s / 60)} min`;
+  return `~${(s / 3600).toFixed(1)} h`;
+}
+
+/** One human line per event, e.g. `transcribing 60%, ~2 min left`. */
 export function describeEvent(event: JobEvent): string {
   switch (event.type) {
     case 'queued':
       return 'queued';
     case 'processing':
       return event.attempt > 1 ? `processing (attempt ${event.attempt})` : 'processing';
-    case 'progress':
-      return `${event.stage} ${Math.round(event.progress)}%`;
-    case 'position':
-      return event.position === 0 ? 'next in queue' : `queued, ${event.position} ahead`;
+    case 'progress': {
+      const attempt = event.attempt && event.attempt > 1 ? ` (attempt ${event.attempt})` : '';
+      const eta = event.etaS !== undefined ? `, ${formatEta(event.etaS)} left` : '';
+      return `${event.stage} ${Math.round(event.progress)}%${eta}${attempt}`;
+    }
+    case 'position': {
+      const place = event.position === 0 ? 'next in queue' : `queued, ${event.position} ahead`;
+      return event.estimatedStartAt
+        ? `${place}, starts in ${formatEta((Date.parse(event.estimatedStartAt) - Date.now()) / 1000)}`
+        : place;
+    }
     case 'partial':
       return `chunk ${event.index + 1} ready (${event.startS.toFixed(0)}–${event.endS.toFixed(0)} s)`;
     case 'completed':
@@ -61,6 +79,12 @@ export function describeJob(job: Job): string {
     ['priority', job.priority],
     ['created', job.createdAt],
   ];
+  if (job.status === 'processing' && job.etaS !== null) rows.push(['eta', formatEta(job.etaS)]);
+  if (job.stalledSinceS !== null) rows.push(['stalled', `no progress for ${job.stalledSinceS} s`]);
+  if (job.queuePosition !== null) {
+    const start = job.estimatedStartAt ? `, expected to start ${job.estimatedStartAt}` : '';
+    rows.push(['queue', `${job.queuePosition} ahead${start}`]);
+  }
   if (job.durationS !== null) rows.push(['duration', `${job.durationS.toFixed(1)} s`]);
   if (job.startedAt) rows.push(['started', job.startedAt]);
   if (job.finishedAt) rows.push(['finished', job.finishedAt]);

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { JobEvent } from '@transcribe/client';
-import { describeEvent, formatBytes, type Output } from './output.js';
+import { describeEvent, formatBytes, formatEta, type Output } from './output.js';
 
 /** What `transcribe` shows on stderr while it works on one file. */
 export interface ProgressReporter {
@@ -182,8 +182,10 @@ class BarProgress implements ProgressReporter {
     this.show(100, 0, { phase: 'processing', detail: `queued (job ${jobId})` });
   }
   jobEvent(event: JobEvent): void {
-    if (event.type === 'progress') this.bar?.update(event.progress, { detail: event.stage });
-    else if (event.type === 'completed') this.bar?.update(100, { detail: describeEvent(event) });
+    if (event.type === 'progress') {
+      const eta = event.etaS !== undefined ? ` ${formatEta(event.etaS)}` : '';
+      this.bar?.update(event.progress, { detail: `${event.stage}${eta}` });
+    } else if (event.type === 'completed') this.bar?.update(100, { detail: describeEvent(event) });
     else this.bar?.update({ detail: describeEvent(event) });
   }
 }

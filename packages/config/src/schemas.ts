@@ -138,6 +138,11 @@ export const gatewaySchema = z.object({
   PUBLIC_URL: url.optional(),
   /** Base WebSocket URL of the notifier, e.g. ws://localhost:8081 (links.events). */
   EVENTS_PUBLIC_URL: url.default('ws://localhost:8081'),
+  /**
+   * A processing job whose progress has not moved for longer than this shows
+   * `stalledSinceS` in its JSON and counts in the `transcribe_jobs_stalled` gauge.
+   */
+  STALL_AFTER_S: positiveInt.default(60),
   /** Ensured at start as an API key of the `dev` tenant, for local use. */
   DEV_API_KEY: z
     .string()
@@ -304,6 +309,11 @@ export const workerSchema = z.object({
   REAPER_INTERVAL_S: positiveInt.default(30),
   /** A queued job untouched this long with no message waiting is republished. */
   STALE_QUEUED_S: positiveInt.default(15 * 60),
+  /**
+   * How often each worker announces changed queue positions (`position` events; at most
+   * one per job per this many seconds).
+   */
+  POSITION_EVENTS_S: positiveInt.default(5),
   /** On SIGTERM, how long the current job may run on before it is requeued. */
   WORKER_GRACE_S: nonNegativeInt.default(60),
   /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */

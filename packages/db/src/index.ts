@@ -28,3 +28,4 @@ export { pingDatabase } from './ping.js';
 export * from './rate-limit.store.js';
 export * from './enrichments.repository.js';
 export * from './enrichment-work.repository.js';
+export * from './job-progress.repository.js';

@@ -75,6 +75,16 @@ export async function claimJob(
       started_at: sql`coalesce(started_at, now())`,
       lease_expires_at: leaseExpires,
       updated_at: sql`now()`,
+      // Issue 16: each attempt's progress starts from its own figure (its events carry
+      // the attempt, so a UI can tell a restart from progress going backwards).
+      progress: 0,
+      audio_done_s: 0,
+      eta_s: null,
+      transcribing_started_at: null,
+      transcribing_base_s: 0,
+      progress_moved_at: sql`now()`,
+      progress_event_at: null,
+      queue_position: null,
     }))
     .where('id', '=', id)
     .where((eb) =>

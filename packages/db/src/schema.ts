@@ -102,6 +102,21 @@ export interface JobsTable {
   started_at: Date | null;
   finished_at: Date | null;
   updated_at: Timestamp;
+  /** Issue 16 (0010): audio seconds transcribed over all chunks, monotonic within an attempt. */
+  audio_done_s: Generated<number>;
+  audio_total_s: number | null;
+  /** Seconds left, from this attempt's measured throughput; null until measured. */
+  eta_s: number | null;
+  /** When this attempt's first chunk began transcribing, and the audio already done then. */
+  transcribing_started_at: Date | null;
+  transcribing_base_s: Generated<number>;
+  /** When the progress last moved (not a heartbeat): the stall bound counts from here. */
+  progress_moved_at: Date | null;
+  /** When the last progress event was written: paces them per job, across workers. */
+  progress_event_at: Date | null;
+  /** A queued job's last announced position, and when it was announced. */
+  queue_position: number | null;
+  position_event_at: Date | null;
 }
 
 export interface JobEventsTable {
@@ -151,6 +166,9 @@ export interface JobChunksTable {
   /** Token of the worker transcribing the chunk now, and until when (0005). */
   holder: string | null;
   lease_expires_at: Date | null;
+  /** Issue 16 (0010): audio seconds of this chunk decoded so far, and when it began. */
+  done_s: Generated<number>;
+  started_at: Date | null;
 }
 
 /** rate-limiter-flexible's Postgres store. */

@@ -18,6 +18,7 @@ export {
   requeueForHandover,
   requeueExpiredLease,
   chunkLanded,
+  storeChunk,
   cancelJob,
   retryJob,
   type LifecycleEvent,
@@ -61,3 +62,12 @@ export {
   failEnrichment,
   requeueEnrichment,
 } from './enrichment-work.js';
+export {
+  applyProgress,
+  estimateEtaS,
+  estimateChunkedEtaS,
+  STAGE_ORDER,
+  MIN_EVENT_GAP_MS,
+  type ProgressReport,
+} from './progress.js';
+export { queuePositions, announcePositions, type QueuePlace } from './queue-position.js';

@@ -21,7 +21,8 @@ import {
   touchQueuedJob,
   cancelJobRow,
   resetJobForRetry,
-  updateJobProgress,
+  resetChunkProgress,
+  storeChunkResult,
   type Db,
   type JobResult,
   type JobRow,
@@ -34,6 +35,7 @@ import {
   enqueueTranscription,
 } from './messages.js';
 import { stitchChunks } from './transcript.js';
+import { applyProgress, type ProgressReport } from './progress.js';
 import {
   addEnrichments,
   enrichmentsOnJobCompleted,
@@ -146,7 +148,10 @@ export async function claimAttempt(
 ): Promise<JobRow | undefined> {
   return inTransaction(db, async (trx) => {
     const job = await claimJob(trx, jobId, { leaseMs: options.leaseMs });
-    if (job) await appendJobEvent(trx, refOf(job), { type: 'processing', attempt: job.attempts });
+    if (job) {
+      await resetChunkProgress(trx, job.id);
+      await appendJobEvent(trx, refOf(job), { type: 'processing', attempt: job.attempts });
+    }
     return job;
   });
 }
@@ -204,25 +209,44 @@ export async function claimForProcessing(
 
 // --- processing, under the holder's attempt -------------------------------------------
 
-/** progress: processing, with its `progress` event; renews the lease. False when the job is not ours. */
-export async function reportProgress(
+/**
+ * progress: processing, with its `progress` event when due (progress.ts: paced per job
+ * across all its workers, a heartbeat when unchanged); renews the lease. False when the
+ * job is not ours. `chunk`: the chunk this worker is transcribing and how far it got.
+ */
+export async function reportProgress(db: Db, job: JobRow, input: ProgressReport): Promise<boolean> {
+  return inTransaction(db, async (trx) => (await applyProgress(trx, job, input)).held);
+}
+
+/**
+ * A chunk's result stored under the job's attempt, with its `partial` event (the chunk's
+ * segments, readable at once) in the same transaction. False when the job is not ours.
+ */
+export async function storeChunk(
   db: Db,
-  job: JobRow,
-  input: { progress: number; stage: string; leaseMs: number },
+  job: Pick<JobRow, 'id' | 'tenant_id' | 'attempts'>,
+  input: Omit<Parameters<typeof storeChunkResult>[1], 'jobId' | 'attempt'> & {
+    startS: number;
+    endS: number;
+  },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
-    const progress = Math.round(input.progress * 10) / 10;
-    const { held, advanced } = await updateJobProgress(trx, {
-      id: job.id,
-      attempt: job.attempts,
-      ...input,
-      progress,
-    });
-    // A stale report renews the lease but tells no one: progress events never go back.
-    if (advanced) {
-      await appendJobEvent(trx, refOf(job), { type: 'progress', progress, stage: input.stage });
+    // The job's row first, as progress writes take it (then the chunk's): the same lock
+    // order everywhere, or a progress write racing this store deadlocks with it.
+    await lockJob(trx, job.id);
+    const { startS, endS, ...result } = input;
+    const stored = await storeChunkResult(trx, { ...result, jobId: job.id, attempt: job.attempts });
+    if (stored) {
+      await appendJobEvent(trx, refOf(job), {
+        type: 'partial',
+        attempt: job.attempts,
+        index: input.index,
+        startS,
+        endS,
+        segments: input.segments,
+      });
     }
-    return held;
+    return stored;
   });
 }
 
@@ -354,8 +378,8 @@ export async function chunkLanded(
     if (locked?.status !== 'processing' || locked.attempts !== job.attempts) return 'lost';
     const summary = await summarizeChunks(trx, job.id);
     if (summary.pending > 0) {
-      const progress = Math.round((10 + (88 * summary.doneS) / summary.totalS) * 10) / 10;
-      await reportProgress(trx, job, { progress, stage: 'transcribing', leaseMs });
+      // The chunk's partial event went with its result; the job's figure is the chunks' sum.
+      await applyProgress(trx, job, { progress: 0, stage: 'transcribing', leaseMs });
       return 'progress';
     }
     const chunks = await listJobChunks(trx, job.id);

@@ -91,7 +91,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
       }),
     );
   }
-  const jobMetrics = createJobMetrics(deps.registry, deps.db);
+  const jobMetrics = createJobMetrics(deps.registry, deps.db, deps.settings.stallAfterS);
 
   app.use(healthRouter(deps));
   app.use(docsRouter());

@@ -11,6 +11,8 @@ import type { RateLimits } from './rate-limit.js';
 
 export interface GatewaySettings {
   tokenSecret: string;
+  /** STALL_AFTER_S: a processing job unmoved this long shows `stalledSinceS`; default 60. */
+  stallAfterS?: number;
   /** express's `trust proxy` (TRUST_PROXY); default: proxies on private networks only. */
   trustProxy?: boolean | number | string;
   maxUploadBytes: number;

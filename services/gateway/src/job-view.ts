@@ -25,12 +25,36 @@ export function languageView(
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/**
+ * What the progress fields need beyond the row (issue 16): the clock, the stall bound
+ * and, for a queued job, its place (packages/jobs queuePositions, loaded by the caller).
+ */
+export interface LiveContext {
+  now: Date;
+  stallAfterS: number;
+  place?: { position: number; estimatedStartAt: Date | null };
+}
+
+/** Seconds since a processing job's progress last moved, once past the stall bound. */
+export function stalledSinceS(
+  row: Pick<JobRow, 'status' | 'progress_moved_at' | 'started_at'>,
+  live: Pick<LiveContext, 'now' | 'stallAfterS'>,
+): number | null {
+  if (row.status !== 'processing') return null;
+  const since = row.progress_moved_at ?? row.started_at;
+  if (!since) return null;
+  const s = (live.now.getTime() - since.getTime()) / 1000;
+  return s > live.stallAfterS ? Math.round(s) : null;
+}
+
 /** The public shape of a job row, with its enrichments (listEnrichments). */
 export function toJob(
   row: JobRow,
   bases: LinkBases,
   enrichments: readonly EnrichmentRow[] = [],
+  live?: LiveContext,
 ): Job {
+  const running = row.status === 'processing';
   return {
     id: row.id,
     status: row.status,
@@ -58,12 +82,16 @@ export function toJob(
     createdAt: row.created_at.toISOString(),
     startedAt: iso(row.started_at),
     finishedAt: iso(row.finished_at),
-    // Issue 16 fills these from the progress columns and the queue (in progress).
-    audioDoneS: null,
-    etaS: null,
-    stalledSinceS: null,
-    queuePosition: null,
-    estimatedStartAt: null,
+    audioDoneS:
+      running || row.status === 'completed'
+        ? row.status === 'completed'
+          ? (row.audio_total_s ?? row.duration_s ?? row.audio_done_s)
+          : row.audio_done_s
+        : null,
+    etaS: running ? row.eta_s : null,
+    stalledSinceS: live ? stalledSinceS(row, live) : null,
+    queuePosition: row.status === 'queued' ? (live?.place?.position ?? null) : null,
+    estimatedStartAt: row.status === 'queued' ? iso(live?.place?.estimatedStartAt ?? null) : null,
     enrichments: enrichments.map((e) => toEnrichment(e, bases)),
     links: {
       self: `${bases.api}/v1/jobs/${row.id}`,

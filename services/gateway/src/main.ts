@@ -80,6 +80,7 @@ const app = createGatewayApp({
   }),
   settings: {
     tokenSecret: config.TOKEN_SECRET,
+    stallAfterS: config.STALL_AFTER_S,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
     maxFormUploadBytes: config.MAX_FORM_UPLOAD_BYTES,
     uploadUrlTtlS: config.UPLOAD_URL_TTL_S,

@@ -275,6 +275,52 @@ describe('GET /v1/jobs', () => {
   });
 });
 
+describe('progress you can trust (issue 16)', () => {
+  it('shows queued jobs their place (one query per page) and a processing job its figures, ETA and stall', async () => {
+    // Only this case's jobs are queued: the queue is global, whatever the tenant.
+    await h.env.db
+      .updateTable('jobs')
+      .set({ status: 'canceled' })
+      .where('status', '=', 'queued')
+      .execute();
+    const a = await newJob();
+    const b = await newJob();
+    const c = await newJob();
+    const list = JobList.parse((await h.api('/v1/jobs?limit=3')).json);
+    const place = (id: string) => list.data.find((j) => j.id === id)?.queuePosition;
+    expect([place(a.id), place(b.id), place(c.id)]).toEqual([0, 1, 2]);
+    const one = Job.parse((await h.api(`/v1/jobs/${b.id}`)).json);
+    expect(one.queuePosition).toBe(1);
+    expect([one.audioDoneS, one.etaS, one.stalledSinceS]).toEqual([null, null, null]);
+
+    // a is taken by a worker that reported 30 of 60 s, then stopped moving long ago.
+    const claimed = await claimJob(h.env.db, a.id, { leaseMs: 60_000, takeOver: false });
+    await h.env.db
+      .updateTable('jobs')
+      .set({
+        audio_done_s: 30,
+        audio_total_s: 60,
+        eta_s: 25,
+        progress_moved_at: new Date(Date.now() - 3_600_000),
+      })
+      .where('id', '=', a.id)
+      .execute();
+    const running = Job.parse((await h.api(`/v1/jobs/${a.id}`)).json);
+    expect(running).toMatchObject({
+      status: 'processing',
+      audioDoneS: 30,
+      etaS: 25,
+      queuePosition: null,
+    });
+    expect(running.stalledSinceS).toBeGreaterThanOrEqual(3590);
+    expect(claimed?.attempts).toBe(1);
+    // b moved up.
+    expect(Job.parse((await h.api(`/v1/jobs/${b.id}`)).json).queuePosition).toBe(0);
+    const metrics = (await h.api('/metrics', { key: null })).text;
+    expect(metrics).toMatch(/transcribe_jobs_stalled(\{[^}]*\})? [1-9]/);
+  });
+});
+
 describe('cancel, retry, delete', () => {
   it('cancels a queued job at once, with a canceled event; canceling again is a no-op', async () => {
     const job = await newJob();

@@ -7,7 +7,8 @@ import {
 const MAX_TASKS = 100_000;
 
 /**
- * Estimates the seconds left from the rate of progress events, by their own timestamps
+ * A job's ETA is the one its progress event carries (`etaS`, measured by the worker);
+ * otherwise it estimates the seconds left from the rate of progress events, by their own timestamps
  * (so replayed and live events give the same answer): of a job from its `progress`
  * events, and of each enrichment from its `enrichment.progress` events, which follow the
  * job's `completed` on the same stream. Each is tracked by its own id until its own
@@ -27,7 +28,13 @@ export class EtaEstimator {
       this.first.delete(event.enrichment.id);
       return undefined;
     }
-    if (event.type === 'progress') return this.estimate(event.jobId, event.at, event.progress);
+    if (event.type === 'progress') {
+      // Issue 16: the worker measures the job's throughput where it writes the progress
+      // (audio seconds per wall second, all chunks) and sends its own ETA; this estimate
+      // from event timestamps is only the fallback for events stored before that.
+      const own = this.estimate(event.jobId, event.at, event.progress);
+      return event.etaS ?? own;
+    }
     if (event.type === 'enrichment.progress') {
       return this.estimate(event.enrichment.id, event.at, event.progress);
     }

@@ -14,9 +14,8 @@ import {
   releaseChunk,
   renewChunkLease,
   renewLease,
-  storeChunkResult,
 } from '@transcribe/db';
-import { chunkLanded, requeueChunkLater } from '@transcribe/jobs';
+import { chunkLanded, requeueChunkLater, storeChunk } from '@transcribe/jobs';
 import type { Storage } from '@transcribe/storage';
 import type { Logger } from '@transcribe/telemetry';
 import { offsetSegments, offsetWords } from './chunking.js';
@@ -24,6 +23,7 @@ import type { EngineSelector } from './engines/selector.js';
 import { guardAttempt } from './attempt-guard.js';
 import { JobLostError, ShutdownError } from './errors.js';
 import { settleFailure, type FailurePolicyDeps } from './failure-policy.js';
+import { progressReporter } from './progress-reporter.js';
 import type { Outcome } from './settle.js';
 
 /** Where a fanned-out chunk's WAV waits for its worker: under the job, per attempt. */
@@ -52,6 +52,8 @@ export interface ChunkHandlerDeps extends FailurePolicyDeps {
   heartbeatMs: number;
   chunkTimeoutMs: number;
   shutdown?: AbortSignal;
+  /** This chunk's progress writes (issue 16), paced like a whole job's; default 500 ms. */
+  progressIntervalMs?: number;
 }
 
 export async function handleChunk(
@@ -107,7 +109,17 @@ export async function handleChunk(
   });
   const dir = await mkdtemp(join(deps.tmpDir ?? tmpdir(), 'chunk-'));
   let outcome: Outcome = 'ack';
+  // This chunk's own figure goes to job_chunks.done_s and the job's is derived from all
+  // chunks (packages/jobs progress.ts): the job is `transcribing` as soon as one starts.
+  const progress = progressReporter<'transcribing'>(
+    { ...deps, progressIntervalMs: deps.progressIntervalMs ?? 500 },
+    job,
+    log,
+    () => guard.abort(new JobLostError()),
+  );
+  const lengthS = chunk.endS - chunk.startS;
   try {
+    progress.report(0, 'transcribing', { index: chunk.index, doneS: 0 });
     const wav = join(dir, 'chunk.wav');
     await deps.storage.download(key, wav);
     guard.signal.throwIfAborted();
@@ -117,12 +129,17 @@ export async function handleChunk(
       .transcribe(
         wav,
         { language: job.language, model: job.model, signal: guard.signal },
-        () => undefined,
+        (processedS) =>
+          progress.report(0, 'transcribing', {
+            index: chunk.index,
+            doneS: Math.min(processedS, lengthS),
+          }),
       );
-    const stored = await storeChunkResult(deps.db, {
-      jobId: job.id,
+    await progress.finish();
+    const stored = await storeChunk(deps.db, job, {
       index: chunk.index,
-      attempt: job.attempts,
+      startS: chunk.startS,
+      endS: chunk.endS,
       text: result.text,
       segments: offsetSegments(result.segments, chunk),
       words: offsetWords(result.words ?? [], chunk),
@@ -140,6 +157,7 @@ export async function handleChunk(
       log.info({ index: chunk.index }, 'last chunk landed; job completed');
     }
   } catch (error) {
+    await progress.stop();
     const cause: unknown = guard.signal.aborted ? guard.signal.reason : error;
     if (cause instanceof ShutdownError) {
       // Only this chunk goes back to the queue; the job and its other chunks carry on.
@@ -156,6 +174,7 @@ export async function handleChunk(
       );
     }
   } finally {
+    await progress.stop();
     guard.release();
     // Whatever happened, the chunk is free for its next message at once (a no-op when stored).
     await releaseChunk(deps.db, { jobId: job.id, index: chunk.index, holder }).catch(

@@ -1,14 +1,21 @@
-import { ensureChunkPlan, storeChunkResult, type Db, type JobRow } from '@transcribe/db';
+import { ensureChunkPlan, type Db, type JobRow } from '@transcribe/db';
+import { storeChunk } from '@transcribe/jobs';
 import type { ChunkStore } from './pipeline.js';
 
 /**
  * Chunk results in Postgres (job_chunks), written as each chunk finishes and guarded by
- * the job's attempt: readable while the job runs, and where a retry resumes from.
+ * the job's attempt: readable while the job runs (`?partial=true`), announced by a
+ * `partial` event in the same transaction, and where a retry resumes from.
  */
-export function dbChunkStore(db: Db, job: Pick<JobRow, 'id' | 'attempts'>): ChunkStore {
+export function dbChunkStore(
+  db: Db,
+  job: Pick<JobRow, 'id' | 'tenant_id' | 'attempts'>,
+): ChunkStore {
+  const spans = new Map<number, { startS: number; endS: number }>();
   return {
     async plan(proposed) {
       const chunks = await ensureChunkPlan(db, job.id, proposed);
+      for (const c of chunks) spans.set(c.index, { startS: c.startS, endS: c.endS });
       return chunks.map((c) => ({
         index: c.index,
         startS: c.startS,
@@ -20,7 +27,10 @@ export function dbChunkStore(db: Db, job: Pick<JobRow, 'id' | 'attempts'>): Chun
         model: c.model,
       }));
     },
-    save: (index, result) =>
-      storeChunkResult(db, { jobId: job.id, index, attempt: job.attempts, ...result }),
+    async save(index, result) {
+      const span = spans.get(index);
+      if (!span) return false;
+      return storeChunk(db, job, { index, ...span, ...result });
+    },
   };
 }

@@ -98,6 +98,8 @@ const reaper = startReaper({
     relay.kick();
   },
   onError: (err) => logger.warn({ err }, 'reaper'),
+  positionIntervalMs: config.POSITION_EVENTS_S * 1000,
+  onAnnounced: () => relay.kick(),
 });
 
 const consumer: Consumer | undefined = !engines

@@ -134,7 +134,15 @@ const STAGES = {
 } as const;
 export type Stage = keyof typeof STAGES;
 
-export type ProgressReporter = (progress: number, stage: Stage) => void;
+/**
+ * A progress report; while transcribing, `chunk` says which chunk and how many of its
+ * seconds are decoded (the job's figure is derived from all chunks where it is stored).
+ */
+export type ProgressReporter = (
+  progress: number,
+  stage: Stage,
+  chunk?: { index: number; doneS: number },
+) => void;
 
 const at = (stage: Stage, fraction: number) => {
   const [from, to] = STAGES[stage];
@@ -193,7 +201,8 @@ export async function runPipeline(
 
     const pending = chunks.filter((c) => !c.done);
     if (fanOut && pending.length >= Math.max(1, fanOut.minChunks)) {
-      for (const chunk of pending) {
+      for (const [i, chunk] of pending.entries()) {
+        report(at('splitting', i / pending.length), 'splitting');
         const chunkWav = join(dir, `chunk-${chunk.index}.wav`);
         try {
           await extractAudio(wav, chunkWav, chunk, signal);
@@ -228,13 +237,16 @@ export async function runPipeline(
       try {
         if (!whole) await extractAudio(wav, chunkWav, chunk, signal);
         const started = Date.now();
+        const lengthS = chunk.endS - chunk.startS;
+        report(at('transcribing', doneS / total), 'transcribing', { index: chunk.index, doneS: 0 });
         const result = await engine.transcribe(
           chunkWav,
           { language: input.language, model: input.model, signal },
           (processedS) =>
             report(
-              at('transcribing', (doneS + Math.min(processedS, chunk.endS - chunk.startS)) / total),
+              at('transcribing', (doneS + Math.min(processedS, lengthS)) / total),
               'transcribing',
+              { index: chunk.index, doneS: Math.min(processedS, lengthS) },
             ),
         );
         const stored = {

@@ -2,8 +2,14 @@
 // progress event per `minIntervalMs`, yet never miss a stage or a stage's last value
 // (decode progress arrives every ~0.7 s and the first stages change within milliseconds).
 
+/** The chunk a transcribing report is about, and the seconds of it decoded so far (issue 16). */
+export interface ChunkProgress {
+  index: number;
+  doneS: number;
+}
+
 export interface ProgressThrottle<S extends string> {
-  report(progress: number, stage: S): void;
+  report(progress: number, stage: S, chunk?: ChunkProgress): void;
   /**
    * Drops what is still pending (the attempt failed: its progress no longer matters) and
    * resolves once the write in flight, if any, has landed, so a final event comes after it.
@@ -25,11 +31,11 @@ export interface ProgressThrottle<S extends string> {
  */
 export function throttleProgress<S extends string>(options: {
   minIntervalMs: number;
-  write: (progress: number, stage: S) => Promise<void>;
+  write: (progress: number, stage: S, chunk?: ChunkProgress) => Promise<void>;
   now?: () => number;
 }): ProgressThrottle<S> {
   const now = options.now ?? Date.now;
-  const queue: { progress: number; stage: S }[] = [];
+  const queue: { progress: number; stage: S; chunk?: ChunkProgress }[] = [];
   let lastSent = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let chain = Promise.resolve();
@@ -47,17 +53,19 @@ export function throttleProgress<S extends string>(options: {
       }
       queue.shift();
       lastSent = now();
-      chain = chain.then(() => options.write(next.progress, next.stage));
+      chain = chain.then(() => options.write(next.progress, next.stage, next.chunk));
       if (queue.length > 0) timer = setTimeout(pump, options.minIntervalMs);
     }
   };
 
   return {
-    report(progress, stage) {
+    report(progress, stage, chunk) {
       if (stopped) return;
       const last = queue.at(-1);
-      if (last?.stage === stage) last.progress = progress;
-      else queue.push({ progress, stage });
+      // Collapsing keeps the latest chunk's figure: a chunk that ended before the next
+      // began is counted whole once stored, so its own last figure does not matter.
+      if (last?.stage === stage) Object.assign(last, { progress, chunk });
+      else queue.push({ progress, stage, chunk });
       if (!timer) pump();
     },
     stop() {
@@ -73,7 +81,7 @@ export function throttleProgress<S extends string>(options: {
       if (timer) clearTimeout(timer);
       timer = undefined;
       for (const next of queue.splice(0)) {
-        chain = chain.then(() => options.write(next.progress, next.stage));
+        chain = chain.then(() => options.write(next.progress, next.stage, next.chunk));
       }
       return chain;
     },

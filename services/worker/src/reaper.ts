@@ -2,7 +2,12 @@
 // processing job whose worker stopped renewing its lease, and a queued job whose message
 // never reached (or fell out of) the broker.
 import { lockExpiredLeases, lockStaleQueuedJobs, type Db } from '@transcribe/db';
-import { markDeadLettered, republishQueued, requeueExpiredLease } from '@transcribe/jobs';
+import {
+  announcePositions,
+  markDeadLettered,
+  republishQueued,
+  requeueExpiredLease,
+} from '@transcribe/jobs';
 
 export interface ReaperOptions {
   db: Db;
@@ -63,6 +68,9 @@ export function startReaper(
     intervalMs: number;
     onReaped: (result: ReapResult) => void;
     onError: (error: unknown) => void;
+    /** Queue positions are announced this often (0 or absent: never). */
+    positionIntervalMs?: number;
+    onAnnounced?: (count: number) => void;
   },
 ): { stop(): Promise<void> } {
   let current: Promise<void> | undefined;
@@ -79,10 +87,30 @@ export function startReaper(
   };
   const timer = setInterval(tick, options.intervalMs);
   timer.unref();
+  // Issue 16: queued jobs hear when their place changes, on a shorter tick of its own
+  // (one ranking query; SKIP LOCKED keeps every worker's announcer apart).
+  let announcing: Promise<void> | undefined;
+  const announce = () => {
+    if (announcing || !options.positionIntervalMs) return;
+    announcing = announcePositions(options.db, { minGapS: options.positionIntervalMs / 1000 })
+      .then((n) => {
+        if (n > 0) options.onAnnounced?.(n);
+      })
+      .catch(options.onError)
+      .finally(() => {
+        announcing = undefined;
+      });
+  };
+  const positions = options.positionIntervalMs
+    ? setInterval(announce, options.positionIntervalMs)
+    : undefined;
+  positions?.unref();
   return {
     async stop() {
       clearInterval(timer);
+      if (positions) clearInterval(positions);
       await current;
+      await announcing;
     },
   };
 }

@@ -13,7 +13,7 @@ import { JobLostError } from './errors.js';
 import { settleFailure } from './failure-policy.js';
 import { jobFanOut } from './fan-out.js';
 import type { WorkerMetrics } from './metrics.js';
-import { runPipeline, type PipelineDeps } from './pipeline.js';
+import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
 import { progressReporter } from './progress-reporter.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
 import { settle, type Outcome } from './settle.js';
@@ -107,7 +107,7 @@ export async function runJob(
 
   const fanOut = deps.fanOut && jobFanOut(deps.db, deps.fanOut, job);
   try {
-    const progress = progressReporter(deps, job, log, () => guard.abort(new JobLostError()));
+    const progress = progressReporter<Stage>(deps, job, log, () => guard.abort(new JobLostError()));
     const result = await runPipeline(
       {
         objectKey: job.object_key,

@@ -8,6 +8,7 @@ import * as m0006 from './0006_worker_faults.js';
 import * as m0007 from './0007_job_language.js';
 import * as m0008 from './0008_words.js';
 import * as m0009 from './0009_enrichments.js';
+import * as m0010 from './0010_progress.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_job_language': m0007,
   '0008_words': m0008,
   '0009_enrichments': m0009,
+  '0010_progress': m0010,
 };

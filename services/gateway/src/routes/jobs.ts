@@ -21,7 +21,7 @@ import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
 import { assertEnrichmentsAvailable } from '../enrichment-check.js';
-import { jobView, loadTenantJob } from '../job-access.js';
+import { jobView, liveContexts, loadTenantJob } from '../job-access.js';
 import {
   assertEngineEnabled,
   assertUploadClaimable,
@@ -114,8 +114,9 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
       deps.db,
       page.map((row) => row.id),
     );
+    const live = await liveContexts(deps, page);
     const body: JobList = {
-      data: page.map((row) => toJob(row, deps.links, enrichments.get(row.id))),
+      data: page.map((row) => toJob(row, deps.links, enrichments.get(row.id), live(row))),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
     };
     res.json(body);

@@ -94,6 +94,36 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
     }
   }
 
+  // The server says nothing until a request's answer arrives, so within a request the
+  // progress is an estimate (issue 16): elapsed time × this worker's measured rate (audio
+  // seconds per wall second over its earlier requests, smoothed), capped at 90 % of the
+  // piece so it never claims the end before the answer does. Until one request has been
+  // measured it assumes real time. The answer then reports the piece's true end.
+  let rate: number | undefined;
+  const estimateWithinRequest = (
+    piece: { startS: number; endS: number },
+    onProgress: (processedS: number) => void,
+  ) => {
+    const started = Date.now();
+    const lengthS = piece.endS - piece.startS;
+    const timer = setInterval(() => {
+      const guessS = ((Date.now() - started) / 1000) * (rate ?? 1);
+      onProgress(piece.startS + Math.min(guessS, 0.9 * lengthS));
+    }, 500);
+    timer.unref();
+    return {
+      end(answered: boolean) {
+        clearInterval(timer);
+        if (!answered) return;
+        const wallS = (Date.now() - started) / 1000;
+        if (wallS > 0.05 && lengthS > 0) {
+          const measured = lengthS / wallS;
+          rate = rate === undefined ? measured : 0.7 * rate + 0.3 * measured;
+        }
+      },
+    };
+  };
+
   return {
     name: 'openai',
     async transcribe(wavFile, options, onProgress): Promise<EngineResult> {
@@ -111,8 +141,14 @@ export function createOpenAIEngine(opts: OpenAIEngineOptions): Engine {
         const heard = new Map<string, number>();
         const pieces = plan(wavFile, { size, durationS, dir, maxFileBytes, bitrateKbps, signal });
         for await (const piece of pieces) {
-          const part = await request(piece, model, options.language, signal).catch(
+          const estimate = estimateWithinRequest(piece, onProgress);
+          const part = await request(piece, model, options.language, signal).then(
+            (answer) => {
+              estimate.end(true);
+              return answer;
+            },
             (error: unknown) => {
+              estimate.end(false);
               throw classify(error, signal);
             },
           );
