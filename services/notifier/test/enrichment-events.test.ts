@@ -205,9 +205,18 @@ describe('SSE and the tenant stream', () => {
     first.on('message', (data) => got.push(TenantServerFrame.parse(JSON.parse(String(data)))));
     await waitFor(() => got[0]?.kind === 'ready', { what: 'ready' });
     await h.append(job, { type: 'enrichment.processing', enrichment: summary, attempt: 1 });
-    await waitFor(() => got.length === 2, { what: 'enrichment.processing' });
+    // A stream opened without `after` may start with events committed moments before (the
+    // job's own, just seeded): look for the one appended, not at a frame count.
+    const processing = await waitFor(
+      () =>
+        got.find(
+          (f): f is Extract<TenantServerFrame, { kind: 'event' }> =>
+            f.kind === 'event' && f.event.type === 'enrichment.processing',
+        ),
+      { what: 'enrichment.processing' },
+    );
     first.terminate();
-    const resumeAt = got[1]!.kind === 'event' ? got[1]!.cursor! : '';
+    const resumeAt = processing.cursor!;
     await h.append(job, ...enrichmentRun(summary, 2).slice(1));
 
     const rest: TenantServerFrame[] = [];

@@ -2,28 +2,19 @@
 // broker connection and handler) on real Postgres, RabbitMQ, S3 and ffmpeg. The engine is
 // the deterministic one: what is proven is the fan-out (who runs which chunk, retries,
 // cancel, the stitched text), not recognition, which pipeline.test.ts proves on pocketsphinx.
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import {
-  ensureTenant,
-  findJobById,
-  listJobChunks,
-  listJobEvents,
-  type JobRow,
-} from '@transcribe/db';
-import { cancelJob, insertQueuedJob } from '@transcribe/jobs';
-import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
-import { createLogger, createRegistry } from '@transcribe/telemetry';
+import { ensureTenant, listJobChunks, listJobEvents, type JobRow } from '@transcribe/db';
+import { cancelJob } from '@transcribe/jobs';
+import { createLogger } from '@transcribe/telemetry';
 import { createTestEnv, wordErrorRate, type TestEnv } from '../../../packages/testkit/src/index.js';
 import { chunkObjectKey } from '../src/chunk-handler.js';
 import type { Engine } from '../src/engines/engine.js';
-import { createEngineSelector } from '../src/engines/selector.js';
-import { createJobHandler } from '../src/consumer.js';
-import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox, type Recording } from './speech.js';
 import { createDeterministicEngine } from './support/deterministic-engine.js';
+import { startWorkerPool, type WorkerPool } from './support/worker-pool.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 // ffmpeg runs many times slower when other suites share the cores: wait on conditions
@@ -37,24 +28,19 @@ const hanging = createDeterministicEngine({ hang: () => true });
 const logger = createLogger('fanout-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 
 let env: TestEnv;
-let relay: OutboxRelay;
+let workers: WorkerPool;
 let tenantId: string;
 let scratch: string;
 let recording: Recording;
-const brokers: Broker[] = [];
 
 interface Worker {
   calls: number;
-  active: number;
   /** Throws on the calls (1-based, across the pool) for which this returns true. */
   failOn?: (call: number) => boolean;
   /** Hangs, until aborted, on the calls (1-based, across the pool) for which this is true. */
   hangOn?: (call: number) => boolean;
 }
-const pool: Worker[] = [
-  { calls: 0, active: 0 },
-  { calls: 0, active: 0 },
-];
+const pool: Worker[] = [{ calls: 0 }, { calls: 0 }];
 let poolCalls = 0;
 
 function engineOf(worker: Worker): Engine {
@@ -78,46 +64,14 @@ beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'fanout-scratch-'));
   recording = await joinLibrivox(join(scratch, '..', `fanout-${uuidv7()}.wav`), 1);
   speech.learn(recording);
-  const publisher = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
-  brokers.push(publisher);
-  await publisher.ready();
-  relay = startOutboxRelay({ db: env.db, broker: publisher, pollMs: 200 });
-  for (const [i, worker] of pool.entries()) {
-    const broker = connectBroker({ url: env.env.AMQP_URL!, prefix: env.prefix });
-    brokers.push(broker);
-    const handler = createJobHandler({
-      db: env.db,
-      relay,
-      logger: logger.child({ worker: i }),
-      metrics: createWorkerMetrics(createRegistry(`fanout-${i}`)),
-      pipeline: {
-        storage: env.storage,
-        engines: createEngineSelector([engineOf(worker)]),
-        tmpDir: scratch,
-        maxDurationS: 3600,
-        chunkS: 7,
-        chunkWindowS: 3,
-      },
-      maxAttempts: 3,
-      leaseMs: 3000,
-      progressIntervalMs: 200,
-      jobTimeoutMs: 120_000,
-      retry: { baseMs: 300, maxMs: 600 },
-      fanOut: { minChunks: 2, leaseMs: 60_000, storage: env.storage },
-    });
-    await broker.consume(
-      broker.names.jobsQueue,
-      async (body, ctx) => {
-        worker.active++;
-        try {
-          await handler(body, ctx);
-        } finally {
-          worker.active--;
-        }
-      },
-      { prefetch: 1 },
-    );
-  }
+  workers = await startWorkerPool({
+    env,
+    tenantId,
+    scratch,
+    logger,
+    engines: pool.map(engineOf),
+    settings: { chunkS: 7, chunkWindowS: 3, leaseMs: 3000, progressIntervalMs: 200 },
+  });
 }, 60_000);
 
 afterEach(() => {
@@ -131,47 +85,14 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await waitFor(async () => idle(), { timeoutMs: 120_000 }).catch(() => undefined);
-  await relay?.stop();
-  for (const broker of brokers) await broker.close();
+  await workers?.close();
   await env?.close();
   await rm(scratch, { recursive: true, force: true });
   if (recording) await rm(recording.file, { force: true });
 });
 
-const idle = () => pool.every((w) => w.active === 0);
-
-async function submit(file: string): Promise<JobRow> {
-  const id = uuidv7();
-  const key = `${tenantId}/${id}/speech.wav`;
-  await env.storage.upload(key, await readFile(file), 'audio/wav');
-  const job = await env.db.transaction().execute((trx) =>
-    insertQueuedJob(trx, {
-      id,
-      tenant_id: tenantId,
-      priority: 'default',
-      object_key: key,
-      filename: 'speech.wav',
-      content_type: 'audio/wav',
-      size_bytes: 1,
-      language: 'en',
-      engine: 'sphinx',
-    }),
-  );
-  relay.kick();
-  return job;
-}
-
-const reload = async (id: string) => (await findJobById(env.db, id))!;
-
-async function settled(id: string): Promise<JobRow> {
-  await waitFor(async () =>
-    ['completed', 'failed', 'canceled'].includes((await reload(id)).status),
-  );
-  // Messages still in hand (drops of stale chunks) finish before the checks.
-  await waitFor(async () => idle(), { timeoutMs: 300_000 });
-  return reload(id);
-}
+const submit = (file: string) => workers.submit(file);
+const settled = (id: string) => workers.settled(id);
 
 /** Chunk objects of every attempt that are still in storage. */
 async function leftoverChunkObjects(job: JobRow, chunks: number): Promise<string[]> {
@@ -187,10 +108,9 @@ async function leftoverChunkObjects(job: JobRow, chunks: number): Promise<string
 
 it('spreads the chunks over the pool and completes the job exactly once', async () => {
   const job = await submit(recording.file);
-  // Known race, outside this test's subject: the coordinator's last throttled progress
-  // (splitting, 9 %) is written when its handler returns, and a chunk that finishes before
-  // that writes a higher one first, so progress goes backwards. Pocketsphinx was always
-  // slower than that; here chunks finish only once the coordinator's report is stored.
+  // Chunks finish only once the coordinator's `splitting` report is stored, so the events
+  // below come in one order. (A late stage report can no longer move progress back: the
+  // progress write orders stages, issue 16.)
   chunksFinishAfter = waitFor(
     async () =>
       (await listJobEvents(env.db, job.id, 0)).some(
