@@ -54,7 +54,12 @@ it('splits audio whose compressed form is over the limit and stitches the segmen
     expect(r).toMatchObject({ status: 200, fileName: 'audio.ogg' });
     expect(r.fileBytes).toBeLessThanOrEqual(limit);
   }
-  expect(progress).toEqual([7, durationS]);
+  // Each piece's end is reported when its answer lands; in between, the engine's estimate
+  // within a request (issue 16) may add figures, never past the piece in flight.
+  expect(progress).toContain(7);
+  expect(progress.at(-1)).toBe(durationS);
+  expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  expect(progress.filter((s) => s < 7).every((s) => s <= 7 * 0.9 + 1e-9)).toBe(true);
   // The second piece's segments land after its start, in order, inside the audio.
   expect(result.segments.some((s) => s.start >= 7)).toBe(true);
   for (const [i, s] of result.segments.entries()) {

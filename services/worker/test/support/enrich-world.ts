@@ -193,28 +193,32 @@ export async function seedCompletedJob(
   enrich: EnrichmentRequest[],
 ): Promise<{ jobId: string; enrichments: EnrichmentRow[] }> {
   const id = uuidv7();
-  await insertQueuedJob(
-    db,
-    {
-      id,
-      tenant_id: tenantId,
-      priority: 'default',
-      object_key: `${tenantId}/${id}/speech.wav`,
-      filename: 'speech.wav',
-      content_type: 'audio/wav',
-      size_bytes: 1,
-      language: 'en',
-      engine: 'sphinx',
-    },
-    enrich,
-  );
-  const claimed = await claimAttempt(db, id, { leaseMs: 60_000 });
-  await markCompleted(db, claimed!, {
-    text: segments.map((s) => s.text).join(' '),
-    segments,
-    durationS: segments.at(-1)?.end ?? 0,
-    processingMs: 1,
-    model: 'test',
+  // One transaction: a transcription worker of a running stack takes the job's message
+  // only once it is committed, and then finds the job completed already.
+  await db.transaction().execute(async (trx) => {
+    await insertQueuedJob(
+      trx,
+      {
+        id,
+        tenant_id: tenantId,
+        priority: 'default',
+        object_key: `${tenantId}/${id}/speech.wav`,
+        filename: 'speech.wav',
+        content_type: 'audio/wav',
+        size_bytes: 1,
+        language: 'en',
+        engine: 'sphinx',
+      },
+      enrich,
+    );
+    const claimed = await claimAttempt(trx, id, { leaseMs: 60_000 });
+    await markCompleted(trx, claimed!, {
+      text: segments.map((s) => s.text).join(' '),
+      segments,
+      durationS: segments.at(-1)?.end ?? 0,
+      processingMs: 1,
+      model: 'test',
+    });
   });
   return { jobId: id, enrichments: await listEnrichments(db, id) };
 }
