@@ -1,7 +1,11 @@
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago, for child processes that need one up front. */
-export function freePort(): Promise<number> {
+// Ports this process has handed out. A port is free again once its probe closes, so two
+// calls (a gateway's and a notifier's, moments apart) could get the same one and the
+// second service to bind it would fail with EADDRINUSE; the fault suite saw exactly that.
+const handedOut = new Set<number>();
+
+function probe(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -14,4 +18,18 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * A port that was free a moment ago, for child processes that need one up front; never
+ * one this process has handed out before.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await probe();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
