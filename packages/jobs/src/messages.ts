@@ -89,6 +89,32 @@ type JobRef = { id: string; tenantId: string };
 const transcribePayload = (job: JobRef): TranscribeMessage =>
   TranscribeMessage.parse({ v: 1, jobId: job.id, tenantId: job.tenantId });
 
+type Delay = { level: number; delayMs: number };
+
+/**
+ * One message on a lane (the jobs queue or the enrichment lane) through the outbox, at a
+ * priority; with `delay`, it waits first in that lane's delay queue of backoff `level`.
+ */
+function queueOnLane(
+  trx: Db,
+  lane: 'jobs' | 'enrich',
+  payload: unknown,
+  priority: Priority,
+  delay?: Delay,
+): Promise<void> {
+  const delayed: JobsRoute | undefined = delay && {
+    queue: lane === 'jobs' ? 'delay' : 'enrich-delay',
+    level: delay.level,
+  };
+  return insertOutbox(trx, {
+    topic: 'jobs',
+    routingKey: jobsRoutingKey(delayed ?? { queue: lane }),
+    payload,
+    priority: PRIORITY_VALUE[priority],
+    ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
+  });
+}
+
 /**
  * Queues a job's `transcribe.jobs` message through the outbox, in the caller's transaction:
  * the message exists if and only if the job's state change committed.
@@ -97,12 +123,7 @@ export async function enqueueTranscription(
   trx: Db,
   job: JobRef & { priority: Priority },
 ): Promise<void> {
-  await insertOutbox(trx, {
-    topic: 'jobs',
-    routingKey: jobsRoutingKey({ queue: 'jobs' }),
-    payload: transcribePayload(job),
-    priority: PRIORITY_VALUE[job.priority],
-  });
+  await queueOnLane(trx, 'jobs', transcribePayload(job), job.priority);
 }
 
 /**
@@ -112,15 +133,9 @@ export async function enqueueTranscription(
 export async function enqueueRetry(
   trx: Db,
   job: JobRef & { priority: Priority },
-  retry: { level: number; delayMs: number },
+  retry: Delay,
 ): Promise<void> {
-  await insertOutbox(trx, {
-    topic: 'jobs',
-    routingKey: jobsRoutingKey({ queue: 'delay', level: retry.level }),
-    payload: transcribePayload(job),
-    priority: PRIORITY_VALUE[job.priority],
-    expirationMs: Math.max(0, Math.round(retry.delayMs)),
-  });
+  await queueOnLane(trx, 'jobs', transcribePayload(job), job.priority, retry);
 }
 
 /**
@@ -152,10 +167,9 @@ export async function enqueueChunks(
   chunks: {
     indexes: readonly number[];
     attempt: number;
-    delay?: { level: number; delayMs: number };
+    delay?: Delay;
   },
 ): Promise<void> {
-  const { delay } = chunks;
   for (const index of chunks.indexes) {
     const payload = ChunkMessage.parse({
       v: 1,
@@ -165,15 +179,7 @@ export async function enqueueChunks(
       index,
       attempt: chunks.attempt,
     });
-    await insertOutbox(trx, {
-      topic: 'jobs',
-      routingKey: jobsRoutingKey(
-        delay ? { queue: 'delay', level: delay.level } : { queue: 'jobs' },
-      ),
-      payload,
-      priority: PRIORITY_VALUE[job.priority],
-      ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
-    });
+    await queueOnLane(trx, 'jobs', payload, job.priority, chunks.delay);
   }
 }
 
@@ -186,7 +192,7 @@ export async function enqueueChunks(
 export async function enqueueEnrichment(
   trx: Db,
   enrichment: { id: string; jobId: string; tenantId: string; priority: Priority },
-  options: { copies?: number; delay?: { level: number; delayMs: number } } = {},
+  options: { copies?: number; delay?: Delay } = {},
 ): Promise<void> {
   const payload = EnrichMessage.parse({
     v: 1,
@@ -195,16 +201,7 @@ export async function enqueueEnrichment(
     jobId: enrichment.jobId,
     tenantId: enrichment.tenantId,
   });
-  const { delay } = options;
   for (let i = 0; i < Math.max(1, options.copies ?? 1); i++) {
-    await insertOutbox(trx, {
-      topic: 'jobs',
-      routingKey: jobsRoutingKey(
-        delay ? { queue: 'enrich-delay', level: delay.level } : { queue: 'enrich' },
-      ),
-      payload,
-      priority: PRIORITY_VALUE[enrichment.priority],
-      ...(delay ? { expirationMs: Math.max(0, Math.round(delay.delayMs)) } : {}),
-    });
+    await queueOnLane(trx, 'enrich', payload, enrichment.priority, options.delay);
   }
 }
