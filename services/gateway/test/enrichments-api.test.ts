@@ -16,9 +16,13 @@ import {
   JobList,
   type EnrichmentResult,
 } from '@transcribe/contracts';
-import type { Storage } from '@transcribe/storage';
 import { createRegistry } from '@transcribe/telemetry';
-import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
+import {
+  expectError,
+  recordingUploads,
+  startGatewayHarness,
+  type GatewayHarness,
+} from './support/harness.js';
 
 let h: GatewayHarness;
 /** The same gateway with no chat engine configured, whose storage remembers what it uploaded. */
@@ -30,15 +34,7 @@ let lane: Broker;
 
 beforeAll(async () => {
   h = await startGatewayHarness({ settings: { enrichmentsAvailable: true } });
-  const real = h.deps.storage;
-  const recording: Storage = {
-    ...real,
-    bucket: real.bucket,
-    upload: (key, ...rest) => {
-      uploadedKeys.push(key);
-      return real.upload(key, ...rest);
-    },
-  };
+  const recording = recordingUploads(h.deps.storage, uploadedKeys);
   unconfigured = await h.listen({
     ...h.deps,
     storage: recording,

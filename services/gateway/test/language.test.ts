@@ -3,9 +3,13 @@
 // job, no spent upload and (for the form upload) no object; `auto` records what it can
 // know up front. Real Postgres, RabbitMQ and S3.
 import { CreateJobResponse, type ErrorBody } from '@transcribe/contracts';
-import type { Storage } from '@transcribe/storage';
 import { createRegistry } from '@transcribe/telemetry';
-import { expectError, startGatewayHarness, type GatewayHarness } from './support/harness.js';
+import {
+  expectError,
+  recordingUploads,
+  startGatewayHarness,
+  type GatewayHarness,
+} from './support/harness.js';
 
 let h: GatewayHarness;
 /** A second gateway on the same deps whose storage remembers every key it uploaded. */
@@ -23,15 +27,7 @@ beforeAll(async () => {
       },
     },
   });
-  const real = h.deps.storage;
-  const recording: Storage = {
-    ...real,
-    bucket: real.bucket,
-    upload: (key, ...rest) => {
-      uploadedKeys.push(key);
-      return real.upload(key, ...rest);
-    },
-  };
+  const recording = recordingUploads(h.deps.storage, uploadedKeys);
   recordingBase = await h.listen({
     ...h.deps,
     storage: recording,

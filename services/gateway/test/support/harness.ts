@@ -280,3 +280,18 @@ export async function startGatewayHarness(
     },
   };
 }
+
+/**
+ * The storage, with every key it uploads pushed onto `keys`: lets a test prove that a
+ * refused form upload left no object behind (s3rver cannot list the bucket).
+ */
+export function recordingUploads(real: Storage, keys: string[]): Storage {
+  return {
+    ...real,
+    bucket: real.bucket,
+    upload: (key, ...rest) => {
+      keys.push(key);
+      return real.upload(key, ...rest);
+    },
+  };
+}
