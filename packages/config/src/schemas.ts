@@ -203,6 +203,8 @@ export const gatewaySchema = z.object({
   WEBHOOK_DNS_TIMEOUT_MS: positiveInt.max(30_000).default(2000),
   /** Seconds of decoded audio one tenant may start per UTC day (per-tenant override in the database); 0 no limit. */
   TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
+  /** Jobs one tenant may have queued at once (per-tenant override in the database); more are refused 429 `quota_exceeded`; 0 no limit. */
+  TENANT_MAX_QUEUED_JOBS: nonNegativeInt.default(10_000),
   /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
@@ -318,6 +320,14 @@ export const workerSchema = z.object({
   WORKER_GRACE_S: nonNegativeInt.default(60),
   /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
   TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
+  /**
+   * Which queued work a free worker takes: `fair` (weighted round-robin between tenants
+   * within each priority, chosen in Postgres) or `fifo` (the broker's order, each message
+   * its own job: the behaviour before issue 17, kept for comparison).
+   */
+  SCHEDULER: z.enum(['fair', 'fifo']).default('fair'),
+  /** Tenants given their own label on per-tenant metrics (the first seen); the rest are counted as `other`. */
+  METRICS_TENANT_LABELS: nonNegativeInt.max(1000).default(20),
   ...engineLanguages,
   /** PocketSphinx acoustic model folder; default: Debian's en-us. */
   SPHINX_HMM: z.string().optional(),

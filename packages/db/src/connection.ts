@@ -14,6 +14,8 @@ export type Db = Kysely<Database>;
 export type PgPool = pg.Pool;
 
 const INT8_OID = 20;
+/** `date` columns (tenant_usage_days.day) stay `YYYY-MM-DD` strings: no time zone to shift them. */
+const DATE_OID = 1082;
 
 /**
  * How long Postgres may take before we give up on it. A dependency that hangs must turn into
@@ -85,7 +87,9 @@ export function createPool(
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+          : oid === DATE_OID
+            ? (value: string) => value
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   // Idle clients: the pool drops the client and the next query reconnects.

@@ -22,6 +22,12 @@ export interface TenantsTable {
   /** Seconds of decoded audio this tenant may start per UTC day; null means the deployment's default. */
   max_audio_s_per_day: Generated<number | null>;
   created_at: CreatedAt;
+  /** Issue 17 (0011): this tenant's share of the workers relative to others (default 1). */
+  weight: Generated<number>;
+  /** Jobs of this tenant queued at once; null means the deployment's default. */
+  max_queued_jobs: Generated<number | null>;
+  /** When a worker last took this tenant's work: the round-robin tie-break. */
+  last_served_at: Date | null;
 }
 
 export interface ApiKeysTable {
@@ -117,6 +123,10 @@ export interface JobsTable {
   /** A queued job's last announced position, and when it was announced. */
   queue_position: number | null;
   position_event_at: Date | null;
+  /** Issue 17 (0011): when the job last entered the queue; queue wait counts from here. */
+  queued_at: Generated<Date>;
+  /** A retry's backoff: no worker takes the job before this. */
+  not_before: Date | null;
 }
 
 export interface JobEventsTable {
@@ -169,6 +179,22 @@ export interface JobChunksTable {
   /** Issue 16 (0010): audio seconds of this chunk decoded so far, and when it began. */
   done_s: Generated<number>;
   started_at: Date | null;
+  /** Issue 17 (0011): the job attempt that published this chunk's message (fanned out); null when transcribed in process. */
+  dispatched_attempt: number | null;
+  /** Not taken again before this (a chunk held by another worker is looked at later). */
+  not_before: Date | null;
+}
+
+/** Issue 17 (0011): usage per tenant and UTC day, kept past the jobs' retention. */
+export interface TenantUsageDaysTable {
+  tenant_id: string;
+  /** UTC day, as YYYY-MM-DD (pg `date`, read as a string; see connection.ts). */
+  day: string;
+  jobs_submitted: Generated<number>;
+  jobs_completed: Generated<number>;
+  jobs_failed: Generated<number>;
+  audio_s: Generated<number>;
+  processing_s: Generated<number>;
 }
 
 /** rate-limiter-flexible's Postgres store. */
@@ -300,6 +326,7 @@ export interface Database {
   tenant_event_horizons: TenantEventHorizonsTable;
   enrichments: EnrichmentsTable;
   enrichment_pieces: EnrichmentPiecesTable;
+  tenant_usage_days: TenantUsageDaysTable;
 }
 
 export type JobRow = Selectable<JobsTable>;
