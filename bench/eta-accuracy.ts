@@ -54,6 +54,8 @@ interface Row {
   error: number | null;
   /** [seconds since the first transcribing event, audio s done, etaS] of every transcribing event (≤ 200). */
   trace: [number, number, number | null][];
+  /** Each chunk: [length s, began, finished] (seconds since the first transcribing event). */
+  chunks: [number, number | null, number | null][];
 }
 
 const env = await createTestEnv();
@@ -130,6 +132,20 @@ async function run(minutes: number, minute: string): Promise<Row> {
   const half = progress.find((e) => (e.audioDoneS ?? 0) >= 0.5 * (e.audioTotalS ?? Infinity));
   if (!half) throw new Error('no progress event at or after 50 %');
   const trueS = (Date.parse(completed.at) - Date.parse(half.at)) / 1000;
+  const t0 = Date.parse(progress[0]!.at);
+  const since = (d: Date | null) => (d ? Math.round(d.getTime() - t0) / 1000 : null);
+  const chunks = (
+    await env.db
+      .selectFrom('job_chunks')
+      .select(['start_s', 'end_s', 'started_at', 'finished_at'])
+      .where('job_id', '=', job.id)
+      .orderBy('index')
+      .execute()
+  ).map((c): [number, number | null, number | null] => [
+    Math.round(c.end_s - c.start_s),
+    since(c.started_at),
+    since(c.finished_at),
+  ]);
   const etaS = half.etaS ?? null;
   return {
     minutes,
@@ -146,6 +162,7 @@ async function run(minutes: number, minute: string): Promise<Row> {
         e.audioDoneS ?? 0,
         e.etaS ?? null,
       ]),
+    chunks,
   };
 }
 

@@ -70,26 +70,44 @@ function smooth(
 }
 
 /**
- * Seconds left for a job of several chunks, which run side by side on several workers:
- * one worker's rate (audio seconds per wall second of a chunk, from every chunk that has
- * begun: its seconds done over the time since it began, download and engine start-up
- * included since every chunk pays them), and the chunks still to do laid out over as many
- * workers as are running chunks of this job now (each running chunk's rest first, then
- * each pending chunk on the worker that frees first). Summing the job's audio per wall
- * second instead would assume the parallelism of the middle of the job lasts to its end,
- * while the last chunks run alone. Null until some chunk has a second of measurement.
+ * Seconds left for a job of several chunks, which run side by side on several workers.
+ * Two estimates, each wrong in a known direction, and their mean:
+ * - the layout: one worker's rate (audio seconds per wall second of a chunk, over every
+ *   chunk begun, less the start-up each chunk pays before its first audio), and the chunks
+ *   still to do laid out over as many workers as are running chunks of this job now (each
+ *   running chunk's rest first, then each pending chunk, start-up included, on the worker
+ *   that frees first). It holds a worker's speed constant, so it is long where workers
+ *   share CPUs: the last chunks, alone, run faster than the ones measured side by side.
+ * - the stream: the job's own audio per wall second since its first audio (as for one
+ *   chunk), which holds the parallelism constant, so it is short when the last chunks run
+ *   alone.
+ * Where workers have a CPU each the layout is exact and the mean errs short by up to half
+ * the tail; on shared CPUs the truth lies between them. Measured by `pnpm bench:eta`.
+ * Null until some chunk has a second of measurement.
  */
 export function estimateChunkedEtaS(
   chunks: readonly ChunkProgressRow[],
   now: Date,
-  previous?: { etaS: number; ageS: number } | null,
+  options: {
+    previous?: { etaS: number; ageS: number } | null;
+    /** The job stream's measurement (estimateEtaS's input), when its first audio is known. */
+    stream?: Omit<Parameters<typeof estimateEtaS>[0], 'previous' | 'smoothing'> | null;
+    /** When the job's first audio was decoded: start-up = that less the first chunk's start. */
+    firstAudioAt?: Date | null;
+  } = {},
 ): number | null {
+  const begun = chunks.filter((c) => c.startedAt);
+  const firstStart = Math.min(...begun.map((c) => c.startedAt!.getTime()));
+  const startupS =
+    options.firstAudioAt && begun.length > 0
+      ? Math.max(0, (options.firstAudioAt.getTime() - firstStart) / 1000)
+      : 0;
   let audioS = 0;
   let wallS = 0;
-  for (const c of chunks) {
-    if (!c.startedAt) continue;
+  for (const c of begun) {
     audioS += c.doneS;
-    wallS += Math.max(0, ((c.finishedAt ?? now).getTime() - c.startedAt.getTime()) / 1000);
+    const w = ((c.finishedAt ?? now).getTime() - c.startedAt!.getTime()) / 1000;
+    wallS += Math.max(0, w - startupS);
   }
   if (wallS < 1 || audioS <= 0) return null;
   const rate = audioS / wallS;
@@ -99,9 +117,12 @@ export function estimateChunkedEtaS(
   for (const c of chunks) {
     if (c.startedAt || c.finishedAt) continue;
     const first = slots.indexOf(Math.min(...slots));
-    slots[first]! += c.lengthS / rate;
+    slots[first]! += startupS + c.lengthS / rate;
   }
-  return smooth(Math.max(...slots), previous);
+  const layout = Math.max(...slots);
+  const stream = options.stream ? estimateEtaS(options.stream) : null;
+  const raw = stream === null ? layout : (layout + stream) / 2;
+  return smooth(Math.max(0, raw), options.previous);
 }
 
 export interface ProgressReport {
@@ -174,20 +195,21 @@ export async function applyProgress(
               ageS: Math.max(0, (now.getTime() - row.updated_at.getTime()) / 1000),
             };
       // One chunk: one stream, measured from its first audio. Several (one after another
-      // in process, or side by side when fanned out): laid out over the workers running
-      // them, at one worker's rate per chunk (estimateChunkedEtaS).
+      // in process, or side by side when fanned out): estimateChunkedEtaS.
+      const stream = startedAt
+        ? {
+            doneS: audioDoneS,
+            baseS,
+            totalS: audioTotalS,
+            elapsedS: (movedAt.getTime() - startedAt.getTime()) / 1000,
+            sinceMoveS: (now.getTime() - movedAt.getTime()) / 1000,
+          }
+        : null;
       const next =
         chunks.length > 1
-          ? estimateChunkedEtaS(chunks, now, previous)
-          : startedAt
-            ? estimateEtaS({
-                doneS: audioDoneS,
-                baseS,
-                totalS: audioTotalS,
-                elapsedS: (movedAt.getTime() - startedAt.getTime()) / 1000,
-                sinceMoveS: (now.getTime() - movedAt.getTime()) / 1000,
-                previous,
-              })
+          ? estimateChunkedEtaS(chunks, now, { previous, stream, firstAudioAt: startedAt })
+          : stream
+            ? estimateEtaS({ ...stream, previous })
             : null;
       etaS = next === null ? null : Math.round(next * 10) / 10;
     }

@@ -211,3 +211,23 @@ it('lays the chunks still to do over the workers running the job: the last ones 
   expect(estimateChunkedEtaS([chunks[0]!, chunks[2]!], now)).toBeCloseTo(150, 5);
   expect(estimateChunkedEtaS([{ ...chunks[2]! }], now)).toBeNull();
 });
+
+it('pays each pending chunk its start-up, and meets the job stream halfway', () => {
+  const now = new Date('2026-01-01T00:10:00Z');
+  const ago = (s: number) => new Date(now.getTime() - s * 1000);
+  // Both began 60 s ago; the first audio came 10 s after: 50 s of decoding gave 50 s of
+  // audio each (1 audio s per s per worker), and the last chunk will pay the 10 s too.
+  const chunks = [
+    { lengthS: 100, doneS: 50, startedAt: ago(60), finishedAt: null },
+    { lengthS: 100, doneS: 50, startedAt: ago(60), finishedAt: null },
+    { lengthS: 100, doneS: 0, startedAt: null, finishedAt: null },
+  ];
+  const layout = estimateChunkedEtaS(chunks, now, { firstAudioAt: ago(50) });
+  expect(layout).toBeCloseTo(50 + 10 + 100, 5);
+  // The stream: 100 audio s in 50 s since the first audio, 200 left → 100 s.
+  const stream = { doneS: 100, baseS: 0, totalS: 300, elapsedS: 50 };
+  expect(estimateChunkedEtaS(chunks, now, { firstAudioAt: ago(50), stream })).toBeCloseTo(
+    (160 + 100) / 2,
+    5,
+  );
+});
