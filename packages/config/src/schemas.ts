@@ -205,6 +205,8 @@ export const gatewaySchema = z.object({
   TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
   /** Jobs one tenant may have queued at once (per-tenant override in the database); more are refused 429 `quota_exceeded`; 0 no limit. */
   TENANT_MAX_QUEUED_JOBS: nonNegativeInt.default(10_000),
+  /** The workers' cap on one tenant's jobs processing at once, as `GET /v1/queue` reports it; set it as on the workers. */
+  TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
   /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
