@@ -98,3 +98,21 @@ export async function listTenantUsage(
     processingS: Number(row.processing_s),
   }));
 }
+
+/**
+ * The tenant's first queued job of each priority (earliest queued): one of them is the
+ * next the scheduler takes of this tenant's, whatever the order between priorities.
+ */
+export async function firstQueuedJobIds(db: Db, tenantId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .distinctOn('priority')
+    .select(['id', 'priority'])
+    .where('tenant_id', '=', tenantId)
+    .where('status', '=', 'queued')
+    .orderBy('priority')
+    .orderBy('queued_at')
+    .orderBy('id')
+    .execute();
+  return rows.map((row) => row.id);
+}
