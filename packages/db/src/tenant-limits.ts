@@ -47,14 +47,20 @@ export function effectiveTenantLimits(
 export function tenantLimitDefaultsFromEnv(
   env: Readonly<Record<string, string | undefined>>,
 ): TenantLimitDefaults {
-  const value = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const read = (
+    name: string,
+    schema: { safeParse(v: unknown): { success: boolean; data?: unknown } },
+  ) => {
+    const parsed = schema.safeParse(env[name] === '' ? undefined : env[name]);
+    if (!parsed.success) throw new Error(`${name}="${env[name]}" is not a valid setting`);
+    return parsed.data as number;
+  };
   return {
-    maxRunning: workerSchema.shape.TENANT_MAX_CONCURRENT_JOBS.parse(
-      value('TENANT_MAX_CONCURRENT_JOBS'),
-    ),
-    maxQueued: gatewaySchema.shape.TENANT_MAX_QUEUED_JOBS.parse(value('TENANT_MAX_QUEUED_JOBS')),
-    audioSPerDay: gatewaySchema.shape.TENANT_MAX_AUDIO_S_PER_DAY.parse(
-      value('TENANT_MAX_AUDIO_S_PER_DAY'),
+    maxRunning: read('TENANT_MAX_CONCURRENT_JOBS', workerSchema.shape.TENANT_MAX_CONCURRENT_JOBS),
+    maxQueued: read('TENANT_MAX_QUEUED_JOBS', gatewaySchema.shape.TENANT_MAX_QUEUED_JOBS),
+    audioSPerDay: read(
+      'TENANT_MAX_AUDIO_S_PER_DAY',
+      gatewaySchema.shape.TENANT_MAX_AUDIO_S_PER_DAY,
     ),
   };
 }
