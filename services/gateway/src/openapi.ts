@@ -367,7 +367,7 @@ export const paths: ZodOpenApiPathsObject = {
         '202': { description: 'queued again', content: json(Job) },
         ...notFound,
         '409': error('invalid_job_state: not failed or canceled'),
-        ...rateLimited,
+        ...creationLimited,
       },
     }),
   },

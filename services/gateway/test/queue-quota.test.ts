@@ -208,3 +208,25 @@ it('refuses the OpenAI-compatible route over the cap in its own shape, storing n
   expect(uploadedKeys.length).toBe(before);
   expect(await statusesOf(tenant.id)).toEqual(['queued']);
 });
+
+it('counts a retry as a new place in the queue: cancel-and-retry cannot get round the cap', async () => {
+  const tenant = await tenantWithCap(1);
+  const create = async () => h.createJob((await h.uploadJfk(tenant.key)).uploadId, tenant.key);
+  const first = CreateJobResponse.parse((await create()).json).id;
+  const cancel = (id: string) =>
+    h.api(`/v1/jobs/${id}/cancel`, { method: 'POST', key: tenant.key });
+  const retry = (id: string) => h.api(`/v1/jobs/${id}/retry`, { method: 'POST', key: tenant.key });
+  expect((await cancel(first)).status).toBe(200);
+  const second = CreateJobResponse.parse((await create()).json).id;
+
+  const refused = await retry(first);
+  expectError(refused, 429, 'quota_exceeded');
+  expect(quotaDetails(refused)).toMatchObject({ quota: 'queued_jobs', limit: 1, used: 1 });
+  expect((await statusesOf(tenant.id)).sort()).toEqual(['canceled', 'queued']);
+  // A job in a state a retry does not apply to is still 409, whatever the queue.
+  expectError(await retry(second), 409, 'invalid_job_state');
+
+  expect((await cancel(second)).status).toBe(200);
+  expect((await retry(first)).status).toBe(202);
+  expect((await statusesOf(tenant.id)).sort()).toEqual(['canceled', 'queued']);
+});
