@@ -4,6 +4,15 @@ import type * as DbRepo from '@transcribe/db';
 import type { Db } from '@transcribe/db';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { formatTable, type Output } from './output.js';
+import {
+  describeUpdate,
+  formatHours,
+  parseTenantSet,
+  showLimit,
+  showRow,
+  type TenantSetOptions,
+  type TenantShowRow,
+} from './tenant-limits.js';
 
 // Operator commands: they talk to Postgres (DATABASE_URL), not to the API, because they
 // manage who may use the API at all. A key is printed once, at creation, and only hashed
@@ -66,7 +75,7 @@ function tenantName(value: string): string {
   return parsed.data;
 }
 
-/** `keys create|list|revoke` and `tenants limit` on the given program. */
+/** `keys create|list|revoke` and `tenants limit|set|show` on the given program. */
 export function addAdminCommands(
   program: Command,
   io: AdminIo,
@@ -147,7 +156,9 @@ export function addAdminCommands(
     .description('manage tenants (operator; uses DATABASE_URL)');
   tenants
     .command('limit')
-    .description('set a tenant\'s cap on jobs processing at once ("default" for the deployment\'s)')
+    .description(
+      'set a tenant\'s cap on jobs processing at once ("default" for the deployment\'s); same as `tenants set <tenant> --max-running`',
+    )
     .argument('<tenant>')
     .argument('<max>', 'a positive number, or "default"')
     .action(async (name: string, max: string) => {
@@ -167,6 +178,98 @@ export function addAdminCommands(
       }
       io.stderr.write(
         `tenant "${name}": at most ${value ?? 'the default number of'} jobs processing at once\n`,
+      );
+    });
+
+  tenants
+    .command('set')
+    .description(
+      'set a tenant\'s weight and limits; "default" returns a limit to the deployment\'s setting',
+    )
+    .argument('<tenant>')
+    .option('--weight <n>', 'share of the workers relative to other tenants (default 1)')
+    .option('--max-running <n|default>', 'jobs processing at once')
+    .option('--max-queued <n|default>', 'jobs queued at once (more are refused 429); 0: no limit')
+    .option('--audio-hours-per-day <h|default>', 'hours of audio started per UTC day; 0: no limit')
+    .action(async (name: string, opts: TenantSetOptions) => {
+      const tenant = tenantName(name);
+      const update = parseTenantSet(opts);
+      const found = await withDb(io, async (db, repo) => {
+        const row = await repo.findTenantByName(db, tenant);
+        if (row) await repo.updateTenantLimits(db, row.id, update);
+        return row;
+      });
+      if (!found) {
+        io.stderr.write(`error: no tenant "${tenant}"\n`);
+        setExitCode(ExitCode.JobFailed);
+        return;
+      }
+      io.stderr.write(`${describeUpdate(tenant, update)}\n`);
+    });
+  tenants
+    .command('show')
+    .description(
+      "the limits in effect (the tenant's own, or the deployment's from this environment) and current use",
+    )
+    .argument('[tenant]', 'one tenant; default: all')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, opts: { json?: boolean }) => {
+      const only = name === undefined ? undefined : tenantName(name);
+      const rows = await withDb(io, async (db, repo) => {
+        let defaults: ReturnType<typeof repo.tenantLimitDefaultsFromEnv>;
+        try {
+          defaults = repo.tenantLimitDefaultsFromEnv(io.env);
+        } catch (error) {
+          // A bad TENANT_MAX_* in the environment: fixed there, like a bad option.
+          throw new UsageError((error as Error).message);
+        }
+        const shown: TenantShowRow[] = [];
+        for (const row of await repo.listTenantLimits(db, only)) {
+          const [counts, audio] = await Promise.all([
+            repo.countTenantJobs(db, row.id),
+            repo.tenantAudioToday(db, row.id),
+          ]);
+          shown.push(
+            showRow(row, repo.effectiveTenantLimits(row, defaults), {
+              ...counts,
+              audioSecondsToday: audio.usedS,
+            }),
+          );
+        }
+        return shown;
+      });
+      if (only !== undefined && rows.length === 0) {
+        io.stderr.write(`error: no tenant "${only}"\n`);
+        setExitCode(ExitCode.JobFailed);
+        return;
+      }
+      if (opts.json) {
+        io.stdout.write(`${JSON.stringify(only === undefined ? rows : rows[0])}\n`);
+        return;
+      }
+      io.stdout.write(
+        formatTable([
+          [
+            'TENANT',
+            'WEIGHT',
+            'MAX RUNNING',
+            'MAX QUEUED',
+            'AUDIO/DAY',
+            'RUNNING',
+            'QUEUED',
+            'AUDIO TODAY',
+          ],
+          ...rows.map((r) => [
+            r.tenant,
+            String(r.weight),
+            showLimit(r.limits.maxRunning, r.own.maxRunning),
+            showLimit(r.limits.maxQueued, r.own.maxQueued),
+            showLimit(r.limits.audioSecondsPerDay, r.own.audioSecondsPerDay, formatHours),
+            String(r.running),
+            String(r.queued),
+            formatHours(r.audioSecondsToday),
+          ]),
+        ]),
       );
     });
 }

@@ -25,6 +25,7 @@ export type {
   RequestOptions,
   RestApi,
   TextFormat,
+  UsageOptions,
 } from './rest.js';
 export { createSettlementTracker, type Settlement } from './settlement.js';
 export { enrichmentKeyOf } from '@transcribe/contracts';
@@ -44,8 +45,11 @@ export type {
   JobEvent,
   JobList,
   JobStatus,
+  QueueResponse,
+  QuotaExceededDetails,
   TranscriptFormat,
   TranscriptJson,
+  UsageResponse,
 } from '@transcribe/contracts';
 
 export type ClientOptions = RestOptions;

@@ -7,9 +7,11 @@ import {
   Job,
   JobEventList,
   JobList,
+  QueueResponse,
   TranscriptJson,
   Upload,
   UploadPartsResponse,
+  UsageResponse,
   type CompleteUploadRequest,
   type CreateJobRequest,
   type UploadPartsRequest,
@@ -59,6 +61,12 @@ export interface ListJobsOptions extends RequestOptions {
 }
 
 /** The gateway's REST endpoints, each answer checked against its contract. */
+/** `GET /v1/usage`: UTC days, YYYY-MM-DD; default the last 30 days up to today. */
+export interface UsageOptions extends RequestOptions {
+  from?: string;
+  to?: string;
+}
+
 export interface RestApi {
   createUpload(input: CreateUploadRequest, opts?: RequestOptions): Promise<CreateUploadResponse>;
   createJob(input: CreateJobRequest, opts?: RequestOptions): Promise<CreateJobResponse>;
@@ -140,6 +148,10 @@ export interface RestApi {
   ): Promise<string | EnrichmentJson>;
   /** Cancels a queued or processing enrichment; a finished one is `invalid_job_state`. */
   cancelEnrichment(jobId: string, key: string, opts?: RequestOptions): Promise<Enrichment>;
+  /** The tenant's usage by UTC day (issue 17). */
+  getUsage(opts?: UsageOptions): Promise<UsageResponse>;
+  /** The tenant's queued and running jobs, limits in effect and its next job's place. */
+  getQueue(opts?: RequestOptions): Promise<QueueResponse>;
 }
 
 interface SendOptions extends RequestOptions {
@@ -307,5 +319,18 @@ export function createRest(options: RestOptions): RestApi {
     getEnrichment,
     cancelEnrichment: (id, key, opts = {}) =>
       json(Enrichment, 'POST', `${enrichment(id, key)}/cancel`, opts),
+    getUsage: (opts = {}) => {
+      const query = new URLSearchParams();
+      if (opts.from !== undefined) query.set('from', opts.from);
+      if (opts.to !== undefined) query.set('to', opts.to);
+      const text = query.toString();
+      return json(
+        UsageResponse,
+        'GET',
+        text ? `v1/usage?${text}` : 'v1/usage',
+        opts.signal ? { signal: opts.signal } : {},
+      );
+    },
+    getQueue: (opts = {}) => json(QueueResponse, 'GET', 'v1/queue', opts),
   };
 }

@@ -128,3 +128,45 @@ describe('errors', () => {
     );
   });
 });
+
+describe('usage and queue (issue 17)', () => {
+  it('asks GET /v1/usage with the range given, and GET /v1/queue, and checks the answers', async () => {
+    const seen: string[] = [];
+    const day = {
+      jobsSubmitted: 2,
+      jobsCompleted: 1,
+      jobsFailed: 0,
+      audioSeconds: 11,
+      processingSeconds: 3,
+    };
+    const server = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      const body = req.url?.startsWith('/v1/queue')
+        ? {
+            queued: 1,
+            running: 0,
+            limits: { maxRunning: 10, maxQueued: null, audioSecondsPerDay: null, weight: 1 },
+            audioSecondsToday: 0,
+            audioResetsAt: '2026-01-02T00:00:00.000Z',
+            next: null,
+          }
+        : {
+            from: '2026-01-01',
+            to: '2026-01-01',
+            days: [{ day: '2026-01-01', ...day }],
+            totals: day,
+          };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const api = createClient({ baseUrl: urlOf(server), apiKey: API_KEY });
+      expect((await api.getUsage({ from: '2026-01-01', to: '2026-01-01' })).totals).toEqual(day);
+      expect((await api.getUsage()).days).toHaveLength(1);
+      expect((await api.getQueue()).limits.maxQueued).toBeNull();
+      expect(seen).toEqual(['/v1/usage?from=2026-01-01&to=2026-01-01', '/v1/usage', '/v1/queue']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -205,6 +205,8 @@ export const gatewaySchema = z.object({
   TENANT_MAX_AUDIO_S_PER_DAY: nonNegativeInt.default(0),
   /** Jobs one tenant may have queued at once (per-tenant override in the database); more are refused 429 `quota_exceeded`; 0 no limit. */
   TENANT_MAX_QUEUED_JOBS: nonNegativeInt.default(10_000),
+  /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs); workers enforce it, the gateway reports it in `GET /v1/queue`. */
+  TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
   /** Origins allowed by CORS (comma-separated, or *); unset: no CORS headers. */
   CORS_ORIGINS: z
     .string()
@@ -318,7 +320,7 @@ export const workerSchema = z.object({
   POSITION_EVENTS_S: positiveInt.default(5),
   /** On SIGTERM, how long the current job may run on before it is requeued. */
   WORKER_GRACE_S: nonNegativeInt.default(60),
-  /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs). */
+  /** Jobs of one tenant processing at once (per-tenant override in tenants.max_concurrent_jobs); workers enforce it, the gateway reports it in `GET /v1/queue`. */
   TENANT_MAX_CONCURRENT_JOBS: positiveInt.default(10),
   /**
    * Which queued work a free worker takes: `fair` (weighted round-robin between tenants

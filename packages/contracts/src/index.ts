@@ -9,3 +9,4 @@ export * from './webhooks.js';
 export * from './webhook-url-policy.js';
 export * from './openai.js';
 export * from './enrichments.js';
+export * from './usage.js';

@@ -29,3 +29,5 @@ export * from './rate-limit.store.js';
 export * from './enrichments.repository.js';
 export * from './enrichment-work.repository.js';
 export * from './job-progress.repository.js';
+export * from './usage.repository.js';
+export * from './tenant-limits.js';

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Db } from './connection.js';
 
@@ -51,4 +52,130 @@ export async function setTenantMaxAudioPerDay(
     .set({ max_audio_s_per_day: maxS })
     .where('id', '=', tenantId)
     .execute();
+}
+
+/** A tenant's own limits (null: the deployment's default) and weight. */
+export interface TenantLimitsRow {
+  id: string;
+  name: string;
+  weight: number;
+  max_concurrent_jobs: number | null;
+  max_queued_jobs: number | null;
+  max_audio_s_per_day: number | null;
+}
+
+export async function listTenantLimits(db: Db, name?: string): Promise<TenantLimitsRow[]> {
+  let query = db
+    .selectFrom('tenants')
+    .select([
+      'id',
+      'name',
+      'weight',
+      'max_concurrent_jobs',
+      'max_queued_jobs',
+      'max_audio_s_per_day',
+    ])
+    .orderBy('name');
+  if (name !== undefined) query = query.where('name', '=', name);
+  return query.execute();
+}
+
+export async function findTenantLimits(
+  db: Db,
+  tenantId: string,
+): Promise<TenantLimitsRow | undefined> {
+  return db
+    .selectFrom('tenants')
+    .select([
+      'id',
+      'name',
+      'weight',
+      'max_concurrent_jobs',
+      'max_queued_jobs',
+      'max_audio_s_per_day',
+    ])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+}
+
+/**
+ * What `tenants set` changes: a field left out stays as it is; null returns a limit to the
+ * deployment's default.
+ */
+export interface TenantLimitsUpdate {
+  weight?: number;
+  maxConcurrentJobs?: number | null;
+  maxQueuedJobs?: number | null;
+  maxAudioSPerDay?: number | null;
+}
+
+export async function updateTenantLimits(
+  db: Db,
+  tenantId: string,
+  update: TenantLimitsUpdate,
+): Promise<void> {
+  const set = {
+    ...(update.weight !== undefined && { weight: update.weight }),
+    ...(update.maxConcurrentJobs !== undefined && {
+      max_concurrent_jobs: update.maxConcurrentJobs,
+    }),
+    ...(update.maxQueuedJobs !== undefined && { max_queued_jobs: update.maxQueuedJobs }),
+    ...(update.maxAudioSPerDay !== undefined && { max_audio_s_per_day: update.maxAudioSPerDay }),
+  };
+  if (Object.keys(set).length === 0) return;
+  await db.updateTable('tenants').set(set).where('id', '=', tenantId).execute();
+}
+
+/** The tenant's own cap on queued jobs; null returns it to the default. */
+export async function setTenantMaxQueuedJobs(
+  db: Db,
+  tenantId: string,
+  max: number | null,
+): Promise<void> {
+  await updateTenantLimits(db, tenantId, { maxQueuedJobs: max });
+}
+
+/** How many of the tenant's jobs are queued and how many processing now. */
+export async function countTenantJobs(
+  db: Db,
+  tenantId: string,
+): Promise<{ queued: number; running: number }> {
+  const row = await db
+    .selectFrom('jobs')
+    .select((eb) => [
+      eb.fn.countAll<string>().filterWhere('status', '=', 'queued').as('queued'),
+      eb.fn.countAll<string>().filterWhere('status', '=', 'processing').as('running'),
+    ])
+    .where('tenant_id', '=', tenantId)
+    .where('status', 'in', ['queued', 'processing'])
+    .executeTakeFirstOrThrow();
+  return { queued: Number(row.queued), running: Number(row.running) };
+}
+
+/**
+ * Takes the tenant's admission lock for the caller's transaction (so two requests cannot
+ * both take the last place under its queued-jobs cap) and returns how many of its jobs are
+ * queued and its own cap (null: the deployment's default).
+ */
+export async function lockTenantQueue(
+  trx: Db,
+  tenantId: string,
+): Promise<{ queued: number; max: number | null }> {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant-queue:${tenantId}`}, 0))`.execute(
+    trx,
+  );
+  const row = await trx
+    .selectFrom('tenants')
+    .select((eb) => [
+      'max_queued_jobs',
+      eb
+        .selectFrom('jobs')
+        .select(eb.fn.countAll<string>().as('n'))
+        .where('tenant_id', '=', tenantId)
+        .where('status', '=', 'queued')
+        .as('queued'),
+    ])
+    .where('id', '=', tenantId)
+    .executeTakeFirst();
+  return { queued: Number(row?.queued ?? 0), max: row?.max_queued_jobs ?? null };
 }

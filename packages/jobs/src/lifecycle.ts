@@ -6,9 +6,11 @@
 // after an edge that applied.
 import type { EnrichmentRequest, ErrorCode, JobStatus } from '@transcribe/contracts';
 import {
+  addTenantUsage,
   appendJobEvent,
   claimJob,
   completeJob,
+  countJobEnd,
   failJob,
   findJobById,
   insertJob,
@@ -131,6 +133,7 @@ export async function insertQueuedJob(
   return inTransaction(db, async (trx) => {
     const row = await insertJob(trx, { ...job, status: INITIAL_STATE, stage: INITIAL_STATE });
     await appendJobEvent(trx, refOf(row), { type: 'queued' });
+    await addTenantUsage(trx, row.tenant_id, { jobsSubmitted: 1 });
     // Waiting for the transcript: queued on the enrichment lane by the complete edge.
     await addEnrichments(trx, { ...messageRefOf(row), completed: false }, enrich);
     await enqueueTranscription(trx, messageRefOf(row));
@@ -281,6 +284,8 @@ export async function markCompleted(db: Db, job: JobRow, result: JobResult): Pro
   return inTransaction(db, async (trx) => {
     const done = await completeJob(trx, { id: job.id, attempt: job.attempts, ...result });
     if (done) {
+      // Usage counts each end once: only when the guarded update applied.
+      await countJobEnd(trx, done, 'completed');
       await appendJobEvent(trx, refOf(job), {
         type: 'completed',
         durationS: result.durationS,
@@ -403,6 +408,7 @@ async function failWithEvent(
 ): Promise<boolean> {
   const failed = await failJob(trx, { id: job.id, attempt: job.attempts, ...error });
   if (failed) {
+    await countJobEnd(trx, failed, 'failed');
     await appendJobEvent(trx, refOf(job), { type: 'failed', error });
     await enrichmentsOnJobEnded(trx, refOf(job), `the job failed (${error.code}): no transcript`);
   }

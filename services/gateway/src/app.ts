@@ -17,6 +17,7 @@ import { mediaRouter } from './routes/media.js';
 import { JOB_ID_HEADER, openAIAudioRouter } from './routes/openai-audio.js';
 import { uiRouter } from './routes/ui.js';
 import { uploadsRouter } from './routes/uploads.js';
+import { usageRouter } from './routes/usage.js';
 import { webhooksRouter } from './routes/webhooks.js';
 
 export function createGatewayApp(deps: GatewayDeps): Express {
@@ -107,6 +108,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   app.use(mediaRouter(deps));
   app.use(enrichmentsRouter(deps));
   app.use(webhooksRouter(deps));
+  app.use(usageRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

@@ -42,6 +42,10 @@ export interface GatewaySettings {
   storageOrigin?: string;
   /** Seconds of decoded audio a tenant may start per UTC day (per-tenant override in the database); 0/undefined: none. */
   tenantMaxAudioSPerDay?: number;
+  /** Jobs a tenant may have queued at once (TENANT_MAX_QUEUED_JOBS; per-tenant override in the database); 0/undefined: none. */
+  tenantMaxQueuedJobs?: number;
+  /** The workers' TENANT_MAX_CONCURRENT_JOBS, which GET /v1/queue reports as the default; default 10. */
+  tenantMaxConcurrentJobs?: number;
   /** OPENAI_MODEL_ALIASES: OpenAI `model` names → engine and model; default none. */
   openaiModelAliases?: Readonly<Record<string, EngineModel>>;
   /** SYNC_WAIT_S: how long `POST /v1/audio/transcriptions` waits for its job; default 600. */

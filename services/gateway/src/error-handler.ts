@@ -12,6 +12,7 @@ function body(code: ErrorBody['error']['code'], message: string, details?: unkno
 export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, _next) => {
   if (res.headersSent) return;
   if (error instanceof HttpError) {
+    for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
     res.status(error.status).json(body(error.code, error.message, error.details));
     return;
   }

@@ -10,7 +10,6 @@ import {
 import {
   findJobByIdempotencyKey,
   markUploadUsed,
-  tenantAudioToday,
   type EnrichmentRow,
   type JobRow,
   type UploadRow,
@@ -21,6 +20,7 @@ import { HttpError } from './http-error.js';
 import { languageColumns } from './language-check.js';
 import { toJob } from './job-view.js';
 import { SIGNATURE_BYTES, detectContainer } from './media-signature.js';
+import { admitQueuedJob, assertAudioQuota } from './quota.js';
 
 export type ParsedJobOptions = z.output<typeof JobOptions>;
 
@@ -135,24 +135,6 @@ export async function replayIdempotent(
   return existing;
 }
 
-/**
- * A tenant that already used its daily audio quota gets no new job until the UTC day
- * ends (the worker enforces the quota on each job's decoded duration; this only spares
- * an upload that could not be admitted anyway).
- */
-export async function assertAudioQuota(deps: GatewayDeps, tenantId: string): Promise<void> {
-  const quota = await tenantAudioToday(deps.db, tenantId);
-  const limitS = quota.maxS ?? deps.settings.tenantMaxAudioSPerDay ?? 0;
-  if (limitS <= 0 || quota.usedS < limitS) return;
-  const resetsAt = quota.resetsAt.toISOString();
-  throw new HttpError(
-    429,
-    'quota_exceeded',
-    `the daily audio quota of ${limitS} s is used up (${Math.round(quota.usedS)} s today); it resets at ${resetsAt}`,
-    { limitS, usedS: quota.usedS, resetsAt },
-  );
-}
-
 const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';
 
 /**
@@ -174,6 +156,8 @@ export async function queueJob(
   let job: JobRow;
   try {
     job = await deps.db.transaction().execute(async (trx) => {
+      // Refused over the queued-jobs cap: the transaction rolls back, the upload stays unused.
+      await admitQueuedJob(trx, deps.settings, tenantId);
       if (!(await markUploadUsed(trx, upload.id))) {
         throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
       }
@@ -201,11 +185,13 @@ export async function queueJob(
       );
     });
   } catch (error) {
-    // A concurrent request with the same Idempotency-Key won (it spent the upload first, or
-    // inserted the key first, and has committed by the time we get here): answer as it did.
+    // A concurrent request with the same Idempotency-Key won (it spent the upload first,
+    // inserted the key first, or took the last place in the queue, and has committed by the
+    // time we get here): answer as it did.
     const lostRace =
       isUniqueViolation(error) ||
-      (error instanceof HttpError && error.code === 'upload_already_used');
+      (error instanceof HttpError &&
+        (error.code === 'upload_already_used' || error.code === 'quota_exceeded'));
     if (idempotency && lostRace) {
       const existing = await replayIdempotent(deps, tenantId, idempotency);
       if (existing) return existing;

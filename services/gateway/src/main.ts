@@ -94,6 +94,8 @@ const app = createGatewayApp({
     },
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
     tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
+    tenantMaxQueuedJobs: config.TENANT_MAX_QUEUED_JOBS,
+    tenantMaxConcurrentJobs: config.TENANT_MAX_CONCURRENT_JOBS,
     openaiModelAliases: config.OPENAI_MODEL_ALIASES,
     syncWaitS: config.SYNC_WAIT_S,
     enrichmentsAvailable: config.ENRICH_BASE_URL !== undefined,

@@ -88,6 +88,9 @@ export const openAIErrorHandler: ErrorRequestHandler = (error: unknown, req, res
   if (res.headersSent) return;
   const { status, body } = toOpenAIError(error);
   if (status === 503) res.setHeader('retry-after', String(DEPENDENCY_RETRY_AFTER_S));
+  if (error instanceof HttpError) {
+    for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
+  }
   if (status >= 500) req.log?.error({ err: error }, 'openai-compatible route failed');
   res.status(status).json(body);
 };

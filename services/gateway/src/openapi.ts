@@ -30,6 +30,10 @@ import {
   OpenAIModelList,
   OpenAITranscription,
   OpenAIVerboseTranscription,
+  QueueResponse,
+  QuotaExceededDetails,
+  UsageQuery,
+  UsageResponse,
   TranscriptFormat,
   TranscriptJson,
   Upload,
@@ -91,6 +95,14 @@ const enrichmentParams = {
 const rateLimited = {
   '429': error("rate_limited: the tenant's budget is spent; see the Retry-After header"),
 };
+/** Job creation also refuses a tenant over one of its quotas (issue 17). */
+const creationLimited = {
+  '429': error(
+    "rate_limited: the tenant's budget is spent, see Retry-After; quota_exceeded: the tenant " +
+      'has its cap of queued jobs, or used its daily audio (details: QuotaExceededDetails; ' +
+      'Retry-After until the daily reset). Nothing already accepted is affected',
+  ),
+};
 
 function op(
   summary: string,
@@ -138,7 +150,9 @@ function openAIOp(
         'invalid_request_error: a bad field, an unknown or disabled model, a bad file',
       ),
       '401': openAIError('invalid_api_key'),
-      '429': openAIError('rate_limit_exceeded, or insufficient_quota (the daily audio quota)'),
+      '429': openAIError(
+        'rate_limit_exceeded, or insufficient_quota (the daily audio quota, or the cap of queued jobs)',
+      ),
       '503': openAIError('a dependency is unavailable; see Retry-After'),
       ...operation.responses,
     },
@@ -300,7 +314,7 @@ export const paths: ZodOpenApiPathsObject = {
         '410': error('upload_expired'),
         '415': error('unsupported_media_type: the object is not audio or video; it was deleted'),
         '422': error('upload_size_mismatch (the object was deleted) or engine_unavailable'),
-        ...rateLimited,
+        ...creationLimited,
         ...enrichUnavailable,
       },
     }),
@@ -320,7 +334,7 @@ export const paths: ZodOpenApiPathsObject = {
           '413': error('payload_too_large: over MAX_FORM_UPLOAD_BYTES'),
           '415': error('unsupported_media_type'),
           '422': error('engine_unavailable'),
-          ...rateLimited,
+          ...creationLimited,
           ...enrichUnavailable,
         },
       },
@@ -353,7 +367,7 @@ export const paths: ZodOpenApiPathsObject = {
         '202': { description: 'queued again', content: json(Job) },
         ...notFound,
         '409': error('invalid_job_state: not failed or canceled'),
-        ...rateLimited,
+        ...creationLimited,
       },
     }),
   },
@@ -427,6 +441,29 @@ export const paths: ZodOpenApiPathsObject = {
         '409': error('invalid_job_state: the enrichment already completed or failed'),
       },
     }),
+  },
+  '/v1/usage': {
+    get: op(
+      "The tenant's usage by UTC day: jobs submitted and ended, audio and processing seconds",
+      {
+        requestParams: { query: UsageQuery },
+        responses: {
+          '200': {
+            description: 'every day of the range, and totals',
+            content: json(UsageResponse),
+          },
+          '400': error(
+            'validation_failed: a day that is not YYYY-MM-DD, from after to, or more than 366 days',
+          ),
+        },
+      },
+    ),
+  },
+  '/v1/queue': {
+    get: op(
+      "The tenant's queued and running jobs, its limits in effect, today's audio and where its next queued job stands",
+      { responses: { '200': { description: 'the figures', content: json(QueueResponse) } } },
+    ),
   },
   '/v1/webhooks': {
     get: op("The tenant's webhook settings", {
@@ -536,7 +573,7 @@ export function openApiDocument(extraPaths: ZodOpenApiPathsObject = {}): oas31.O
           description: 'an API key: `transcribe keys create`',
         },
       },
-      schemas: { JobOptions },
+      schemas: { JobOptions, QuotaExceededDetails },
     },
     paths: {
       ...paths,

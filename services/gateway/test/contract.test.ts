@@ -144,6 +144,9 @@ describe('OpenAPI document', () => {
     await h.api('/v1/webhooks', { method: 'PUT', body: { url: 'http://169.254.169.254/' } }); // 400
     await h.api('/v1/webhooks/secret', { method: 'POST' });
     await h.api('/v1/webhooks');
+    await h.api('/v1/usage');
+    await h.api('/v1/usage?from=2026-02-01&to=2026-01-01'); // 400
+    await h.api('/v1/queue');
     await h.api(`/v1/jobs/${created.id}/transcript`); // 409
     await h.api(`/v1/jobs/${created.id}/retry`, { method: 'POST' }); // 409
     await completeJobNow(created.id);

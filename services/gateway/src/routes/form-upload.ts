@@ -9,6 +9,7 @@ import { discardFormFile, formFileUpload, recordFormFile, storedFormFile } from 
 import { assertEngineEnabled, creationResponse, queueJob } from '../job-creation.js';
 import type { JobMetrics } from '../metrics.js';
 import { assertLanguageSupported } from '../language-check.js';
+import { refuseOverQuota } from '../quota.js';
 import { rateLimit } from '../rate-limit.js';
 import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
@@ -66,6 +67,7 @@ export function formUploadRouter(deps: GatewayDeps, metrics: JobMetrics): Router
   router.post(
     '/v1/jobs/upload',
     rateLimit(deps.rateLimits, 'jobs', deps.logger),
+    refuseOverQuota(deps),
     formFileUpload(deps),
     async (req: Request, res) => {
       const tenantId = tenantOf(req);

@@ -16,7 +16,7 @@ import {
   listJobEvents,
   listJobs,
 } from '@transcribe/db';
-import { cancelJob, retryJob } from '@transcribe/jobs';
+import { cancelJob, retryJob, sourcesOf } from '@transcribe/jobs';
 import { tenantOf } from '../auth.js';
 import type { GatewayDeps } from '../deps.js';
 import { HttpError } from '../http-error.js';
@@ -39,6 +39,7 @@ import type { JobMetrics } from '../metrics.js';
 import { assertLanguageSupported } from '../language-check.js';
 import { rateLimit } from '../rate-limit.js';
 import { toSrt, toVtt } from '../subtitles.js';
+import { admitQueuedJob } from '../quota.js';
 import { loadTranscript } from '../transcript-view.js';
 import { assertWebhookUrlAllowed } from '../webhook-url.js';
 
@@ -157,7 +158,14 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     rateLimit(deps.rateLimits, 'jobs', deps.logger),
     async (req, res) => {
       const job = await loadJob(req);
-      const retried = await retryJob(deps.db, job.tenant_id, job.id);
+      const retried = await deps.db.transaction().execute(async (trx) => {
+        // A retry queues the job again, so the cap on queued jobs applies as to a new one
+        // (else canceling and retrying would get round it). Another state: the edge's 409.
+        if (sourcesOf('retry').includes(job.status)) {
+          await admitQueuedJob(trx, deps.settings, job.tenant_id);
+        }
+        return retryJob(trx, job.tenant_id, job.id);
+      });
       if (!retried) {
         throw new HttpError(
           409,

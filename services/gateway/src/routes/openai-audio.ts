@@ -20,6 +20,7 @@ import {
 import { OPENAI_RESPONSE_FORMATS, renderTranscription } from '../openai-formats.js';
 import { listModels, resolveModel } from '../openai-models.js';
 import { startTranscriptionStream } from '../openai-stream.js';
+import { refuseOverQuota } from '../quota.js';
 import { rateLimit } from '../rate-limit.js';
 import { loadTranscript } from '../transcript-view.js';
 
@@ -86,6 +87,7 @@ export function openAIAudioRouter(deps: GatewayDeps, metrics: JobMetrics): Route
   router.post(
     '/v1/audio/transcriptions',
     rateLimit(deps.rateLimits, 'jobs', deps.logger),
+    refuseOverQuota(deps),
     formFileUpload(deps, { fields: 30, parts: 40 }),
     async (req: Request, res: Response) => {
       const tenantId = tenantOf(req);
