@@ -33,7 +33,7 @@ export function explain(status: number, body: ApiErrorBody | null): ApiError {
       'The API key was refused. Check it, or ask your operator for one (pnpm transcribe keys create).',
     payload_too_large: `Too big for this server: ${said}`,
     unsupported_media_type: `Not a recording this server accepts: ${said}`,
-    quota_exceeded: `Your daily audio quota is used up: ${said}`,
+    quota_exceeded: `Over your account's limit: ${said}`,
     rate_limited: `Too many requests right now; try again in a moment (${said})`,
     enrichment_unavailable: `enrichment_unavailable: ${said}`,
   };
