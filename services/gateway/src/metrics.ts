@@ -16,7 +16,10 @@ export interface JobMetrics {
 export interface JobMetricsOptions {
   /** How long a scrape waits for Postgres before it reports the last values it has. */
   readTimeoutMs?: number;
-  /** Postgres is read at most this often, however many scrapers and gauges ask. */
+  /**
+   * A read this recent is served again (several scrapers); default 0: each scrape reads,
+   * the gauges of one scrape sharing one read, so a scrape after a change shows it.
+   */
   maxAgeMs?: number;
 }
 
@@ -54,7 +57,7 @@ export function createJobMetrics(
       ]);
       return { jobs, stalled, lanes };
     },
-    { timeoutMs: options.readTimeoutMs ?? 2000, maxAgeMs: options.maxAgeMs ?? 2000 },
+    { timeoutMs: options.readTimeoutMs ?? 2000, maxAgeMs: options.maxAgeMs ?? 0 },
   );
   new Gauge({
     name: 'transcribe_jobs',

@@ -11,7 +11,7 @@ export interface Snapshot<T> {
 export interface SnapshotOptions {
   /** The longest a scrape waits for the read; past it, the scrape carries on with the last value. */
   timeoutMs: number;
-  /** A value this young is served as it is: several gauges in one scrape (and several scrapers) share one read. */
+  /** An attempt this recently ended is served as it is (0: only callers during the attempt share it). */
   maxAgeMs: number;
   now?: () => number;
 }
@@ -49,18 +49,28 @@ export function boundedSnapshot<T>(
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), options.timeoutMs);
+      timer.unref();
     });
     const fresh = await Promise.race([start(), timedOut]);
     clearTimeout(timer);
     return { value: last?.value, fresh, readAt: last?.readAt };
   };
 
-  // Every caller within maxAgeMs of an attempt shares it, failed or not: the gauges of one
-  // scrape wait once in all (not once each) for a database that does not answer.
-  let answer: { startedAt: number; snapshot: Promise<Snapshot<T>> } | undefined;
+  // Every caller while an attempt runs shares it, and for maxAgeMs after it ended, failed
+  // or not: the gauges of one scrape (collected together) wait once in all, not once each,
+  // for a database that does not answer.
+  let answer: { endedAt?: number; snapshot: Promise<Snapshot<T>> } | undefined;
   return () => {
-    if (answer && now() - answer.startedAt < options.maxAgeMs) return answer.snapshot;
-    answer = { startedAt: now(), snapshot: attempt() };
-    return answer.snapshot;
+    const current = answer;
+    if (current && (current.endedAt === undefined || now() - current.endedAt < options.maxAgeMs)) {
+      return current.snapshot;
+    }
+    const next: { endedAt?: number; snapshot: Promise<Snapshot<T>> } = {
+      snapshot: attempt().finally(() => {
+        next.endedAt = now();
+      }),
+    };
+    answer = next;
+    return next.snapshot;
   };
 }

@@ -159,7 +159,6 @@ it('serves /metrics within its bound while Postgres refuses or hangs: the last v
   await waitFor(async () => (await scrape()).up === 1, { what: 'db_up 1' });
   for (const cut of [() => proxy.refuse(), () => proxy.blackhole()]) {
     cut();
-    // Past the 2 s the figures are kept: the next scrape reads Postgres again.
     const down = await waitFor(
       async () => {
         const s = await scrape();

@@ -40,7 +40,7 @@ const lanes = async () => {
   return { jobs: of('jobs'), enrich: of('enrich'), up: sample(text, 'transcribe_metrics_db_up') };
 };
 
-/** Scrapes until the lane shows `depth` and an age that `age` accepts (the gauges are read at most every 2 s). */
+/** Scrapes until the lane shows `depth` and an age that `age` accepts. */
 async function expectLane(lane: Lane, depth: number, age: (s: number) => boolean) {
   return waitFor(
     async () => {
