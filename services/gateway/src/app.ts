@@ -94,6 +94,7 @@ export function createGatewayApp(deps: GatewayDeps): Express {
   // A scrape waits for Postgres no longer than a readiness check does.
   const jobMetrics = createJobMetrics(deps.registry, deps.db, deps.settings.stallAfterS, {
     readTimeoutMs: deps.settings.readyCheckTimeoutMs,
+    broker: deps.broker,
   });
 
   app.use(healthRouter(deps));

@@ -6,6 +6,7 @@ import {
   type JobCount,
   type LaneBacklog,
 } from '@transcribe/db';
+import type { Broker } from '@transcribe/queue';
 import { Counter, Gauge, type Registry } from '@transcribe/telemetry';
 import { boundedSnapshot } from './scrape-snapshot.js';
 
@@ -21,6 +22,8 @@ export interface JobMetricsOptions {
    * the gauges of one scrape sharing one read, so a scrape after a change shows it.
    */
   maxAgeMs?: number;
+  /** The broker, to show its own message count per lane next to Postgres's depth; optional. */
+  broker?: Partial<Pick<Broker, 'names' | 'messageCount'>>;
 }
 
 interface DbFigures {
@@ -119,5 +122,50 @@ export function createJobMetrics(
       if (readAt !== undefined) this.set((Date.now() - readAt) / 1000);
     },
   });
+  const { names, messageCount } = options.broker ?? {};
+  if (names && messageCount) brokerGauges(registry, names, messageCount, options);
   return { created };
+}
+
+/**
+ * The broker's own count of ready messages per lane queue (delay queues and unacknowledged
+ * deliveries not included): with the outbox, it follows Postgres's depth; a gap that stays
+ * says messages are lost or stuck (a relay that cannot publish). Same bounds as Postgres's.
+ */
+function brokerGauges(
+  registry: Registry,
+  names: Broker['names'],
+  messageCount: Broker['messageCount'],
+  options: JobMetricsOptions,
+): void {
+  const snapshot = boundedSnapshot(
+    async () => {
+      const [jobs, enrich] = await Promise.all([
+        messageCount(names.jobsQueue),
+        messageCount(names.enrichQueue),
+      ]);
+      return { jobs, enrich };
+    },
+    { timeoutMs: options.readTimeoutMs ?? 2000, maxAgeMs: options.maxAgeMs ?? 0 },
+  );
+  new Gauge({
+    name: 'transcribe_queue_broker_messages',
+    help: "Messages ready in the broker's lane queue (transcribe.jobs, transcribe.enrich), as RabbitMQ counts them",
+    labelNames: ['lane'],
+    registers: [registry],
+    async collect() {
+      const { value } = await snapshot();
+      if (!value) return;
+      this.set({ lane: 'jobs' }, value.jobs);
+      this.set({ lane: 'enrich' }, value.enrich);
+    },
+  });
+  new Gauge({
+    name: 'transcribe_metrics_broker_up',
+    help: "1 when this scrape's broker counts were read in time; 0 when transcribe_queue_broker_messages shows the last values read",
+    registers: [registry],
+    async collect() {
+      this.set((await snapshot()).fresh ? 1 : 0);
+    },
+  });
 }

@@ -136,3 +136,23 @@ it('counts queued enrichments on the enrich lane once their transcript is done',
   );
   await expectLane('enrich', 1, (s) => s >= 45 && s < 60);
 });
+
+it("shows the broker's own count of ready messages per lane queue", async () => {
+  const count = async () => {
+    const text = (await h.api('/metrics', { key: null })).text;
+    return {
+      enrich: sample(text, 'transcribe_queue_broker_messages', { lane: 'enrich' }),
+      jobs: sample(text, 'transcribe_queue_broker_messages', { lane: 'jobs' }),
+      up: sample(text, 'transcribe_metrics_broker_up'),
+    };
+  };
+  const before = await waitFor(async () => {
+    const c = await count();
+    return c.up === 1 && c.jobs !== undefined && c;
+  });
+  // Nobody consumes the enrichment lane here: a message published to it stays ready.
+  await h.broker.publish('', h.broker.names.enrichQueue, { probe: true });
+  await waitFor(async () => (await count()).enrich === (before.enrich ?? 0) + 1, {
+    what: 'the enrich lane at one more message',
+  });
+});
