@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDb } from '@transcribe/db';
+import { topologyNames } from '@transcribe/queue';
 import { createLogger, createRegistry, Histogram, type Registry } from '@transcribe/telemetry';
 import { repoRoot } from '../../../packages/testkit/src/repo.js';
 import { createWorkerMetrics } from '../../worker/src/metrics.js';
@@ -73,7 +74,11 @@ function registeredNames(): Set<string> {
     registry: gateway,
     logger: createLogger('dashboard-test', 'silent'),
     storage: {} as GatewayDeps['storage'],
-    broker: { isConnected: () => false },
+    broker: {
+      isConnected: () => false,
+      names: topologyNames(''),
+      messageCount: () => Promise.reject(new Error('not connected')),
+    },
     relay: { kick: () => undefined },
     links: { api: 'http://localhost', events: 'http://localhost:8081' } as GatewayDeps['links'],
     settings: {
