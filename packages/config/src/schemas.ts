@@ -41,7 +41,7 @@ export const common = {
   PG_IDLE_IN_TRANSACTION_TIMEOUT_MS: nonNegativeInt.default(60_000),
   /** TCP keep-alive delay on Postgres sockets, so a silently dropped connection is noticed. */
   PG_KEEPALIVE_DELAY_MS: positiveInt.default(10_000),
-  /** Each `/readyz` check (Postgres, RabbitMQ, S3) answers within this or counts as failed. */
+  /** Each `/readyz` check (Postgres, RabbitMQ, S3) answers within this or counts as failed; the gateway's `/metrics` waits for its Postgres and broker figures no longer. */
   READY_CHECK_TIMEOUT_MS: positiveInt.default(2000),
   /**
    * `/healthz` answers 503 (so the orchestrator restarts the process) once the event loop has

@@ -19,6 +19,7 @@ export * from './uploads.repository.js';
 export * from './jobs.repository.js';
 export * from './job-events.repository.js';
 export * from './outbox.repository.js';
+export * from './queue-lanes.repository.js';
 export * from './tenant-events.repository.js';
 export * from './tenant-webhooks.repository.js';
 export * from './webhook-deliveries.repository.js';

@@ -539,3 +539,14 @@ describe('images and secrets', () => {
     );
   });
 });
+
+describe.each(['dev', 'prod'])('k8s %s: the Grafana dashboard', (name) => {
+  it('ships k8s/grafana/transcribe-dashboard.json as a ConfigMap the Grafana sidecar loads', () => {
+    const map = one<IConfigMap>(name, 'ConfigMap', 'transcribe-grafana-dashboard');
+    expect(map.metadata.labels?.grafana_dashboard).toBe('1');
+    // The JSON itself, byte for byte: the file in the repo is the one source.
+    expect(map.data?.['transcribe-dashboard.json']).toBe(
+      readFileSync(join(k8s, 'grafana/transcribe-dashboard.json'), 'utf8'),
+    );
+  });
+});

@@ -64,6 +64,11 @@ export interface Broker {
   /** Stops deliveries to this process's consumers; unacked messages stay with it until settled. */
   stopConsuming(): Promise<void>;
   isConnected(): boolean;
+  /**
+   * Messages ready in `queue` (unacknowledged ones not included), by a passive check on a
+   * channel of its own; waits for a connection, so callers bound it.
+   */
+  messageCount(queue: string): Promise<number>;
   /** Resolves once connected and the topology is declared. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -116,6 +121,8 @@ export function connectBroker(options: BrokerOptions): Broker {
     recovering.unref();
   }
 
+  /** The channel of messageCount's checks, opened on first use. */
+  let checker: ChannelWrapper | undefined;
   const publisher: ChannelWrapper = connection.createChannel({
     confirm: true,
     publishTimeout: options.publishTimeoutMs ?? 10_000,
@@ -243,10 +250,18 @@ export function connectBroker(options: BrokerOptions): Broker {
       subscriptions.clear();
     },
     isConnected: () => connection.isConnected(),
+    async messageCount(queue) {
+      // Not the publisher's channel: the broker closes the channel of a check that names a
+      // missing queue, and publishes must not pay for a metric.
+      checker ??= connection.createChannel({ name: 'checks' });
+      await checker.waitForConnect();
+      return (await checker.checkQueue(queue)).messageCount;
+    },
     ready: () => publisher.waitForConnect(),
     async close() {
       closing = true;
       clearTimeout(recovering);
+      await checker?.close().catch(() => undefined);
       for (const wrapper of consumers) await wrapper.close().catch(() => undefined);
       await publisher.close().catch(() => undefined);
       await connection.close().catch(() => undefined);

@@ -92,7 +92,11 @@ export function createGatewayApp(deps: GatewayDeps): Express {
       }),
     );
   }
-  const jobMetrics = createJobMetrics(deps.registry, deps.db, deps.settings.stallAfterS);
+  // A scrape waits for Postgres no longer than a readiness check does.
+  const jobMetrics = createJobMetrics(deps.registry, deps.db, deps.settings.stallAfterS, {
+    readTimeoutMs: deps.settings.readyCheckTimeoutMs,
+    broker: deps.broker,
+  });
 
   app.use(healthRouter(deps));
   app.use(docsRouter());

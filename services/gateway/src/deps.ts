@@ -61,7 +61,8 @@ export interface GatewaySettings {
 export interface GatewayDeps {
   db: Db;
   storage: Storage;
-  broker: Pick<Broker, 'isConnected'>;
+  /** With names and messageCount, /metrics also shows the broker's own count per lane. */
+  broker: Pick<Broker, 'isConnected'> & Partial<Pick<Broker, 'names' | 'messageCount'>>;
   relay: Pick<OutboxRelay, 'kick'>;
   logger: Logger;
   registry: Registry;

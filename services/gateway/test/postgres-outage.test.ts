@@ -1,7 +1,8 @@
 // The gateway in front of a Postgres that drops, refuses and hangs (a TCP proxy we cut), on
 // real Postgres, RabbitMQ and an S3 API server: it never crashes, answers 503 + Retry-After
 // in the JSON error shape while Postgres is gone, reports a hang on /readyz within seconds,
-// fails /healthz when its pool is stuck, and recovers on its own when Postgres is back.
+// fails /healthz when its pool is stuck, keeps /metrics fast (last values, db_up 0), and
+// recovers on its own when Postgres is back.
 import { sql } from 'kysely';
 import { createDb, poolProbe, type Db } from '@transcribe/db';
 import { createRegistry, startLivenessMonitor, type LivenessMonitor } from '@transcribe/telemetry';
@@ -146,3 +147,32 @@ it('under a black hole: /readyz 503 within seconds, requests 503 within the time
     what: '/healthz 200',
   });
 }, 60_000);
+
+it('serves /metrics within its bound while Postgres refuses or hangs: the last values, db_up 0', async () => {
+  const scrape = async () => {
+    const started = Date.now();
+    const res = await get('/metrics', null);
+    expect(res.status).toBe(200);
+    const up = /^transcribe_metrics_db_up\{[^}]*\} (\d)$/m.exec(res.text)?.[1];
+    return { text: res.text, up: Number(up), ms: Date.now() - started };
+  };
+  await waitFor(async () => (await scrape()).up === 1, { what: 'db_up 1' });
+  for (const cut of [() => proxy.refuse(), () => proxy.blackhole()]) {
+    cut();
+    const down = await waitFor(
+      async () => {
+        const s = await scrape();
+        return s.up === 0 && s;
+      },
+      { what: 'db_up 0', timeoutMs: 20_000 },
+    );
+    // The read's bound is the readiness checks' (1 s here), whatever Postgres does.
+    expect(down.ms).toBeLessThan(2500);
+    expect(down.text).toMatch(/^transcribe_queue_depth\{lane="jobs"[^}]*\} \d+$/m);
+    expect(down.text).toMatch(/^transcribe_jobs_stalled\{[^}]*\} \d+$/m);
+    // Scrapes stay fast while it lasts: one read at a time, not one per scrape or gauge.
+    for (let i = 0; i < 3; i++) expect((await scrape()).ms).toBeLessThan(2500);
+    proxy.restore();
+    await waitFor(async () => (await scrape()).up === 1, { what: 'db_up 1', timeoutMs: 30_000 });
+  }
+}, 90_000);

@@ -23,6 +23,7 @@ import type { EngineSelector } from './engines/selector.js';
 import { guardAttempt } from './attempt-guard.js';
 import { JobLostError, ShutdownError } from './errors.js';
 import { settleFailure, type FailurePolicyDeps } from './failure-policy.js';
+import { recordJobEnd } from './metrics.js';
 import { progressReporter } from './progress-reporter.js';
 import type { Outcome } from './settle.js';
 
@@ -153,7 +154,7 @@ export async function handleChunk(
     const landed = await chunkLanded(deps.db, job, deps.leaseMs);
     if (landed !== 'lost') deps.relay.kick();
     if (landed === 'completed') {
-      deps.metrics.jobs.inc({ outcome: 'completed' });
+      recordJobEnd(deps.metrics, job, 'completed');
       log.info({ index: chunk.index }, 'last chunk landed; job completed');
     }
   } catch (error) {

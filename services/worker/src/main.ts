@@ -66,7 +66,7 @@ const engines = !transcribeLane
     });
 if (engines) logger.info({ engines: engines.names, default: engines.defaultName }, 'engines ready');
 const registry = createRegistry('worker');
-const metrics = createWorkerMetrics(registry);
+const metrics = createWorkerMetrics(registry, { tenantLabels: config.METRICS_TENANT_LABELS });
 const db = createDb(config.DATABASE_URL, {
   ...postgresOptions(config),
   max: config.WORKER_CONCURRENCY + (enrichLane ? config.ENRICH_CONCURRENCY : 0) + 2,
@@ -94,6 +94,8 @@ const reaper = startReaper({
     logger.warn(result, 'reaper found lost jobs');
     metrics.reaped.inc({ kind: 'requeued' }, result.requeued);
     metrics.reaped.inc({ kind: 'failed' }, result.failed);
+    // Failed by the reaper is a job end like any other: the success rate counts it.
+    metrics.jobs.inc({ outcome: 'failed' }, result.failed);
     metrics.reaped.inc({ kind: 'republished' }, result.republished);
     relay.kick();
   },

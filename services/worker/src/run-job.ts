@@ -12,7 +12,7 @@ import { dbChunkStore } from './chunk-store.js';
 import { JobLostError } from './errors.js';
 import { settleFailure } from './failure-policy.js';
 import { jobFanOut } from './fan-out.js';
-import type { WorkerMetrics } from './metrics.js';
+import { observeClaim, type WorkerMetrics } from './metrics.js';
 import { runPipeline, type PipelineDeps, type Stage } from './pipeline.js';
 import { progressReporter } from './progress-reporter.js';
 import { retryDelayMs, type RetryPolicy } from './retry-policy.js';
@@ -83,14 +83,14 @@ export async function runJob(
     );
     return 'ack';
   }
+  observeClaim(deps.metrics, job, Date.now());
   deps.relay.kick();
   // Attempts are counted from the last manual retry (retry_base), less the ones lost to
   // infrastructure (hand-overs, expired leases), which say nothing about the audio.
   const attempt = chargedAttempts(job);
   const exhausted = exhaustedBudget(job, deps);
   if (exhausted) {
-    await settle(deps, job, () => markDeadLettered(deps.db, job, exhausted));
-    deps.metrics.jobs.inc({ outcome: 'failed' });
+    await settle(deps, job, () => markDeadLettered(deps.db, job, exhausted), 'failed');
     return 'ack';
   }
   log.info({ attempt }, 'processing');
@@ -141,17 +141,20 @@ export async function runJob(
       return 'ack';
     }
     const processingMs = Date.now() - started;
-    await settle(deps, job, () =>
-      markCompleted(deps.db, job, {
-        text: result.text,
-        segments: result.segments,
-        words: result.words,
-        durationS: result.durationS,
-        processingMs,
-        model: result.model,
-      }),
+    await settle(
+      deps,
+      job,
+      () =>
+        markCompleted(deps.db, job, {
+          text: result.text,
+          segments: result.segments,
+          words: result.words,
+          durationS: result.durationS,
+          processingMs,
+          model: result.model,
+        }),
+      'completed',
     );
-    deps.metrics.jobs.inc({ outcome: 'completed' });
     deps.metrics.audioSeconds.inc(result.durationS);
     deps.metrics.chunks.inc(result.chunksTranscribed);
     log.info(
