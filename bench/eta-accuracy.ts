@@ -52,6 +52,12 @@ interface Row {
   etaS: number | null;
   trueS: number;
   error: number | null;
+  /**
+   * Audio per wall second after the 50 % event over before it (from the first audio): how
+   * much the machine's speed changed under the job. An ETA from measured throughput cannot
+   * foresee that; on a shared machine it is most of the error.
+   */
+  speedChange: number | null;
   /** [seconds since the first transcribing event, audio s done, etaS] of every transcribing event (≤ 200). */
   trace: [number, number, number | null][];
   /** Each chunk: [length s, began, finished] (seconds since the first transcribing event). */
@@ -147,6 +153,13 @@ async function run(minutes: number, minute: string): Promise<Row> {
     since(c.finished_at),
   ]);
   const etaS = half.etaS ?? null;
+  const firstAudio = progress.find((e) => (e.audioDoneS ?? 0) > 0);
+  const before = firstAudio
+    ? ((half.audioDoneS ?? 0) - (firstAudio.audioDoneS ?? 0)) /
+      ((Date.parse(half.at) - Date.parse(firstAudio.at)) / 1000)
+    : NaN;
+  const after = ((half.audioTotalS ?? 0) - (half.audioDoneS ?? 0)) / trueS;
+  const speedChange = Number.isFinite(before) && before > 0 ? after / before : null;
   return {
     minutes,
     audioS: half.audioTotalS ?? 0,
@@ -155,6 +168,7 @@ async function run(minutes: number, minute: string): Promise<Row> {
     etaS,
     trueS,
     error: etaS === null ? null : (etaS - trueS) / trueS,
+    speedChange,
     trace: progress
       .filter((_, i) => i % Math.max(1, Math.ceil(progress.length / 200)) === 0)
       .map((e) => [
@@ -175,10 +189,12 @@ try {
     rows.push(row);
     console.error(`done: ${minutes} min (load ${loadavg()[0]!.toFixed(1)})`);
   }
-  console.log('minutes  audio s  processing s  50% at s   eta s   true s   error');
+  console.log(
+    'minutes  audio s  processing s  50% at s   eta s   true s   error  speed after/before',
+  );
   for (const r of rows) {
     console.log(
-      `${String(r.minutes).padStart(7)}  ${r.audioS.toFixed(0).padStart(7)}  ${r.processingS.toFixed(1).padStart(12)}  ${r.halfAtS.toFixed(1).padStart(8)}  ${(r.etaS ?? NaN).toFixed(1).padStart(6)}  ${r.trueS.toFixed(1).padStart(7)}  ${pct(r.error)}`,
+      `${String(r.minutes).padStart(7)}  ${r.audioS.toFixed(0).padStart(7)}  ${r.processingS.toFixed(1).padStart(12)}  ${r.halfAtS.toFixed(1).padStart(8)}  ${(r.etaS ?? NaN).toFixed(1).padStart(6)}  ${r.trueS.toFixed(1).padStart(7)}  ${pct(r.error)}  ${(r.speedChange ?? NaN).toFixed(2).padStart(18)}`,
     );
   }
   const errors = rows.flatMap((r) => (r.error === null ? [] : [r.error])).sort((a, b) => a - b);
