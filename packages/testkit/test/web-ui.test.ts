@@ -1,6 +1,6 @@
 // The web app in a real browser (Debian's Chromium, driven by playwright-core) against the
 // whole stack: the key kept in the browser, two recordings dropped at once and both
-// followed live to completion, refusals (type, size, key), the transcript beside its
+// followed live to completion, refusals (type, size, key, quota), the transcript beside its
 // player (click a segment: the player seeks there), switching jobs (B's panel never shows
 // A's events), cancel behind a confirmation, the enrichment tabs (issue 15), phone width.
 // Any console error, page error or CSP violation fails a test. Each screen is saved as a
@@ -238,6 +238,50 @@ describeWithBrowser('web app', () => {
     // The old page showed a full progress bar here: nothing is open, so no bar at all.
     expect(await wrong.page.isVisible('#bar')).toBe(false);
     await shot(wrong.page, '05-wrong-key');
+  });
+
+  it('says which quota refused a job, and the refusal leaves the queued job alone', async () => {
+    // A tenant whose cap on queued jobs (issue 17) is 1, with one job queued that no worker
+    // takes yet (its backoff runs for an hour).
+    const key = 'tk_web_ui_quota_key_0123456789';
+    const tenant = await seedTenant(env.db, 'web-quota', { apiKey: key, keyName: 'ui' });
+    await env.db
+      .updateTable('tenants')
+      .set({ max_queued_jobs: 1 })
+      .where('id', '=', tenant.id)
+      .execute();
+    const waiting = randomUUID();
+    await insertJob(env.db, {
+      id: waiting,
+      tenant_id: tenant.id,
+      status: 'queued',
+      stage: 'queued',
+      priority: 'default',
+      object_key: `${tenant.id}/${waiting}/waiting.wav`,
+      filename: 'waiting.wav',
+      content_type: 'audio/wav',
+      size_bytes: 4096,
+      language: 'en',
+      engine: 'sphinx',
+      not_before: new Date(Date.now() + 3600_000),
+    });
+    const { page, problems } = await openPage({ key });
+    await page.waitForSelector('#dropzone', { state: 'visible' });
+    await dropFiles(page, [wav(audioFixture('jfk.wav'))]);
+    const refused = '#uploads li[data-state=refused] .upload-line';
+    await page.waitForSelector(refused);
+    const said = (await page.textContent(refused)) ?? '';
+    expect(said).toContain("Over your account's limit");
+    expect(said).toContain('already has 1 job queued, its limit is 1');
+    await shot(page, '05b-quota');
+    // Chromium logs the 429 it was answered; nothing else may go wrong.
+    expect(problems.filter((p) => !/status of 429/.test(p))).toEqual([]);
+    const jobs = await env.db
+      .selectFrom('jobs')
+      .select(['id', 'status'])
+      .where('tenant_id', '=', tenant.id)
+      .execute();
+    expect(jobs).toEqual([{ id: waiting, status: 'queued' }]);
   });
 
   it('sends a big recording in parts with bytes and speed, then cancels its job after confirming', async () => {
