@@ -29,3 +29,4 @@ export * from './rate-limit.store.js';
 export * from './enrichments.repository.js';
 export * from './enrichment-work.repository.js';
 export * from './job-progress.repository.js';
+export * from './scheduler.repository.js';
