@@ -29,7 +29,11 @@ export interface WorkGroup {
  */
 export async function rankWorkGroups(
   db: Db,
-  options: { defaultMaxConcurrent: number; chunks: boolean },
+  options: {
+    /** A tenant's cap on processing jobs unless its own is set; undefined: none. */
+    defaultMaxConcurrent?: number;
+    chunks: boolean;
+  },
 ): Promise<WorkGroup[]> {
   const { rows } = await sql<{
     kind: WorkKind;
@@ -77,7 +81,8 @@ export async function rankWorkGroups(
     )
     SELECT g.kind, g.priority, g.tenant_id,
       g.ready AND (g.kind = 'chunk'
-        OR coalesce(r.jobs, 0) < coalesce(t.max_concurrent_jobs, ${options.defaultMaxConcurrent})
+        OR coalesce(t.max_concurrent_jobs, ${options.defaultMaxConcurrent ?? null}::int) IS NULL
+        OR coalesce(r.jobs, 0) < coalesce(t.max_concurrent_jobs, ${options.defaultMaxConcurrent ?? null}::int)
       ) AS claimable
     FROM (SELECT * FROM job_groups UNION ALL SELECT * FROM chunk_groups) g
     JOIN tenants t ON t.id = g.tenant_id

@@ -31,8 +31,8 @@ export interface ClaimNextOptions {
   leaseMs: number;
   /** Lease of a claimed chunk (its holder renews it). */
   chunkLeaseMs: number;
-  /** The deployment's cap on a tenant's processing jobs (tenants.max_concurrent_jobs overrides). */
-  tenantMaxConcurrent: number;
+  /** The deployment's cap on a tenant's processing jobs (tenants.max_concurrent_jobs overrides); undefined: none. */
+  tenantMaxConcurrent?: number;
   /** False on a worker that cannot run chunks (no fan-out storage): it takes only jobs. */
   chunks: boolean;
   /** The chunk lease token for this claim: `a<attempt>:` is prefixed here. */
@@ -83,7 +83,8 @@ async function claimJobOf(
   // The ranking's count was read before any lock: under the tenant's claim lock (the one
   // SCHEDULER=fifo takes too) two workers cannot both take its last free slot.
   const slots = await lockTenantSlots(trx, group.tenantId);
-  if (slots.processing >= (slots.max ?? options.tenantMaxConcurrent)) return undefined;
+  const max = slots.max ?? options.tenantMaxConcurrent;
+  if (max !== undefined && slots.processing >= max) return undefined;
   const job = await claimAttempt(trx, id, { leaseMs: options.leaseMs });
   return job && { kind: 'job', job };
 }

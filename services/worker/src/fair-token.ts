@@ -3,10 +3,11 @@
 // in one transaction (packages/jobs scheduler.ts), then run by the same code as a unit
 // named by its message (runClaimedJob, runClaimedChunk).
 import { randomUUID } from 'node:crypto';
-import type { JobsQueueMessage } from '@transcribe/contracts';
+import type { ChunkMessage, JobsQueueMessage } from '@transcribe/contracts';
+import { findJobById } from '@transcribe/db';
 import { claimNextWork, enqueueToken } from '@transcribe/jobs';
 import type { Logger } from '@transcribe/telemetry';
-import { runClaimedChunk, type ChunkHandlerDeps } from './chunk-handler.js';
+import { chunkObjectKey, runClaimedChunk, type ChunkHandlerDeps } from './chunk-handler.js';
 import { retryDelayMs } from './retry-policy.js';
 import { runClaimedJob, type RunJobDeps } from './run-job.js';
 import type { Outcome } from './settle.js';
@@ -17,10 +18,11 @@ export async function runToken(
   message: JobsQueueMessage,
   log: Logger,
 ): Promise<Outcome> {
+  if (message.type === 'chunk' && chunkDeps) await discardIfStale(chunkDeps(), message, log);
   const work = await claimNextWork(deps.db, {
     leaseMs: deps.leaseMs,
     chunkLeaseMs: deps.leaseMs,
-    tenantMaxConcurrent: deps.tenantMaxConcurrent ?? Number.MAX_SAFE_INTEGER,
+    tenantMaxConcurrent: deps.tenantMaxConcurrent,
     chunks: chunkDeps !== undefined,
     holderId: randomUUID(),
   });
@@ -54,4 +56,19 @@ export async function runToken(
       log.debug('no work waiting; spare token dropped');
       return 'ack';
   }
+}
+
+/**
+ * A chunk message still owns its chunk's object, whichever unit it claims as a token: when
+ * its job has moved on from the attempt that published it (canceled, finished, retried),
+ * no token will ever run that chunk, so the object is deleted here, as SCHEDULER=fifo
+ * does when the message finds its chunk gone.
+ */
+async function discardIfStale(deps: ChunkHandlerDeps, message: ChunkMessage, log: Logger) {
+  const job = await findJobById(deps.db, message.jobId);
+  if (job?.status === 'processing' && job.attempts === message.attempt) return;
+  const key = chunkObjectKey(message, message.attempt, message.index);
+  await deps.storage
+    .delete(key)
+    .catch((err: unknown) => log.warn({ err, key }, 'chunk delete failed'));
 }
