@@ -11,6 +11,7 @@ import {
   claimNextWork,
   fanOutChunks,
   insertQueuedJob,
+  queuePositions,
   requeueForRetry,
   type ClaimedWork,
 } from '../src/index.js';
@@ -217,4 +218,34 @@ test('concurrent claimers never take the same unit, and N tokens claim exactly N
   } finally {
     await pool.destroy();
   }
+});
+
+test('queue positions follow the fair order: rounds between tenants, priorities first', async () => {
+  const a = await tenant('a');
+  const b = await tenant('b');
+  const c = await tenant('c');
+  const aJobs = await submit(a, 4);
+  expect(await claimTenant()).toBe(a);
+  const bJobs = await submit(b, 2);
+  const [urgent] = await submit(c, 1, 'high');
+  const queued = [...aJobs.slice(1), ...bJobs, urgent!];
+  const places = await queuePositions(
+    env.db,
+    queued.map((j) => j.id),
+  );
+  const position = (job: JobRow) => places.get(job.id)?.position;
+  // C's high job; then B (never served) and A by rounds: B0 A1 B1 A2 A3.
+  expect(position(urgent!)).toBe(0);
+  expect([bJobs[0], aJobs[1], bJobs[1], aJobs[2], aJobs[3]].map((j) => position(j!))).toEqual([
+    1, 2, 3, 4, 5,
+  ]);
+  // And the claims come in that order.
+  const order: string[] = [];
+  for (let i = 0; i < queued.length; i++) {
+    const w = await claim();
+    if (w.kind === 'job') order.push(w.job.id);
+  }
+  expect(order).toEqual(
+    [urgent, bJobs[0], aJobs[1], bJobs[1], aJobs[2], aJobs[3]].map((j) => j!.id),
+  );
 });
