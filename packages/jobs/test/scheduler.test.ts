@@ -11,8 +11,11 @@ import {
   claimNextWork,
   fanOutChunks,
   insertQueuedJob,
+  markFailed,
   queuePositions,
+  requeueForHandover,
   requeueForRetry,
+  retryJob,
   type ClaimedWork,
 } from '../src/index.js';
 
@@ -248,4 +251,50 @@ test('queue positions follow the fair order: rounds between tenants, priorities 
   expect(order).toEqual(
     [urgent, bJobs[0], aJobs[1], bJobs[1], aJobs[2], aJobs[3]].map((j) => j!.id),
   );
+});
+
+test('the lifecycle keeps the columns the scheduler reads', async () => {
+  const a = await tenant('a');
+  const [job] = await submit(a, 1);
+  const row = () =>
+    env.db.selectFrom('jobs').selectAll().where('id', '=', job!.id).executeTakeFirstOrThrow();
+  const created = await row();
+  // A retry with backoff: back in line now, not to be taken before its delay.
+  let claimed = (await claimAttempt(env.db, job!.id, { leaseMs: LEASE_MS }))!;
+  await requeueForRetry(env.db, claimed, { level: 1, delayMs: 30_000 });
+  const retried = await row();
+  expect(retried.queued_at.getTime()).toBeGreaterThan(created.queued_at.getTime());
+  expect(retried.not_before!.getTime() - retried.queued_at.getTime()).toBeGreaterThanOrEqual(
+    29_000,
+  );
+  // A hand-over: back in line, no backoff.
+  await env.db.updateTable('jobs').set({ not_before: null }).where('id', '=', job!.id).execute();
+  claimed = (await claimAttempt(env.db, job!.id, { leaseMs: LEASE_MS }))!;
+  await requeueForHandover(env.db, claimed);
+  expect((await row()).not_before).toBeNull();
+  // A manual retry of a failed job: back in line, no backoff.
+  claimed = (await claimAttempt(env.db, job!.id, { leaseMs: LEASE_MS }))!;
+  await markFailed(env.db, claimed, { code: 'unsupported_media_type', message: 'x' });
+  const failedAt = (await row()).queued_at;
+  await retryJob(env.db, a, job!.id);
+  const again = await row();
+  expect(again.queued_at.getTime()).toBeGreaterThan(failedAt.getTime());
+  expect(again.not_before).toBeNull();
+  // A fan-out marks the chunks it publishes with its attempt.
+  claimed = (await claimAttempt(env.db, job!.id, { leaseMs: LEASE_MS }))!;
+  await ensureChunkPlan(env.db, job!.id, [
+    { startS: 0, endS: 30 },
+    { startS: 30, endS: 60 },
+  ]);
+  await fanOutChunks(env.db, claimed, { indexes: [1], leaseMs: LEASE_MS });
+  const chunks = await env.db
+    .selectFrom('job_chunks')
+    .select(['index', 'dispatched_attempt'])
+    .where('job_id', '=', job!.id)
+    .orderBy('index')
+    .execute();
+  expect(chunks).toEqual([
+    { index: 0, dispatched_attempt: null },
+    { index: 1, dispatched_attempt: claimed.attempts },
+  ]);
 });
