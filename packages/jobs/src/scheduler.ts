@@ -78,13 +78,14 @@ async function claimJobOf(
   group: WorkGroup,
   options: ClaimNextOptions,
 ): Promise<ClaimedWork | undefined> {
-  const id = await lockNextQueuedJob(trx, group);
-  if (!id) return undefined;
   // The ranking's count was read before any lock: under the tenant's claim lock (the one
-  // SCHEDULER=fifo takes too) two workers cannot both take its last free slot.
+  // SCHEDULER=fifo takes too, and first, as there: a fleet rolling from one scheduler to
+  // the other cannot deadlock on it) two workers cannot both take its last free slot.
   const slots = await lockTenantSlots(trx, group.tenantId);
   const max = slots.max ?? options.tenantMaxConcurrent;
   if (max !== undefined && slots.processing >= max) return undefined;
+  const id = await lockNextQueuedJob(trx, group);
+  if (!id) return undefined;
   const job = await claimAttempt(trx, id, { leaseMs: options.leaseMs });
   return job && { kind: 'job', job };
 }
