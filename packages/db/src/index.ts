@@ -32,3 +32,4 @@ export * from './enrichment-work.repository.js';
 export * from './job-progress.repository.js';
 export * from './usage.repository.js';
 export * from './tenant-limits.js';
+export * from './scheduler.repository.js';

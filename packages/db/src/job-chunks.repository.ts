@@ -234,3 +234,26 @@ export async function releaseChunk(
     .where('finished_at', 'is', null)
     .execute();
 }
+
+/**
+ * Marks chunks as handed to the worker pool by `attempt` (their messages go out in the
+ * same transaction): from then on the fair scheduler may give them to any token. With
+ * `notBeforeMs`, no token takes them before then (held by another worker: look later).
+ */
+export async function markChunksDispatched(
+  db: Db,
+  input: { jobId: string; indexes: readonly number[]; attempt: number; notBeforeMs?: number },
+): Promise<void> {
+  if (input.indexes.length === 0) return;
+  await db
+    .updateTable('job_chunks')
+    .set({
+      dispatched_attempt: input.attempt,
+      not_before: input.notBeforeMs
+        ? sql<Date>`now() + ${`${Math.round(input.notBeforeMs)} milliseconds`}::interval`
+        : null,
+    })
+    .where('job_id', '=', input.jobId)
+    .where('index', 'in', [...input.indexes])
+    .execute();
+}

@@ -128,15 +128,34 @@ export async function countStalledJobs(db: Db, stallAfterS: number): Promise<num
 }
 
 // --- Queue position ---------------------------------------------------------------------
-// The order the broker hands out transcribe.jobs messages: higher priority first, then
-// FIFO by when the job was (re)queued (`updated_at` of a queued row: creation, requeue,
-// deferral). One window over the queued jobs; the partial index keeps it to those rows.
+// Where a queued job stands in the fair scheduler's order (issue 17, scheduler.repository.ts):
+// higher priorities first, then rounds between the tenants with work at the job's
+// priority. A job at rank r (0-based) in its tenant's line of that priority waits for
+// the queued jobs of higher priorities, and for min(n, r) jobs of each tenant with n
+// queued at its priority (its own r included): each round serves every tenant once.
+// Within a round, tenants go in rotation order (served longest ago first). Approximate:
+// weights and running loads are not counted.
+// Cost: one pass over the queued jobs plus one row per (priority, rank, tenant) pair.
 const RANKED_QUEUED = sql`
-  SELECT id, (row_number() OVER (
-           ORDER BY CASE priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2
-                                  WHEN 'default' THEN 1 ELSE 0 END DESC,
-                    updated_at, id) - 1)::int AS position
-    FROM jobs WHERE status = 'queued'`;
+  WITH q AS (
+    SELECT id, tenant_id,
+           CASE priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2
+                         WHEN 'default' THEN 1 ELSE 0 END AS prio,
+           (row_number() OVER (PARTITION BY priority, tenant_id ORDER BY queued_at, id) - 1)::int AS r
+      FROM jobs WHERE status = 'queued'),
+  counts AS (SELECT prio, tenant_id, count(*)::int AS n FROM q GROUP BY prio, tenant_id),
+  higher AS (
+    SELECT p.prio, coalesce((SELECT sum(c.n) FROM counts c WHERE c.prio > p.prio), 0)::int AS n
+      FROM (SELECT DISTINCT prio FROM counts) p),
+  rounds AS (SELECT DISTINCT prio, r FROM q),
+  ahead AS (
+    SELECT d.prio, d.r, sum(least(c.n, d.r))::int AS n
+      FROM rounds d JOIN counts c ON c.prio = d.prio GROUP BY d.prio, d.r)
+  SELECT q.id, (h.n + a.n + row_number() OVER (
+           PARTITION BY q.prio, q.r ORDER BY t.last_served_at NULLS FIRST, q.tenant_id) - 1)::int
+           AS position
+    FROM q JOIN higher h ON h.prio = q.prio JOIN ahead a ON a.prio = q.prio AND a.r = q.r
+    JOIN tenants t ON t.id = q.tenant_id`;
 
 /** How busy the pool is: jobs ended within `windowS`, and jobs processing now. */
 export interface QueueThroughput {

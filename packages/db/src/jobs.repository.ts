@@ -218,7 +218,13 @@ export async function failJob(
  */
 export async function requeueJob(
   db: Db,
-  input: { id: string; attempt: number; lost?: boolean },
+  input: {
+    id: string;
+    attempt: number;
+    lost?: boolean;
+    /** A retry's backoff: the fair scheduler takes the job no earlier than this from now. */
+    notBeforeMs?: number;
+  },
 ): Promise<JobRow | undefined> {
   return db
     .updateTable('jobs')
@@ -228,6 +234,11 @@ export async function requeueJob(
       lease_expires_at: null,
       lost_attempts: input.lost ? eb('lost_attempts', '+', 1) : eb.ref('lost_attempts'),
       updated_at: sql`now()`,
+      // Back in the queue: its wait (and its place in its tenant's line) starts again.
+      queued_at: sql`now()`,
+      not_before: input.notBeforeMs
+        ? sql`now() + ${`${Math.round(input.notBeforeMs)} milliseconds`}::interval`
+        : null,
     }))
     .where('id', '=', input.id)
     .where('status', '=', 'processing')
@@ -498,6 +509,8 @@ export async function resetJobForRetry(
       finished_at: null,
       lease_expires_at: null,
       updated_at: sql`now()`,
+      queued_at: sql`now()`,
+      not_before: null,
     }))
     .where('tenant_id', '=', job.tenantId)
     .where('id', '=', job.id)

@@ -1,6 +1,12 @@
 // Writes by a job's worker that do not move the job: they sit beside the lifecycle, not
 // in its table, and never touch `jobs.status`.
-import { setJobDuration, tenantAudioToday, type Db, type JobRow } from '@transcribe/db';
+import {
+  markChunksDispatched,
+  setJobDuration,
+  tenantAudioToday,
+  type Db,
+  type JobRow,
+} from '@transcribe/db';
 import { enqueueChunks } from './messages.js';
 
 /**
@@ -14,8 +20,14 @@ export async function requeueChunkLater(
   job: JobRow,
   chunk: { index: number; delayMs: number; level: number },
 ): Promise<void> {
-  await db.transaction().execute((trx) =>
-    enqueueChunks(
+  await db.transaction().execute(async (trx) => {
+    await markChunksDispatched(trx, {
+      jobId: job.id,
+      indexes: [chunk.index],
+      attempt: job.attempts,
+      notBeforeMs: chunk.delayMs,
+    });
+    await enqueueChunks(
       trx,
       { id: job.id, tenantId: job.tenant_id, priority: job.priority },
       {
@@ -23,8 +35,8 @@ export async function requeueChunkLater(
         attempt: job.attempts,
         delay: { level: chunk.level, delayMs: chunk.delayMs },
       },
-    ),
-  );
+    );
+  });
 }
 
 export type Admission =

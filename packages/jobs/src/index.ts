@@ -33,6 +33,7 @@ export {
   enqueueDeadLetter,
   enqueueChunks,
   enqueueEnrichment,
+  enqueueToken,
   type JobsRoute,
   type JobsRoutingKey,
   type DeadLetterReason,
@@ -71,3 +72,4 @@ export {
   type ProgressReport,
 } from './progress.js';
 export { queuePositions, announcePositions, type QueuePlace } from './queue-position.js';
+export { claimNextWork, type ClaimedWork, type ClaimNextOptions } from './scheduler.js';

@@ -17,6 +17,7 @@ import {
   listJobChunks,
   lockJob,
   lockTenantSlots,
+  markChunksDispatched,
   renewLease,
   requeueJob,
   summarizeChunks,
@@ -270,6 +271,12 @@ export async function fanOutChunks(
       leaseMs: input.leaseMs,
     });
     if (held) {
+      // Work for the pool (and the fair scheduler) from now: one message, one token each.
+      await markChunksDispatched(trx, {
+        jobId: job.id,
+        indexes: input.indexes,
+        attempt: job.attempts,
+      });
       await enqueueChunks(trx, messageRefOf(job), {
         indexes: input.indexes,
         attempt: job.attempts,
@@ -339,7 +346,10 @@ export async function requeueForRetry(
   retry: { level: number; delayMs: number; lost?: boolean },
 ): Promise<boolean> {
   return inTransaction(db, async (trx) => {
-    const requeued = await requeueWithEvent(trx, job, { lost: retry.lost ?? false });
+    const requeued = await requeueWithEvent(trx, job, {
+      lost: retry.lost ?? false,
+      notBeforeMs: retry.delayMs,
+    });
     if (requeued) {
       await enqueueRetry(trx, messageRefOf(job), retry);
     }
@@ -418,7 +428,7 @@ async function failWithEvent(
 async function requeueWithEvent(
   trx: Db,
   job: JobRow,
-  options: { lost: boolean },
+  options: { lost: boolean; notBeforeMs?: number },
 ): Promise<boolean> {
   const requeued = await requeueJob(trx, { id: job.id, attempt: job.attempts, ...options });
   if (requeued) await appendJobEvent(trx, refOf(job), { type: 'queued' });

@@ -4,6 +4,7 @@
 import {
   ChunkMessage,
   EnrichMessage,
+  JobsQueueMessage,
   TranscribeMessage,
   type Priority,
 } from '@transcribe/contracts';
@@ -181,6 +182,19 @@ export async function enqueueChunks(
     });
     await queueOnLane(trx, 'jobs', payload, job.priority, chunks.delay);
   }
+}
+
+/**
+ * Puts a fair scheduler's token back on the jobs lane through a delay queue (it found work,
+ * but none that may start yet): the same message, which names no work in that mode.
+ */
+export async function enqueueToken(
+  trx: Db,
+  message: JobsQueueMessage,
+  delay: Delay,
+  priority: Priority = 'default',
+): Promise<void> {
+  await queueOnLane(trx, 'jobs', JobsQueueMessage.parse(message), priority, delay);
 }
 
 /**

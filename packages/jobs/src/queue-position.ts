@@ -1,11 +1,13 @@
 // Issue 16: where a queued job stands. One function for the position (the scheduler's
-// order; issue 17's fair scheduling between tenants changes it here and in the ranking
-// query, packages/db job-progress.repository.ts) and one for the expected start.
+// order, computed in the ranking query, packages/db job-progress.repository.ts) and one
+// for the expected start.
 //
-// position = queued jobs the broker will hand out before this one: higher priority
-//   first, then earlier (re)queued. Approximate: chunk messages of running fanned-out
-//   jobs also take workers and are not counted, nor are jobs deferred by their tenant's
-//   concurrency limit (they are counted as if they would be taken).
+// position = queued jobs the fair scheduler (issue 17) takes before this one: every
+//   queued job of a higher priority, then, at its priority, round-robin between tenants:
+//   a job at rank r in its tenant's line waits for min(n, r) jobs of each tenant with n
+//   queued (r of its own), and within a round for the tenants before its own in the
+//   rotation. Approximate: tenants' weights and running loads, chunks of running fanned-out jobs and jobs held back by their
+//   tenant's concurrency cap or a retry's backoff are not counted.
 // estimatedStartAt = now + (position + 1) × windowS / jobs ended in the window (the
 //   pool's recent rate of freeing a worker); `now` when nothing is processing and the job
 //   is next; null when nothing ended in the window (no measurement).

@@ -14,6 +14,8 @@ import {
   releaseChunk,
   renewChunkLease,
   renewLease,
+  type JobChunk,
+  type JobRow,
 } from '@transcribe/db';
 import { chunkLanded, requeueChunkLater, storeChunk } from '@transcribe/jobs';
 import type { Storage } from '@transcribe/storage';
@@ -94,6 +96,20 @@ export async function handleChunk(
     await deleteQuietly(deps, key, log);
     return 'ack';
   }
+  return runClaimedChunk(deps, { job, chunk, holder }, log);
+}
+
+/**
+ * A claimed chunk (its lease taken under `holder`), from download to landing: shared by
+ * both schedulers (fifo claims the message's chunk, fair the next unit in fair order).
+ */
+export async function runClaimedChunk(
+  deps: ChunkHandlerDeps,
+  claimed: { job: JobRow; chunk: JobChunk; holder: string },
+  log: Logger,
+): Promise<Outcome> {
+  const { job, chunk, holder } = claimed;
+  const key = chunkObjectKey({ tenantId: job.tenant_id, jobId: job.id }, job.attempts, chunk.index);
 
   const guard = guardAttempt({
     shutdown: deps.shutdown,

@@ -5,7 +5,8 @@ import { JobsQueueMessage } from '@transcribe/contracts';
 import { DELAY_LEVELS, type Broker, type MessageHandler } from '@transcribe/queue';
 import type { Logger } from '@transcribe/telemetry';
 import { heartbeatIntervalMs } from './attempt-guard.js';
-import { handleChunk } from './chunk-handler.js';
+import { handleChunk, type ChunkHandlerDeps } from './chunk-handler.js';
+import { runToken } from './fair-token.js';
 import { createIntake } from './intake.js';
 import { delayLevelFor } from './retry-policy.js';
 import { runJob, type RunJobDeps } from './run-job.js';
@@ -25,30 +26,19 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       return;
     }
     const log = deps.logger.child({ jobId: message.jobId, tenantId: message.tenantId });
-    if (message.type === 'chunk' && !deps.fanOut) {
+    // Under the fair scheduler a chunk message is a token like any other.
+    if (message.type === 'chunk' && !deps.fanOut && deps.scheduler !== 'fair') {
       log.error('chunk message on a worker without fan-out configured; dead-lettered');
       ctx.nack(false);
       return;
     }
     try {
       const outcome =
-        message.type === 'chunk'
-          ? await handleChunk(
-              {
-                ...deps,
-                storage: deps.fanOut!.storage,
-                engines: deps.pipeline.engines,
-                tmpDir: deps.pipeline.tmpDir,
-                leaseMs: deps.fanOut!.leaseMs,
-                chunkLeaseMs: deps.leaseMs,
-                recheckLevel: delayLevelFor(deps.leaseMs, deps.retry, DELAY_LEVELS),
-                heartbeatMs: heartbeatIntervalMs(deps.leaseMs),
-                chunkTimeoutMs: deps.jobTimeoutMs,
-              },
-              message,
-              log.child({ chunk: message.index }),
-            )
-          : await runJob(deps, message, log);
+        deps.scheduler === 'fair'
+          ? await runToken(deps, deps.fanOut && (() => chunkDeps(deps)), message, log)
+          : message.type === 'chunk'
+            ? await handleChunk(chunkDeps(deps), message, log.child({ chunk: message.index }))
+            : await runJob(deps, message, log);
       if (outcome === 'ack') ctx.ack();
       else ctx.nack(true);
     } catch (error) {
@@ -57,6 +47,21 @@ export function createJobHandler(deps: JobHandlerDeps): MessageHandler {
       await new Promise((r) => setTimeout(r, 1000));
       ctx.nack(true);
     }
+  };
+}
+
+/** A chunk's worker: the job's engines and storage, the fanned-out job's long lease. */
+function chunkDeps(deps: JobHandlerDeps): ChunkHandlerDeps {
+  return {
+    ...deps,
+    storage: deps.fanOut!.storage,
+    engines: deps.pipeline.engines,
+    tmpDir: deps.pipeline.tmpDir,
+    leaseMs: deps.fanOut!.leaseMs,
+    chunkLeaseMs: deps.leaseMs,
+    recheckLevel: delayLevelFor(deps.leaseMs, deps.retry, DELAY_LEVELS),
+    heartbeatMs: heartbeatIntervalMs(deps.leaseMs),
+    chunkTimeoutMs: deps.jobTimeoutMs,
   };
 }
 

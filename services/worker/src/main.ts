@@ -128,6 +128,7 @@ const consumer: Consumer | undefined = !engines
         jobTimeoutMs: config.JOB_TIMEOUT_S * 1000,
         retry: { baseMs: config.RETRY_BASE_MS, maxMs: config.RETRY_MAX_MS },
         tenantMaxConcurrent: config.TENANT_MAX_CONCURRENT_JOBS,
+        scheduler: config.SCHEDULER,
         tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
         fanOut: {
           minChunks: config.FANOUT_MIN_CHUNKS,

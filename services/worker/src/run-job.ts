@@ -1,6 +1,6 @@
 // One attempt at a whole job, from its `transcribe.jobs` message to its final transition.
 import type { TranscribeMessage } from '@transcribe/contracts';
-import { chargedAttempts, renewLease, type Db } from '@transcribe/db';
+import { chargedAttempts, renewLease, type Db, type JobRow } from '@transcribe/db';
 import { claimForProcessing, markCompleted, markDeadLettered } from '@transcribe/jobs';
 import type { OutboxRelay } from '@transcribe/queue';
 import type { Storage } from '@transcribe/storage';
@@ -41,6 +41,12 @@ export interface RunJobDeps {
   retry: RetryPolicy;
   /** Jobs of one tenant processing at once (tenants.max_concurrent_jobs overrides it). */
   tenantMaxConcurrent?: number;
+  /**
+   * `fair`: a message is a token and the next unit of work is chosen between tenants
+   * (issue 17, packages/jobs scheduler.ts); `fifo` (the default here): each message's own
+   * job or chunk, in the broker's order.
+   */
+  scheduler?: 'fair' | 'fifo';
   /** Fires when the worker must hand its jobs back (after the shutdown grace period). */
   shutdown?: AbortSignal;
   /**
@@ -85,6 +91,14 @@ export async function runJob(
   }
   observeClaim(deps.metrics, job, Date.now());
   deps.relay.kick();
+  return runClaimedJob(deps, job, log);
+}
+
+/**
+ * A claimed attempt, from its budget check to its final transition: shared by both
+ * schedulers (fifo claims the message's job, fair the next job in fair order).
+ */
+export async function runClaimedJob(deps: RunJobDeps, job: JobRow, log: Logger): Promise<Outcome> {
   // Attempts are counted from the last manual retry (retry_base), less the ones lost to
   // infrastructure (hand-overs, expired leases), which say nothing about the audio.
   const attempt = chargedAttempts(job);

@@ -73,6 +73,8 @@ export async function startWorkerPool(options: {
       jobTimeoutMs: 120_000,
       retry: { baseMs: 300, maxMs: 600 },
       fanOut: { minChunks: 2, leaseMs: 60_000, storage: env.storage },
+      // The broker's order by default; TEST_SCHEDULER=fair runs the same suites as tokens.
+      scheduler: process.env.TEST_SCHEDULER === 'fair' ? 'fair' : 'fifo',
     });
     await broker.consume(
       broker.names.jobsQueue,
