@@ -138,7 +138,7 @@ export async function countStalledJobs(db: Db, stallAfterS: number): Promise<num
 // Cost: one pass over the queued jobs plus one row per (priority, rank, tenant) pair.
 const RANKED_QUEUED = sql`
   WITH q AS (
-    SELECT id, tenant_id,
+    SELECT id, tenant_id, not_before,
            CASE priority WHEN 'critical' THEN 3 WHEN 'high' THEN 2
                          WHEN 'default' THEN 1 ELSE 0 END AS prio,
            (row_number() OVER (PARTITION BY priority, tenant_id ORDER BY queued_at, id) - 1)::int AS r
@@ -151,7 +151,7 @@ const RANKED_QUEUED = sql`
   ahead AS (
     SELECT d.prio, d.r, sum(least(c.n, d.r))::int AS n
       FROM rounds d JOIN counts c ON c.prio = d.prio GROUP BY d.prio, d.r)
-  SELECT q.id, (h.n + a.n + row_number() OVER (
+  SELECT q.id, q.not_before, (h.n + a.n + row_number() OVER (
            PARTITION BY q.prio, q.r ORDER BY t.last_served_at NULLS FIRST, q.tenant_id) - 1)::int
            AS position
     FROM q JOIN higher h ON h.prio = q.prio JOIN ahead a ON a.prio = q.prio AND a.r = q.r
@@ -173,10 +173,16 @@ export async function listQueuePlaces(
   db: Db,
   ids: readonly string[],
   windowS: number,
-): Promise<{ positions: Map<string, number>; throughput: QueueThroughput }> {
+): Promise<{
+  positions: Map<string, number>;
+  /** A retry's backoff end, for those of `ids` waiting on one: none starts before it. */
+  notBefore: Map<string, Date>;
+  throughput: QueueThroughput;
+}> {
   const rows = await sql<{
     id: string | null;
     position: number | null;
+    not_before: Date | null;
     finished: string;
     processing: string;
     now: Date;
@@ -187,14 +193,18 @@ export async function listQueuePlaces(
                  AND finished_at > now() - ${`${windowS} seconds`}::interval) AS finished,
              (SELECT count(*) FROM jobs WHERE status = 'processing') AS processing,
              now() AS now)
-    SELECT ranked.id, ranked.position, pool.finished, pool.processing, pool.now
+    SELECT ranked.id, ranked.position, ranked.not_before, pool.finished, pool.processing, pool.now
       FROM pool LEFT JOIN ranked ON ranked.id = ANY(${sql.val([...ids])}::uuid[])`.execute(db);
   const positions = new Map<string, number>();
-  for (const r of rows.rows)
+  const notBefore = new Map<string, Date>();
+  for (const r of rows.rows) {
     if (r.id !== null && r.position !== null) positions.set(r.id, r.position);
+    if (r.id !== null && r.not_before) notBefore.set(r.id, r.not_before);
+  }
   const first = rows.rows[0];
   return {
     positions,
+    notBefore,
     throughput: {
       finishedInWindow: Number(first?.finished ?? 0),
       processing: Number(first?.processing ?? 0),
@@ -212,8 +222,13 @@ export async function listQueuePlaces(
 export async function takeChangedPositions(
   trx: Db,
   input: { minGapS: number; limit: number },
-): Promise<{ id: string; tenant_id: string; position: number }[]> {
-  const rows = await sql<{ id: string; tenant_id: string; position: number }>`
+): Promise<{ id: string; tenant_id: string; position: number; not_before: Date | null }[]> {
+  const rows = await sql<{
+    id: string;
+    tenant_id: string;
+    position: number;
+    not_before: Date | null;
+  }>`
     WITH ranked AS (${RANKED_QUEUED}),
     due AS (
       SELECT j.id, r.position FROM jobs j JOIN ranked r ON r.id = j.id
@@ -225,6 +240,6 @@ export async function takeChangedPositions(
        FOR UPDATE OF j SKIP LOCKED)
     UPDATE jobs SET queue_position = due.position, position_event_at = now()
       FROM due WHERE jobs.id = due.id
-    RETURNING jobs.id, jobs.tenant_id, due.position`.execute(trx);
+    RETURNING jobs.id, jobs.tenant_id, due.position, jobs.not_before`.execute(trx);
   return rows.rows;
 }

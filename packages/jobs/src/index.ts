@@ -71,5 +71,10 @@ export {
   MIN_EVENT_GAP_MS,
   type ProgressReport,
 } from './progress.js';
-export { queuePositions, announcePositions, type QueuePlace } from './queue-position.js';
+export {
+  queuePositions,
+  announcePositions,
+  estimateStart,
+  type QueuePlace,
+} from './queue-position.js';
 export { claimNextWork, type ClaimedWork, type ClaimNextOptions } from './scheduler.js';

@@ -27,7 +27,18 @@ export interface QueuePlace {
   estimatedStartAt: Date | null;
 }
 
-export function estimateStart(position: number, pool: QueueThroughput): Date | null {
+export function estimateStart(
+  position: number,
+  pool: QueueThroughput,
+  /** A retry's backoff end: no worker takes the job before it, whatever its place. */
+  notBefore?: Date | null,
+): Date | null {
+  const start = estimateFromPlace(position, pool);
+  if (!notBefore || notBefore <= pool.now) return start;
+  return start && start > notBefore ? start : notBefore;
+}
+
+function estimateFromPlace(position: number, pool: QueueThroughput): Date | null {
   if (position === 0 && pool.processing === 0) return pool.now;
   if (pool.finishedInWindow === 0) return null;
   const waitS = ((position + 1) * pool.windowS) / pool.finishedInWindow;
@@ -41,9 +52,12 @@ export async function queuePositions(
 ): Promise<Map<string, QueuePlace>> {
   const places = new Map<string, QueuePlace>();
   if (ids.length === 0) return places;
-  const { positions, throughput } = await listQueuePlaces(db, ids, THROUGHPUT_WINDOW_S);
+  const { positions, notBefore, throughput } = await listQueuePlaces(db, ids, THROUGHPUT_WINDOW_S);
   for (const [id, position] of positions) {
-    places.set(id, { position, estimatedStartAt: estimateStart(position, throughput) });
+    places.set(id, {
+      position,
+      estimatedStartAt: estimateStart(position, throughput, notBefore.get(id)),
+    });
   }
   return places;
 }
@@ -65,7 +79,7 @@ export async function announcePositions(
     if (changed.length === 0) return 0;
     const { throughput } = await listQueuePlaces(trx, [], THROUGHPUT_WINDOW_S);
     for (const job of changed) {
-      const start = estimateStart(job.position, throughput);
+      const start = estimateStart(job.position, throughput, job.not_before);
       await appendJobEvent(
         trx,
         { id: job.id, tenantId: job.tenant_id },

@@ -17,6 +17,7 @@ import {
   claimAttempt,
   estimateChunkedEtaS,
   estimateEtaS,
+  estimateStart,
   insertQueuedJob,
   queuePositions,
   reportProgress,
@@ -229,5 +230,20 @@ it('pays each pending chunk its start-up, and meets the job stream halfway', () 
   expect(estimateChunkedEtaS(chunks, now, { firstAudioAt: ago(50), stream })).toBeCloseTo(
     (160 + 100) / 2,
     5,
+  );
+});
+
+it('never expects a job to start before its retry backoff ends', () => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const pool = { finishedInWindow: 0, windowS: 900, processing: 0, now };
+  const later = new Date(now.getTime() + 3600_000);
+  // First in line on an idle pool: now, unless a backoff holds it back.
+  expect(estimateStart(0, pool)).toEqual(now);
+  expect(estimateStart(0, pool, later)).toEqual(later);
+  // A backoff already over changes nothing; an estimate past it stands.
+  expect(estimateStart(0, pool, new Date(now.getTime() - 1000))).toEqual(now);
+  const busy = { ...pool, finishedInWindow: 1, processing: 2 };
+  expect(estimateStart(3, busy, new Date(now.getTime() + 1000))).toEqual(
+    new Date(now.getTime() + 4 * 900_000),
   );
 });

@@ -89,7 +89,6 @@ export async function runJob(
     );
     return 'ack';
   }
-  observeClaim(deps.metrics, job, Date.now());
   deps.relay.kick();
   return runClaimedJob(deps, job, log);
 }
@@ -99,6 +98,7 @@ export async function runJob(
  * schedulers (fifo claims the message's job, fair the next job in fair order).
  */
 export async function runClaimedJob(deps: RunJobDeps, job: JobRow, log: Logger): Promise<Outcome> {
+  observeClaim(deps.metrics, job, Date.now());
   // Attempts are counted from the last manual retry (retry_base), less the ones lost to
   // infrastructure (hand-overs, expired leases), which say nothing about the audio.
   const attempt = chargedAttempts(job);
