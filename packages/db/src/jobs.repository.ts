@@ -3,6 +3,7 @@ import type { JobStatus, Segment, Word } from '@transcribe/contracts';
 import type { Db } from './connection.js';
 import { languageOnCompletion } from './job-language.js';
 import type { JobRow, NewJob } from './schema.js';
+import { lockTenantCount } from './tenants.repository.js';
 
 // Every state change is a guarded update (`WHERE status …`): a redelivered message or a
 // worker that lost its lease finds nothing to update instead of moving a job backwards.
@@ -329,23 +330,8 @@ export async function lockTenantSlots(
   trx: Db,
   tenantId: string,
 ): Promise<{ processing: number; max: number | null }> {
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant-slots:${tenantId}`}, 0))`.execute(
-    trx,
-  );
-  const row = await trx
-    .selectFrom('tenants')
-    .select((eb) => [
-      'max_concurrent_jobs',
-      eb
-        .selectFrom('jobs')
-        .select(eb.fn.countAll<string>().as('n'))
-        .where('tenant_id', '=', tenantId)
-        .where('status', '=', 'processing')
-        .as('processing'),
-    ])
-    .where('id', '=', tenantId)
-    .executeTakeFirst();
-  return { processing: Number(row?.processing ?? 0), max: row?.max_concurrent_jobs ?? null };
+  const { count, max } = await lockTenantCount(trx, tenantId, 'processing');
+  return { processing: count, max };
 }
 
 /** Marks a queued job as just republished, so the reaper leaves it alone for a while; false when it is not queued. */

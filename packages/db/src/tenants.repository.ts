@@ -64,18 +64,17 @@ export interface TenantLimitsRow {
   max_audio_s_per_day: number | null;
 }
 
+const LIMIT_COLUMNS = [
+  'id',
+  'name',
+  'weight',
+  'max_concurrent_jobs',
+  'max_queued_jobs',
+  'max_audio_s_per_day',
+] as const;
+
 export async function listTenantLimits(db: Db, name?: string): Promise<TenantLimitsRow[]> {
-  let query = db
-    .selectFrom('tenants')
-    .select([
-      'id',
-      'name',
-      'weight',
-      'max_concurrent_jobs',
-      'max_queued_jobs',
-      'max_audio_s_per_day',
-    ])
-    .orderBy('name');
+  let query = db.selectFrom('tenants').select(LIMIT_COLUMNS).orderBy('name');
   if (name !== undefined) query = query.where('name', '=', name);
   return query.execute();
 }
@@ -86,14 +85,7 @@ export async function findTenantLimits(
 ): Promise<TenantLimitsRow | undefined> {
   return db
     .selectFrom('tenants')
-    .select([
-      'id',
-      'name',
-      'weight',
-      'max_concurrent_jobs',
-      'max_queued_jobs',
-      'max_audio_s_per_day',
-    ])
+    .select(LIMIT_COLUMNS)
     .where('id', '=', tenantId)
     .executeTakeFirst();
 }
@@ -161,21 +153,37 @@ export async function lockTenantQueue(
   trx: Db,
   tenantId: string,
 ): Promise<{ queued: number; max: number | null }> {
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`tenant-queue:${tenantId}`}, 0))`.execute(
+  const { count, max } = await lockTenantCount(trx, tenantId, 'queued');
+  return { queued: count, max };
+}
+
+/**
+ * A tenant's lock for one of its caps, and under it the count that cap bounds with the
+ * tenant's own cap (null: the deployment's default): `processing` for jobs running at
+ * once (claims), `queued` for jobs waiting (admission). Each cap has its own lock, so a
+ * claim never waits on an admission.
+ */
+export async function lockTenantCount(
+  trx: Db,
+  tenantId: string,
+  status: 'queued' | 'processing',
+): Promise<{ count: number; max: number | null }> {
+  const lock = status === 'queued' ? 'tenant-queue' : 'tenant-slots';
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`${lock}:${tenantId}`}, 0))`.execute(
     trx,
   );
   const row = await trx
     .selectFrom('tenants')
     .select((eb) => [
-      'max_queued_jobs',
+      status === 'queued' ? 'max_queued_jobs as max' : 'max_concurrent_jobs as max',
       eb
         .selectFrom('jobs')
         .select(eb.fn.countAll<string>().as('n'))
         .where('tenant_id', '=', tenantId)
-        .where('status', '=', 'queued')
-        .as('queued'),
+        .where('status', '=', status)
+        .as('n'),
     ])
     .where('id', '=', tenantId)
     .executeTakeFirst();
-  return { queued: Number(row?.queued ?? 0), max: row?.max_queued_jobs ?? null };
+  return { count: Number(row?.n ?? 0), max: row?.max ?? null };
 }
