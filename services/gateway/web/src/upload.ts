@@ -147,7 +147,12 @@ async function start(file: File, options: UploadOptions): Promise<void> {
   const began = performance.now();
   const progress = (sent: number) => {
     const seconds = (performance.now() - began) / 1000;
-    const speed = seconds > 0.2 ? `, ${formatBytes(sent / seconds)}/s` : '';
+    // A speed from the first fifth of a second is noise; once all is sent it is the
+    // average, however fast that was (a loopback upload can be done within 0.2 s).
+    const speed =
+      seconds > 0.2 || (sent === file.size && seconds > 0)
+        ? `, ${formatBytes(sent / seconds)}/s`
+        : '';
     item.bar.value = (sent / file.size) * 100;
     item.line.textContent = `${formatBytes(sent)} of ${formatBytes(file.size)}${speed}`;
   };
