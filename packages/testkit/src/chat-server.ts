@@ -201,6 +201,13 @@ export async function startChatServer(
 
   async function chat(req: IncomingMessage, res: ServerResponse) {
     const started = Date.now();
+    // Listened for from the start: a client that gives up while its body is still being
+    // read (a worker's lease lost under load) would otherwise close the response before
+    // the record below exists, and the record would look in flight for ever.
+    let gaveUp = false;
+    res.on('close', () => {
+      if (!res.writableFinished) gaveUp = true;
+    });
     let parsed: {
       model?: unknown;
       messages?: unknown;
@@ -247,13 +254,16 @@ export async function startChatServer(
     };
     requests.push(record);
     const gone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        record.aborted = true;
-        record.durationMs = Date.now() - started;
-        gone.abort();
-      }
-    });
+    const abandoned = () => {
+      record.aborted = true;
+      record.durationMs = Date.now() - started;
+      gone.abort();
+    };
+    if (gaveUp) abandoned();
+    else
+      res.on('close', () => {
+        if (!res.writableFinished) abandoned();
+      });
     const reply = (status: number, body: unknown, headers?: Record<string, string>) => {
       if (gone.signal.aborted) return;
       record.status = status;

@@ -298,6 +298,12 @@ it('cancels an enrichment mid-request: the request is aborted and nothing is wri
       timeoutMs: 480_000,
       what: 'the notes to be processing',
     });
+    // Mid-request: `processing` comes with the claim, before the first request is sent;
+    // a cancel in between is seen before any request and there is nothing to abort.
+    await waitFor(() => chat.requests.slice(before).some((r) => r.status === 0 && !r.aborted), {
+      timeoutMs: 60_000,
+      what: 'a chat request in flight',
+    });
     const res = await fetch(`${stack.gatewayUrl}/v1/jobs/${id}/enrichments/notes/cancel`, {
       method: 'POST',
       headers: auth,

@@ -113,7 +113,8 @@ it('cancel aborts the request in flight; the enrichment ends canceled with no la
   const slowFrom = Date.now();
   // A request that arrived after the change: it waits a minute unless aborted.
   const inFlight = await waitFor(
-    () => world.chat.requests.slice(from).find((r) => r.at >= slowFrom && r.status === 0),
+    () =>
+      world.chat.requests.slice(from).find((r) => r.at >= slowFrom && r.status === 0 && !r.aborted),
     { what: 'a request in flight' },
   );
   const canceled = await cancelEnrichment(world.env.db, world.tenantId, jobId, 'summary');

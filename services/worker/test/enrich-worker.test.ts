@@ -188,7 +188,10 @@ it('resumes after a killed worker: stored pieces are never asked for again', asy
   world.chat.setDelay(60_000);
   const slowFrom = Date.now();
   const hung = await waitFor(
-    () => world.chat.requests.slice(since).find((r) => r.at >= slowFrom && r.status === 0),
+    () =>
+      world.chat.requests
+        .slice(since)
+        .find((r) => r.at >= slowFrom && r.status === 0 && !r.aborted),
     { what: 'a hanging request in flight' },
   );
   await doomed.kill();
@@ -223,7 +226,10 @@ it('hands a task back on graceful shutdown: the piece is released at once and an
   world.chat.setDelay(60_000);
   const slowFrom = Date.now();
   const inFlight = await waitFor(
-    () => world.chat.requests.slice(since).find((r) => r.at >= slowFrom && r.status === 0),
+    () =>
+      world.chat.requests
+        .slice(since)
+        .find((r) => r.at >= slowFrom && r.status === 0 && !r.aborted),
     { what: 'a hanging request in flight' },
   );
   await first.shutdown();
