@@ -40,37 +40,62 @@ export interface ClaimNextOptions {
 }
 
 /**
- * Takes the next unit of work in fair order, or says why there is none. One transaction:
- * the ranking, the unit's row lock (SKIP LOCKED, so concurrent claimers take different
- * units), its claim (a job's as claimAttempt: attempt, lease, `processing` event; a
- * chunk's lease under a holder token) and the tenant's round-robin mark.
+ * Takes the next unit of work in fair order, or says why there is none: the ranking, the
+ * unit's row lock (SKIP LOCKED, so concurrent claimers take different units), its claim
+ * (a job's as claimAttempt: attempt, lease, `processing` event; a chunk's lease under a
+ * holder token) and the tenant's round-robin mark, in one transaction.
+ *
+ * A job's claim waits for its tenant's claim lock, so a transaction takes at most one: a
+ * claimer that held tenant A's lock while it waited for B's, beside one holding B's and
+ * waiting for A's, was a deadlock (seen with 40 concurrent claimers). A job group that
+ * yields nothing ends the transaction; the next one ranks again without that group.
  */
 export async function claimNextWork(db: Db, options: ClaimNextOptions): Promise<ClaimedWork> {
-  return db.transaction().execute(async (trx) => {
-    const groups = await rankWorkGroups(trx, {
-      defaultMaxConcurrent: options.tenantMaxConcurrent,
-      chunks: options.chunks,
-    });
-    let blocked = false;
-    for (const group of groups) {
-      if (!group.claimable) {
-        blocked = true;
-        continue;
-      }
-      const claimed =
-        group.kind === 'job'
-          ? await claimJobOf(trx, group, options)
-          : await claimChunkOf(trx, group, options);
-      if (claimed) {
-        await markTenantServed(trx, group.tenantId);
-        return claimed;
-      }
-      // Every unit of the group was being claimed by others (or just went): work may
-      // still turn up there, so a token that finds nothing else is kept.
-      blocked = true;
-    }
-    return { kind: blocked ? 'blocked' : 'idle' };
+  const tried = new Set<string>();
+  let blocked = false;
+  for (;;) {
+    const outcome = await db.transaction().execute((trx) => claimOnce(trx, options, tried));
+    if (outcome.kind !== 'again')
+      return blocked && outcome.kind === 'idle' ? { kind: 'blocked' } : outcome;
+    // Every unit of that group was being claimed by others (or just went): work may
+    // still turn up there, so a token that finds nothing else is kept.
+    blocked = true;
+    tried.add(outcome.group);
+  }
+}
+
+const groupKey = (g: WorkGroup) => `${g.kind}:${g.priority}:${g.tenantId}`;
+
+async function claimOnce(
+  trx: Db,
+  options: ClaimNextOptions,
+  tried: ReadonlySet<string>,
+): Promise<ClaimedWork | { kind: 'again'; group: string }> {
+  const groups = await rankWorkGroups(trx, {
+    defaultMaxConcurrent: options.tenantMaxConcurrent,
+    chunks: options.chunks,
   });
+  let blocked = false;
+  for (const group of groups) {
+    if (tried.has(groupKey(group))) continue;
+    if (!group.claimable) {
+      blocked = true;
+      continue;
+    }
+    const claimed =
+      group.kind === 'job'
+        ? await claimJobOf(trx, group, options)
+        : await claimChunkOf(trx, group, options);
+    if (claimed) {
+      await markTenantServed(trx, group.tenantId);
+      return claimed;
+    }
+    // A job group held its tenant's lock: start again in a new transaction. A chunk
+    // group takes no such lock, so the next group can be tried in this one.
+    if (group.kind === 'job') return { kind: 'again', group: groupKey(group) };
+    blocked = true;
+  }
+  return { kind: blocked ? 'blocked' : 'idle' };
 }
 
 async function claimJobOf(
