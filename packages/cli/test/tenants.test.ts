@@ -1,12 +1,11 @@
 // `transcribe tenants set|show` (issue 17) against a real Postgres: weights and limits are
 // written as asked, "default" returns a limit to the deployment's setting, bad values are
 // usage errors that write nothing, and `show` prints the limits in effect with current use.
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { ExitCode, runCli } from '@transcribe/cli';
 import { ensureTenant, findTenantLimits, insertJob } from '@transcribe/db';
-import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
+import { createTestEnv, jobFields, type TestEnv } from '../../testkit/src/index.js';
 
 class Capture extends Writable {
   text = '';
@@ -36,20 +35,7 @@ async function cli(argv: string[], extraEnv: Record<string, string> = {}) {
 }
 
 async function queueJob(tenantId: string, status: 'queued' | 'processing' = 'queued') {
-  const job = await insertJob(env.db, {
-    status: 'queued',
-    stage: 'queued',
-    id: randomUUID(),
-    tenant_id: tenantId,
-    upload_id: null,
-    priority: 'default',
-    object_key: `${tenantId}/x/a.wav`,
-    filename: 'a.wav',
-    content_type: 'audio/wav',
-    size_bytes: 1234,
-    language: 'en',
-    engine: 'sphinx',
-  });
+  const job = await insertJob(env.db, jobFields(tenantId, { status: 'queued', stage: 'queued' }));
   if (status === 'processing') {
     await env.db
       .updateTable('jobs')

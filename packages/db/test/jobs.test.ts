@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
-import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
+import { createTestEnv, jobFields, type TestEnv } from '../../testkit/src/index.js';
 import { migrations } from '../src/migrations/index.js';
 import {
   appendJobEvent,
@@ -43,21 +43,15 @@ afterAll(async () => {
 });
 
 async function newJob(overrides: Partial<JobRow> = {}): Promise<JobRow> {
-  return insertJob(env.db, {
-    id: uuidv7(),
-    tenant_id: tenantId,
-    upload_id: null,
-    status: 'queued',
-    stage: 'queued',
-    priority: 'default',
-    object_key: `${tenantId}/x/a.wav`,
-    filename: 'a.wav',
-    content_type: 'audio/wav',
-    size_bytes: 1234,
-    language: 'en',
-    engine: 'sphinx',
-    ...(overrides as object),
-  });
+  return insertJob(
+    env.db,
+    jobFields(tenantId, {
+      id: uuidv7(),
+      status: 'queued',
+      stage: 'queued',
+      ...(overrides as object),
+    }),
+  );
 }
 
 const reload = async (id: string) => (await findJobById(env.db, id))!;

@@ -1,10 +1,9 @@
 // Every edge of the lifecycle table on a real Postgres, and every (state, event) pair the
 // table does not list refused: no row change, no job event, no outbox row.
-import { randomUUID } from 'node:crypto';
 import { JobStatus } from '@transcribe/contracts';
 import { ensureTenant, findJobById, type Db, type JobRow } from '@transcribe/db';
 import { sql } from 'kysely';
-import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
+import { createTestEnv, jobFields, type TestEnv } from '../../testkit/src/index.js';
 import {
   cancelJob,
   claimAttempt,
@@ -114,18 +113,7 @@ const JOB_MESSAGES: Record<LifecycleEvent, string[]> = {
 
 /** A new job, walked to `state` through the lifecycle; `leaseMs` of a processing one may be negative (expired). */
 async function jobIn(state: JobStatus, leaseMs = LEASE_MS): Promise<JobRow> {
-  const queued = await insertQueuedJob(env.db, {
-    id: randomUUID(),
-    tenant_id: tenantId,
-    upload_id: null,
-    priority: 'default',
-    object_key: `${tenantId}/x/a.wav`,
-    filename: 'a.wav',
-    content_type: 'audio/wav',
-    size_bytes: 1234,
-    language: 'en',
-    engine: 'sphinx',
-  });
+  const queued = await insertQueuedJob(env.db, jobFields(tenantId));
   if (state === 'queued') return queued;
   if (state === 'canceled') return (await cancelJob(env.db, tenantId, queued.id))!;
   const processing = (await claimAttempt(env.db, queued.id, { leaseMs }))!;

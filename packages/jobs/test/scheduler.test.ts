@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Priority } from '@transcribe/contracts';
 import { createDb, ensureChunkPlan, ensureTenant, type Db, type JobRow } from '@transcribe/db';
 import { sql } from 'kysely';
-import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
+import { createTestEnv, jobFields, type TestEnv } from '../../testkit/src/index.js';
 import {
   claimAttempt,
   claimNextWork,
@@ -49,20 +49,7 @@ async function tenant(name: string, options: { weight?: number; maxConcurrent?: 
 async function submit(tenantId: string, count = 1, priority: Priority = 'default') {
   const jobs: JobRow[] = [];
   for (let i = 0; i < count; i++) {
-    jobs.push(
-      await insertQueuedJob(env.db, {
-        id: randomUUID(),
-        tenant_id: tenantId,
-        upload_id: null,
-        priority,
-        object_key: `${tenantId}/x/a.wav`,
-        filename: 'a.wav',
-        content_type: 'audio/wav',
-        size_bytes: 1234,
-        language: 'en',
-        engine: 'sphinx',
-      }),
-    );
+    jobs.push(await insertQueuedJob(env.db, jobFields(tenantId, { priority })));
   }
   return jobs;
 }

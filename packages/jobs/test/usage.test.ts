@@ -1,9 +1,8 @@
 // Usage per tenant and UTC day (issue 17) is counted by the lifecycle's edges, in their
 // transactions: one submission per created job, one completion or failure per job end,
 // and nothing for an edge that was refused (a late or repeated writer). Real Postgres.
-import { randomUUID } from 'node:crypto';
 import { ensureTenant, findJobById, listTenantUsage, type JobRow } from '@transcribe/db';
-import { createTestEnv, type TestEnv } from '../../testkit/src/index.js';
+import { createTestEnv, jobFields, type TestEnv } from '../../testkit/src/index.js';
 import {
   cancelJob,
   claimAttempt,
@@ -29,18 +28,7 @@ const LEASE_MS = 60_000;
 const today = () => new Date().toISOString().slice(0, 10);
 
 function queue(tenantId: string): Promise<JobRow> {
-  return insertQueuedJob(env.db, {
-    id: randomUUID(),
-    tenant_id: tenantId,
-    upload_id: null,
-    priority: 'default',
-    object_key: `${tenantId}/x/a.wav`,
-    filename: 'a.wav',
-    content_type: 'audio/wav',
-    size_bytes: 1234,
-    language: 'en',
-    engine: 'sphinx',
-  });
+  return insertQueuedJob(env.db, jobFields(tenantId));
 }
 
 async function claim(job: JobRow): Promise<JobRow> {

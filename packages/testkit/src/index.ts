@@ -1,7 +1,13 @@
 export { startS3Server, type S3Server } from './s3-server.js';
 export { startDependencies, type Dependencies } from './dependencies.js';
 export { createTestEnv, type TestEnv } from './test-env.js';
-export { seedTenant, startTestRelay, type SeededTenant, type TestRelay } from './seed.js';
+export {
+  jobFields,
+  seedTenant,
+  startTestRelay,
+  type SeededTenant,
+  type TestRelay,
+} from './seed.js';
 export { startService, type ServiceProcess, type ServiceName } from './service-process.js';
 export { startStack, type Stack, type StackOptions } from './stack.js';
 export {

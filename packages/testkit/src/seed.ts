@@ -1,5 +1,6 @@
 // What every service's tests set up before the service itself: a tenant that can
 // authenticate, and an outbox relay that publishes what they write.
+import { randomUUID } from 'node:crypto';
 import { ensureTenant, generateApiKey, insertApiKey, type Db } from '@transcribe/db';
 import { connectBroker, startOutboxRelay, type Broker, type OutboxRelay } from '@transcribe/queue';
 import type { TestEnv } from './test-env.js';
@@ -46,5 +47,28 @@ export async function startTestRelay(
       await relay.stop();
       await broker.close();
     },
+  };
+}
+
+/**
+ * The fields of a small test job of `tenantId` (a 1234-byte WAV for sphinx, default
+ * priority, a fresh id), for insertJob or insertQueuedJob; `overrides` replace any.
+ */
+export function jobFields<const T extends object = object>(
+  tenantId: string,
+  overrides: T = {} as T,
+) {
+  return {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    upload_id: null,
+    priority: 'default' as const,
+    object_key: `${tenantId}/x/a.wav`,
+    filename: 'a.wav',
+    content_type: 'audio/wav',
+    size_bytes: 1234,
+    language: 'en',
+    engine: 'sphinx',
+    ...overrides,
   };
 }
