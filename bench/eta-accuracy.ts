@@ -14,7 +14,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createFaultAudio, createTestEnv, startStack } from '../packages/testkit/dist/index.js';
+import {
+  createFaultAudio,
+  createTestEnv,
+  startStack,
+  submitRecording,
+} from '../packages/testkit/dist/index.js';
 
 const { values } = parseArgs({
   options: { minutes: { type: 'string', default: '1,5,15,30,60' } },
@@ -114,24 +119,19 @@ async function events(jobId: string): Promise<StoredEvent[]> {
 
 async function run(minutes: number, minute: string): Promise<Row> {
   const file = await recording(minutes, minute);
-  const form = new FormData();
-  form.set('engine', 'sphinx');
-  form.set('language', 'en');
-  form.set(
-    'file',
-    new Blob([await readFile(file)], { type: 'audio/mpeg' }),
-    `speech-${minutes}m.mp3`,
-  );
-  const res = await api('/v1/jobs/upload', { method: 'POST', body: form });
-  const job = (await res.json()) as { id: string };
-  if (res.status !== 202) throw new Error(`${res.status} ${JSON.stringify(job)}`);
+  const jobId = await submitRecording(stack.gatewayUrl, key, {
+    bytes: await readFile(file),
+    name: `speech-${minutes}m.mp3`,
+    type: 'audio/mpeg',
+  });
+
   for (;;) {
-    const status = ((await (await api(`/v1/jobs/${job.id}`)).json()) as { status: string }).status;
+    const status = ((await (await api(`/v1/jobs/${jobId}`)).json()) as { status: string }).status;
     if (status === 'completed') break;
     if (status === 'failed' || status === 'canceled') throw new Error(`job ${status}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const all = await events(job.id);
+  const all = await events(jobId);
   const progress = all.filter((e) => e.type === 'progress' && e.stage === 'transcribing');
   const completed = all.find((e) => e.type === 'completed')!;
   const processing = all.find((e) => e.type === 'processing')!;
@@ -144,7 +144,7 @@ async function run(minutes: number, minute: string): Promise<Row> {
     await env.db
       .selectFrom('job_chunks')
       .select(['start_s', 'end_s', 'started_at', 'finished_at'])
-      .where('job_id', '=', job.id)
+      .where('job_id', '=', jobId)
       .orderBy('index')
       .execute()
   ).map((c): [number, number | null, number | null] => [

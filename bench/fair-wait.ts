@@ -21,6 +21,7 @@ import {
   createTestEnv,
   seedTenant,
   startStack,
+  submitRecording,
   type SeededTenant,
 } from '../packages/testkit/dist/index.js';
 
@@ -121,20 +122,12 @@ async function queueWait(scheduler: 'fifo' | 'fair') {
     workers,
   });
   const audio = await readFile(audioFixture('jfk.wav'));
-  const submit = async (tenant: SeededTenant) => {
-    const form = new FormData();
-    form.set('engine', 'sphinx');
-    form.set('language', 'en');
-    form.set('file', new Blob([audio], { type: 'audio/wav' }), 'jfk.wav');
-    const res = await fetch(`${stack.gatewayUrl}/v1/jobs/upload`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${tenant.apiKey}` },
-      body: form,
+  const submit = (tenant: SeededTenant) =>
+    submitRecording(stack.gatewayUrl, tenant.apiKey, {
+      bytes: audio,
+      name: 'jfk.wav',
+      type: 'audio/wav',
     });
-    const body = (await res.json()) as { id: string };
-    if (res.status !== 202) throw new Error(`${res.status} ${JSON.stringify(body)}`);
-    return body.id;
-  };
   try {
     for (let i = 0; i < flood; i++) await submit(big);
     const mine: string[] = [];

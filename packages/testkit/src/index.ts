@@ -79,3 +79,4 @@ export {
   type ChatFault,
   type ChatRequestRecord,
 } from './chat-server.js';
+export { submitRecording } from './submit-recording.js';

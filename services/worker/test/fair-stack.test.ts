@@ -9,6 +9,7 @@ import {
   createTestEnv,
   seedTenant,
   startStack,
+  submitRecording,
   waitFor,
   type SeededTenant,
   type Stack,
@@ -37,20 +38,12 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function submit(tenant: SeededTenant, audio: Buffer): Promise<string> {
-  const form = new FormData();
-  form.set('engine', 'sphinx');
-  form.set('language', 'en');
-  form.set('file', new Blob([audio], { type: 'audio/wav' }), 'jfk.wav');
-  const res = await fetch(`${stack.gatewayUrl}/v1/jobs/upload`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${tenant.apiKey}` },
-    body: form,
+const submit = (tenant: SeededTenant, audio: Buffer) =>
+  submitRecording(stack.gatewayUrl, tenant.apiKey, {
+    bytes: audio,
+    name: 'jfk.wav',
+    type: 'audio/wav',
   });
-  const body = (await res.json()) as { id: string };
-  expect(res.status).toBe(202);
-  return body.id;
-}
 
 const rows = () =>
   env.db
