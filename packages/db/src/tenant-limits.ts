@@ -23,7 +23,11 @@ export interface EffectiveTenantLimits {
   audioSPerDay: number | null;
 }
 
-const orNone = (value: number) => (value > 0 ? value : null);
+/** One cap in effect: the tenant's own where set, else the deployment's; 0 (or less) is none. */
+export function capInEffect(own: number | null, deployment: number): number | null {
+  const value = own ?? deployment;
+  return value > 0 ? value : null;
+}
 
 export function effectiveTenantLimits(
   own: Pick<
@@ -35,8 +39,8 @@ export function effectiveTenantLimits(
   return {
     weight: own.weight,
     maxRunning: own.max_concurrent_jobs ?? defaults.maxRunning,
-    maxQueued: orNone(own.max_queued_jobs ?? defaults.maxQueued),
-    audioSPerDay: orNone(own.max_audio_s_per_day ?? defaults.audioSPerDay),
+    maxQueued: capInEffect(own.max_queued_jobs, defaults.maxQueued),
+    audioSPerDay: capInEffect(own.max_audio_s_per_day, defaults.audioSPerDay),
   };
 }
 

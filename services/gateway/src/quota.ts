@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { QuotaExceededDetails } from '@transcribe/contracts';
 import {
+  capInEffect,
   countTenantJobs,
   effectiveTenantLimits,
   findTenantLimits,
@@ -63,8 +64,8 @@ export async function assertAudioQuota(
   tenantId: string,
 ): Promise<void> {
   const quota = await tenantAudioToday(deps.db, tenantId);
-  const limitS = quota.maxS ?? deps.settings.tenantMaxAudioSPerDay ?? 0;
-  if (limitS <= 0 || quota.usedS < limitS) return;
+  const limitS = capInEffect(quota.maxS, deps.settings.tenantMaxAudioSPerDay ?? 0);
+  if (limitS === null || quota.usedS < limitS) return;
   const resetsAt = quota.resetsAt.toISOString();
   throw quotaExceeded(
     `the daily audio quota of ${limitS} s is used up (${Math.round(quota.usedS)} s today); it resets at ${resetsAt}`,
@@ -90,8 +91,8 @@ export async function admitQueuedJob(
   tenantId: string,
 ): Promise<void> {
   const { queued, max } = await lockTenantQueue(trx, tenantId);
-  const limit = max ?? settings.tenantMaxQueuedJobs ?? 0;
-  if (limit <= 0 || queued < limit) return;
+  const limit = capInEffect(max, settings.tenantMaxQueuedJobs ?? 0);
+  if (limit === null || queued < limit) return;
   throw queuedJobsExceeded(limit, queued);
 }
 
