@@ -27,7 +27,9 @@ export interface ProgressThrottle<S extends string> {
  * Writes reports in order, one per `minIntervalMs` at most. Reports that arrive in
  * between wait in a queue where consecutive reports of the same stage collapse into the
  * latest, so every stage change and every stage's final value (100 % of decoding) is
- * written, just later. `write` must not reject.
+ * written, just later. The interval runs from the end of one write to the start of the
+ * next, so a write slowed by a lock or a busy machine cannot bunch its event's timestamp
+ * up against the next one's. `write` must not reject.
  */
 export function throttleProgress<S extends string>(options: {
   minIntervalMs: number;
@@ -39,23 +41,30 @@ export function throttleProgress<S extends string>(options: {
   let lastSent = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let chain = Promise.resolve();
+  let writing = false;
   let stopped = false;
 
   const pump = () => {
     timer = undefined;
-    if (stopped) return;
+    if (stopped || writing) return;
     const next = queue[0];
-    if (next) {
-      const wait = lastSent + options.minIntervalMs - now();
-      if (wait > 0) {
-        timer = setTimeout(pump, wait);
-        return;
-      }
-      queue.shift();
-      lastSent = now();
-      chain = chain.then(() => options.write(next.progress, next.stage, next.chunk));
-      if (queue.length > 0) timer = setTimeout(pump, options.minIntervalMs);
+    if (!next) return;
+    const wait = lastSent + options.minIntervalMs - now();
+    if (wait > 0) {
+      timer = setTimeout(pump, wait);
+      return;
     }
+    queue.shift();
+    writing = true;
+    chain = chain
+      .then(() => options.write(next.progress, next.stage, next.chunk))
+      .then(() => {
+        writing = false;
+        lastSent = now();
+        if (!stopped && queue.length > 0 && !timer) {
+          timer = setTimeout(pump, options.minIntervalMs);
+        }
+      });
   };
 
   return {
@@ -66,7 +75,7 @@ export function throttleProgress<S extends string>(options: {
       // began is counted whole once stored, so its own last figure does not matter.
       if (last?.stage === stage) Object.assign(last, { progress, chunk });
       else queue.push({ progress, stage, chunk });
-      if (!timer) pump();
+      if (!timer && !writing) pump();
     },
     stop() {
       stopped = true;

@@ -79,3 +79,27 @@ it('finish writes what is pending at once, in order, and nothing after', async (
   await jest.advanceTimersByTimeAsync(2_000);
   expect(written).toHaveLength(3);
 });
+
+it('counts the interval from the end of a slow write, so stamps inside writes stay 500 ms apart', async () => {
+  // Each write stamps its time at a varying point inside it, as an event row does after
+  // waiting for the job's lock: 300 ms late, then 0, then 300 again.
+  const stamps: number[] = [];
+  const delays = [300, 0, 300, 0, 300, 0];
+  const throttle = throttleProgress<string>({
+    minIntervalMs: 500,
+    now: () => Date.now(),
+    write: async () => {
+      await new Promise((resolve) => setTimeout(resolve, delays[stamps.length] ?? 0));
+      stamps.push(Date.now());
+    },
+  });
+  for (let i = 0; i < 30; i++) {
+    throttle.report(i, i % 2 ? 'a' : 'b');
+    await jest.advanceTimersByTimeAsync(100);
+  }
+  await jest.advanceTimersByTimeAsync(10_000);
+  expect(stamps.length).toBeGreaterThanOrEqual(delays.length);
+  for (let i = 1; i < stamps.length; i++) {
+    expect(stamps[i]! - stamps[i - 1]!).toBeGreaterThanOrEqual(500);
+  }
+});
