@@ -58,7 +58,7 @@ function fence(except) {
 }
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '*.cjs', 'bench/*.js'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', '*.cjs', 'bench/**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,4 @@
+// The suites `pnpm bench` runs, in this order. Each lives in its own module.
+import type { Suite } from '../lib/harness.js';
+
+export const suites: Suite[] = [];
