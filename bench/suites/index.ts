@@ -1,4 +1,6 @@
 // The suites `pnpm bench` runs, in this order. Each lives in its own module.
 import type { Suite } from '../lib/harness.js';
+import { gatewaySuite } from './gateway.js';
+import { uploadsSuite } from './uploads.js';
 
-export const suites: Suite[] = [];
+export const suites: Suite[] = [gatewaySuite, uploadsSuite];
