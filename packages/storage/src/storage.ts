@@ -17,6 +17,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createFastPresigner } from './presign-fast.js';
 
 export interface StorageOptions {
   bucket: string;
@@ -87,6 +88,11 @@ export interface Storage {
    */
   abortMultipart(key: string, multipartId: string): Promise<boolean>;
   head(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * Size, content type and first `bytes` bytes of an object in one request (a ranged GET),
+   * or undefined when it is absent.
+   */
+  inspect(key: string, bytes: number): Promise<(ObjectInfo & { start: Buffer }) | undefined>;
   /** The first `bytes` bytes of an object (fewer if it is shorter). */
   readStart(key: string, bytes: number): Promise<Buffer>;
   /** Streams an object to a file without holding it in memory. */
@@ -134,6 +140,19 @@ export function isStorageUnavailable(error: unknown): boolean {
   return typeof status !== 'number' || status >= 500 || status === 429;
 }
 
+/** Up to `bytes` bytes of a body; the rest is not read (the connection is dropped). */
+async function firstBytes(body: Readable, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length >= bytes) break;
+  }
+  body.destroy();
+  return Buffer.concat(chunks).subarray(0, bytes);
+}
+
 export function createStorage(options: StorageOptions): Storage {
   // The SDK warns in every process that its releases after January 2027 need Node 22. The
   // lockfile pins a release that supports Node 20.19+ (the version the project supports;
@@ -146,10 +165,30 @@ export function createStorage(options: StorageOptions): Storage {
       ? makeClient(options, options.publicEndpoint)
       : client;
   const Bucket = options.bucket;
+  const presignEndpoint = options.publicEndpoint ?? options.endpoint;
+  const fast = presignEndpoint
+    ? createFastPresigner(presigner, {
+        endpoint: presignEndpoint,
+        bucket: Bucket,
+        forcePathStyle: options.forcePathStyle,
+        region: options.region,
+      })
+    : undefined;
 
   return {
     bucket: Bucket,
     async presignPut({ key, contentType, contentLength, expiresInS }) {
+      if (fast) {
+        const url = await fast({
+          method: 'PUT',
+          key,
+          operation: 'PutObject',
+          headers: { 'content-type': contentType, 'content-length': String(contentLength) },
+          signableHeaders: ['content-type', 'content-length'],
+          expiresInS,
+        });
+        return { url, headers: { 'content-type': contentType } };
+      }
       const command = new PutObjectCommand({
         Bucket,
         Key: key,
@@ -251,6 +290,30 @@ export function createStorage(options: StorageOptions): Storage {
         return Buffer.from(await out.Body!.transformToByteArray());
       } catch (error) {
         if (isNotFound(error)) throw new ObjectNotFoundError(key);
+        throw error;
+      }
+    },
+    async inspect(key, bytes) {
+      try {
+        const out = await client.send(
+          new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+        );
+        const start = await firstBytes(out.Body as Readable, bytes);
+        // `bytes 0-15/102478`: the total is the object's size. A server that ignored the
+        // range answered the whole object, whose length is the size.
+        const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
+        return {
+          sizeBytes: total !== undefined ? Number(total) : (out.ContentLength ?? start.length),
+          contentType: out.ContentType,
+          start,
+        };
+      } catch (error) {
+        if (isNotFound(error)) return undefined;
+        // An empty object has no byte 0: S3 answers 416 to any range of it (and some servers
+        // break the answer off). HEAD tells; any other object's error stands.
+        const info = await this.head(key);
+        if (!info) return undefined;
+        if (info.sizeBytes === 0) return { ...info, start: Buffer.alloc(0) };
         throw error;
       }
     },
