@@ -1,5 +1,12 @@
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import type { PgPool } from './connection.js';
+
+// Per-key budgets (issue 18): counted in this process, shared through Postgres in batches.
+// A request used to cost an upsert on the hot path; now a key's first request in a window
+// reads the shared count (one upsert), later ones are decided in memory, and what was
+// spent is added to the shared row every `syncMs` in one statement for all keys. With one
+// replica the count is exact (a restart starts from the shared row); with R replicas a key
+// may be admitted beyond its budget by what the other replicas admitted since their last
+// sync, at most (R − 1) × its rate × syncMs.
 
 export type RateLimitOutcome =
   { allowed: true; remainingPoints: number } | { allowed: false; msBeforeNext: number };
@@ -8,6 +15,8 @@ export type RateLimitOutcome =
 export interface RateLimitStore {
   readonly points: number;
   consume(key: string): Promise<RateLimitOutcome>;
+  /** Writes what is spent but not shared yet, and stops the periodic sync. */
+  close(): Promise<void>;
 }
 
 export interface RateLimitStoreOptions {
@@ -15,35 +24,146 @@ export interface RateLimitStoreOptions {
   keyPrefix: string;
   points: number;
   durationS: number;
+  /** How often spent points are added to the shared row (default 250 ms). */
+  syncMs?: number;
+  /** A sync that failed (it is retried at the next one; spent points are kept). */
+  onSyncError?: (error: unknown) => void;
 }
 
-/**
- * Budgets counted in Postgres, so every replica shares them. The `rate_limits` table comes
- * from a migration, not from the library (which would create it at first use).
- */
+interface Window {
+  /** Epoch ms the shared window ends. */
+  expire: number;
+  /** The shared row's count at the last sync (every replica's spending, ours included). */
+  shared: number;
+  /** Spent here since the last sync. */
+  pending: number;
+}
+
+// A fixed window from the first spend, as the `rate_limits` table has always held it
+// (key, points spent, expire in epoch ms). One statement adds each key's spending (a row
+// that expired starts a new window) and reads back the shared count of every key this
+// process holds a window for, spent here since the last sync or not: what the other
+// replicas spent reaches this one at every sync.
+const ADD_SPENT = `
+  WITH added AS (
+    INSERT INTO rate_limits (key, points, expire)
+    SELECT k, p, $3::bigint + $4::bigint FROM unnest($1::text[], $2::int[]) AS t(k, p) WHERE p > 0
+    ON CONFLICT (key) DO UPDATE SET
+      points = CASE WHEN rate_limits.expire <= $3::bigint THEN excluded.points
+                    ELSE rate_limits.points + excluded.points END,
+      expire = CASE WHEN rate_limits.expire <= $3::bigint THEN excluded.expire
+                    ELSE rate_limits.expire END
+    RETURNING key, points, expire
+  )
+  SELECT key, points, expire FROM added
+  UNION ALL
+  SELECT key, points, expire FROM rate_limits
+  WHERE key = ANY($1::text[]) AND key NOT IN (SELECT key FROM added)`;
+
 export function createRateLimitStore(pool: PgPool, options: RateLimitStoreOptions): RateLimitStore {
-  const limiter = new RateLimiterPostgres({
-    storeClient: pool,
-    storeType: 'pool',
-    tableName: 'rate_limits',
-    tableCreated: true,
-    keyPrefix: options.keyPrefix,
-    points: options.points,
-    duration: options.durationS,
-  });
-  return {
-    points: limiter.points,
-    async consume(key) {
-      try {
-        const spent = await limiter.consume(key);
-        return { allowed: true, remainingPoints: spent.remainingPoints };
-      } catch (rejection) {
-        // The library rejects with a RateLimiterRes for a spent budget, with an Error otherwise.
-        if (rejection instanceof RateLimiterRes) {
-          return { allowed: false, msBeforeNext: rejection.msBeforeNext };
-        }
-        throw rejection;
+  const { points, keyPrefix } = options;
+  const durationMs = options.durationS * 1000;
+  const windows = new Map<string, Window>();
+  // A key's first spend in a window waits for the shared count; concurrent ones share the wait.
+  const loading = new Map<string, Promise<Window>>();
+  const rowKey = (key: string) => `${keyPrefix}:${key}`;
+
+  async function addSpent(spent: Map<string, number>): Promise<Map<string, Window>> {
+    const keys = [...spent.keys()];
+    const now = Date.now();
+    const { rows } = await pool.query<{ key: string; points: number; expire: string }>(ADD_SPENT, [
+      keys.map(rowKey),
+      keys.map((k) => spent.get(k)!),
+      now,
+      durationMs,
+    ]);
+    const byRow = new Map(rows.map((r) => [r.key, r]));
+    // A key read back without a row (deleted by hand): nothing shared, a window from now.
+    return new Map(
+      keys.map((k) => {
+        const row = byRow.get(rowKey(k));
+        const window = row
+          ? { shared: row.points, expire: Number(row.expire) }
+          : { shared: 0, expire: now + durationMs };
+        return [k, { ...window, pending: 0 }];
+      }),
+    );
+  }
+
+  let syncing: Promise<void> | undefined;
+  async function sync(): Promise<void> {
+    const spent = new Map<string, number>();
+    const now = Date.now();
+    for (const [key, w] of windows) {
+      // A window that ended takes its unshared points with it: they counted against it.
+      if (w.expire <= now) windows.delete(key);
+      else spent.set(key, w.pending);
+    }
+    if (spent.size === 0) return;
+    // Taken out before the write: what is spent meanwhile waits for the next sync.
+    for (const key of spent.keys()) windows.get(key)!.pending -= spent.get(key)!;
+    try {
+      const fresh = await addSpent(spent);
+      for (const [key, w] of fresh) {
+        const local = windows.get(key);
+        windows.set(key, { ...w, pending: local?.pending ?? 0 });
       }
+    } catch (error) {
+      // Kept for the next sync: nothing spent is forgotten because Postgres was away.
+      for (const [key, n] of spent) {
+        const w = windows.get(key);
+        if (w) w.pending += n;
+      }
+      options.onSyncError?.(error);
+    }
+  }
+  const timer = setInterval(() => {
+    syncing ??= sync().finally(() => (syncing = undefined));
+  }, options.syncMs ?? 250);
+  timer.unref();
+
+  async function windowOf(key: string): Promise<Window> {
+    const w = windows.get(key);
+    if (w && w.expire > Date.now()) return w;
+    let pending = loading.get(key);
+    if (!pending) {
+      // The first spend of the window is shared at once (so a restart or another replica
+      // sees it) and returns the count every replica has spent.
+      pending = addSpent(new Map([[key, 1]]))
+        .then((fresh) => {
+          const loaded = fresh.get(key)!;
+          windows.set(key, loaded);
+          return { ...loaded, firstSpent: true } as Window;
+        })
+        .finally(() => loading.delete(key));
+      loading.set(key, pending);
+      const loaded = (await pending) as Window & { firstSpent?: boolean };
+      if (loaded.firstSpent) return { ...loaded, pending: -1 };
+    }
+    await pending;
+    return windowOf(key);
+  }
+
+  return {
+    points,
+    async consume(key) {
+      const w = await windowOf(key);
+      // pending −1: this call's point is in `shared` already (the first spend wrote it).
+      if (w.pending === -1) {
+        return w.shared <= points
+          ? { allowed: true, remainingPoints: points - w.shared }
+          : { allowed: false, msBeforeNext: Math.max(0, w.expire - Date.now()) };
+      }
+      const spent = w.shared + w.pending;
+      if (spent >= points)
+        return { allowed: false, msBeforeNext: Math.max(0, w.expire - Date.now()) };
+      w.pending++;
+      return { allowed: true, remainingPoints: points - spent - 1 };
+    },
+    async close() {
+      clearInterval(timer);
+      await syncing;
+      await sync();
     },
   };
 }

@@ -8,12 +8,13 @@ export type RateLimitedAction = 'jobs' | 'uploads';
 export type RateLimits = Partial<Record<RateLimitedAction, RateLimitStore>>;
 
 /**
- * Per-tenant budgets per minute, counted in Postgres so every gateway replica shares them.
- * A budget of 0 is no limit.
+ * Per-tenant budgets per minute, counted in memory and shared through Postgres every
+ * `syncMs` (see createRateLimitStore for the bound across replicas). A budget of 0 is no limit.
  */
 export function createRateLimits(
   pool: PgPool,
   perMinute: Record<RateLimitedAction, number>,
+  options: { syncMs?: number; logger?: Logger } = {},
 ): RateLimits {
   const limits: RateLimits = {};
   for (const action of ['jobs', 'uploads'] as const) {
@@ -22,6 +23,9 @@ export function createRateLimits(
         keyPrefix: action,
         points: perMinute[action],
         durationS: 60,
+        syncMs: options.syncMs,
+        onSyncError: (err) =>
+          options.logger?.warn({ err, action }, 'rate limit sync failed; kept for the next'),
       });
     }
   }
