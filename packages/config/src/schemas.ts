@@ -190,10 +190,22 @@ export const gatewaySchema = z.object({
    * the job's id and links to follow it.
    */
   SYNC_WAIT_S: positiveInt.max(3600).default(600),
-  /** Per tenant, per minute; 0 turns the limit off. */
+  /** Jobs one tenant may create per minute, counted like RATE_LIMIT_UPLOADS_PER_MIN; 0 turns the limit off. */
   RATE_LIMIT_JOBS_PER_MIN: nonNegativeInt.default(120),
-  /** Uploads one tenant may start per minute, counted in Postgres across replicas; 0 turns the limit off. */
+  /** Uploads one tenant may start per minute, counted in each gateway's memory and shared across replicas through Postgres (RATE_LIMIT_SYNC_MS); 0 turns the limit off. */
   RATE_LIMIT_UPLOADS_PER_MIN: nonNegativeInt.default(120),
+  /**
+   * How often each gateway adds the requests it counted in memory to the shared rate-limit
+   * rows in Postgres. With several replicas a tenant may exceed its budget by what the
+   * others admitted within this interval; one replica counts exactly.
+   */
+  RATE_LIMIT_SYNC_MS: positiveInt.max(10_000).default(250),
+  /**
+   * How long a gateway trusts an API key it looked up, before it asks Postgres again. A key
+   * revoked with the CLI is refused by every gateway at once (Postgres NOTIFY); should that
+   * message be lost (the listening connection was down), within this bound.
+   */
+  API_KEY_CACHE_TTL_MS: nonNegativeInt.max(300_000).default(10_000),
   /** Finished jobs, their objects and transcripts are deleted after this many days; 0 keeps them. */
   RETENTION_DAYS: nonNegativeInt.default(30),
   /** How often each gateway sweeps expired uploads and jobs past retention (replicas share the work). */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
+import { sql } from 'kysely';
 import type { Db } from './connection.js';
 
 /** Keys are 256 random bits; a fast hash is enough (no dictionary to attack). */
@@ -91,13 +92,19 @@ export async function listApiKeys(db: Db, tenantName?: string): Promise<ApiKeyLi
   return query.orderBy('tenants.name').orderBy('api_keys.created_at').execute();
 }
 
-/** Revokes a key by id; false when there is no such unrevoked key. */
+/** The channel every revocation is announced on (payload: the key's hash), for caches. */
+export const API_KEY_REVOKED_CHANNEL = 'api_key_revoked';
+
+/**
+ * Revokes a key by id; false when there is no such unrevoked key. The same statement
+ * announces it (NOTIFY, sent when it commits), so gateways drop the key from their caches.
+ */
 export async function revokeApiKey(db: Db, id: string): Promise<boolean> {
-  const result = await db
-    .updateTable('api_keys')
-    .set({ revoked_at: new Date() })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  const { rows } = await sql<{ revoked: string }>`
+    WITH revoked AS (
+      UPDATE api_keys SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL
+      RETURNING key_hash
+    )
+    SELECT pg_notify(${API_KEY_REVOKED_CHANNEL}, key_hash) AS revoked FROM revoked`.execute(db);
+  return rows.length === 1;
 }

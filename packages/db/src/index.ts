@@ -33,3 +33,4 @@ export * from './job-progress.repository.js';
 export * from './usage.repository.js';
 export * from './tenant-limits.js';
 export * from './scheduler.repository.js';
+export { listenForNotifications, type NotificationListener } from './notifications.js';

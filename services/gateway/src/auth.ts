@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import { apiKeyPrefix, findTenantIdByApiKey, isPossibleApiKey, type Db } from '@transcribe/db';
+import { apiKeyPrefix, isPossibleApiKey } from '@transcribe/db';
+import type { ApiKeyCache } from './api-key-cache.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import { HttpError } from './http-error.js';
 
@@ -23,7 +24,7 @@ export function bearerToken(header: string | undefined): string | undefined {
  * exist is refused without a query; an address or key prefix with too many failures gets 429
  * before any query.
  */
-export function requireApiKey(db: Db, throttle?: AuthThrottle): RequestHandler {
+export function requireApiKey(keys: ApiKeyCache, throttle?: AuthThrottle): RequestHandler {
   return async (req, res, next) => {
     const key = bearerToken(req.headers.authorization);
     if (!key) throw new HttpError(401, 'unauthorized', 'missing "Authorization: Bearer <api key>"');
@@ -39,7 +40,7 @@ export function requireApiKey(db: Db, throttle?: AuthThrottle): RequestHandler {
         { retryAfterS: waitS },
       );
     }
-    const tenantId = isPossibleApiKey(key) ? await findTenantIdByApiKey(db, key) : undefined;
+    const tenantId = isPossibleApiKey(key) ? await keys.tenantOf(key) : undefined;
     if (!tenantId) {
       throttle?.failed(address, prefix);
       throw new HttpError(401, 'unauthorized', 'invalid or revoked API key');

@@ -6,6 +6,7 @@ import type { EngineName } from '@transcribe/contracts';
 import type { EngineLanguageConfig, EngineModel } from '@transcribe/config';
 import type { JobEventFeed } from './job-event-feed.js';
 import type { LinkBases } from './job-view.js';
+import type { ApiKeyCache } from './api-key-cache.js';
 import type { AuthThrottle } from './auth-throttle.js';
 import type { RateLimits } from './rate-limit.js';
 
@@ -72,6 +73,8 @@ export interface GatewayDeps {
   settings: GatewaySettings;
   /** `/healthz`: undefined is always live (see startLivenessMonitor). */
   liveness?: () => LivenessReport;
+  /** API keys resolved from memory (main.ts: with a TTL and revocations heard); undefined: a query per request. */
+  apiKeys?: ApiKeyCache;
   /** Throttle of failed API-key attempts; undefined: none. */
   authThrottle?: AuthThrottle;
   /** Job events pushed from the broker (requests that wait on a job); undefined: re-reads only. */

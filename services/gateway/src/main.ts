@@ -6,11 +6,18 @@ import {
   postgresOptions,
   storageOptions,
 } from '@transcribe/config';
-import { createDb, createPool, poolProbe } from '@transcribe/db';
+import {
+  API_KEY_REVOKED_CHANNEL,
+  createDb,
+  createPool,
+  listenForNotifications,
+  poolProbe,
+} from '@transcribe/db';
 import { connectBroker, startOutboxRelay } from '@transcribe/queue';
 import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, startLivenessMonitor } from '@transcribe/telemetry';
 import { createGatewayApp } from './app.js';
+import { createApiKeyCache } from './api-key-cache.js';
 import { createAuthThrottle } from './auth-throttle.js';
 import { handleClientErrors } from './client-error.js';
 import { ensureDevApiKey } from './dev-key.js';
@@ -45,6 +52,20 @@ broker
 if (config.DEV_API_KEY) await ensureDevApiKey(db, config.DEV_API_KEY);
 // Rate-limit counters live in Postgres (shared by replicas) on a small pool of their own.
 const rateLimitPool = createPool(config.DATABASE_URL, { ...pgOptions, max: 2 }, 'rate-limit');
+const rateLimits = createRateLimits(
+  rateLimitPool,
+  { jobs: config.RATE_LIMIT_JOBS_PER_MIN, uploads: config.RATE_LIMIT_UPLOADS_PER_MIN },
+  { syncMs: config.RATE_LIMIT_SYNC_MS, logger },
+);
+// Keys resolved from memory; a revocation (CLI) is heard through Postgres NOTIFY at once.
+const apiKeys = createApiKeyCache(db, { ttlMs: config.API_KEY_CACHE_TTL_MS });
+const revocations = listenForNotifications(config.DATABASE_URL, {
+  channel: API_KEY_REVOKED_CHANNEL,
+  onNotification: (keyHash) => apiKeys.revoked(keyHash),
+  // Revocations announced while the connection was down were missed: start afresh.
+  onListening: () => apiKeys.clear(),
+  onError: (err) => logger.warn({ err }, 'api key revocation feed'),
+});
 const liveness = startLivenessMonitor({
   stallMs: config.LIVENESS_STALL_MS,
   pools: [poolProbe(db), poolProbe(rateLimitPool)].filter((p) => p !== undefined),
@@ -74,10 +95,8 @@ const app = createGatewayApp({
     api: config.PUBLIC_URL ?? `http://localhost:${config.GATEWAY_PORT}`,
     events: config.EVENTS_PUBLIC_URL,
   },
-  rateLimits: createRateLimits(rateLimitPool, {
-    jobs: config.RATE_LIMIT_JOBS_PER_MIN,
-    uploads: config.RATE_LIMIT_UPLOADS_PER_MIN,
-  }),
+  rateLimits,
+  apiKeys,
   settings: {
     tokenSecret: config.TOKEN_SECRET,
     stallAfterS: config.STALL_AFTER_S,
@@ -120,9 +139,12 @@ async function shutdown(signal: string) {
   server.close();
   server.closeIdleConnections();
   await sweeper.stop();
+  await revocations.stop();
   await relay.stop();
   await broker.close();
   liveness.stop();
+  // What was counted since the last sync is shared before the pool goes.
+  await Promise.all(Object.values(rateLimits).map((limit) => limit.close()));
   await rateLimitPool.end();
   await db.destroy();
   storage.destroy();

@@ -68,11 +68,14 @@ function modelNotFound(model: string, status = 400): HttpError {
  * never polled) to answer in OpenAI's shapes; past SYNC_WAIT_S it answers 202 with the job.
  * Errors here use OpenAI's shape.
  */
-export function openAIAudioRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
+export function openAIAudioRouter(
+  deps: GatewayDeps & Required<Pick<GatewayDeps, 'apiKeys'>>,
+  metrics: JobMetrics,
+): Router {
   const router = Router();
   const paths = ['/v1/audio', '/v1/models'];
   const waitMs = (deps.settings.syncWaitS ?? DEFAULT_SYNC_WAIT_S) * 1000;
-  router.use(paths, requireApiKey(deps.db, deps.authThrottle));
+  router.use(paths, requireApiKey(deps.apiKeys, deps.authThrottle));
 
   router.get('/v1/models', (_req, res) => {
     res.json({ object: 'list', data: listModels(deps.settings) });
