@@ -34,3 +34,4 @@ export * from './usage.repository.js';
 export * from './tenant-limits.js';
 export * from './scheduler.repository.js';
 export { listenForNotifications, type NotificationListener } from './notifications.js';
+export * from './job-creation.repository.js';

@@ -5,6 +5,7 @@ export {
   nextState,
   sourcesOf,
   insertQueuedJob,
+  createQueuedJobFromUpload,
   claimAttempt,
   deferClaim,
   republishQueued,

@@ -4,7 +4,12 @@
 // its outbox rows, in one transaction: a refused edge writes nothing, and the event
 // stream and the messages never disagree with the row. Callers kick the outbox relay
 // after an edge that applied.
-import type { EnrichmentRequest, ErrorCode, JobStatus } from '@transcribe/contracts';
+import {
+  JobEvent,
+  type EnrichmentRequest,
+  type ErrorCode,
+  type JobStatus,
+} from '@transcribe/contracts';
 import {
   addTenantUsage,
   appendJobEvent,
@@ -13,7 +18,9 @@ import {
   countJobEnd,
   failJob,
   findJobById,
+  eventRoutingKey,
   insertJob,
+  insertQueuedJobAdmitted,
   listJobChunks,
   lockJob,
   lockTenantSlots,
@@ -30,12 +37,14 @@ import {
   type JobResult,
   type JobRow,
   type NewJob,
+  type QueuedJobOutcome,
 } from '@transcribe/db';
 import {
   enqueueChunks,
   enqueueDeadLetter,
   enqueueRetry,
   enqueueTranscription,
+  transcriptionOutboxRow,
 } from './messages.js';
 import { stitchChunks } from './transcript.js';
 import { applyProgress, type ProgressReport } from './progress.js';
@@ -139,6 +148,40 @@ export async function insertQueuedJob(
     await addEnrichments(trx, { ...messageRefOf(row), completed: false }, enrich);
     await enqueueTranscription(trx, messageRefOf(row));
     return row;
+  });
+}
+
+/**
+ * A new job from an upload, admitted under the tenant's cap on queued jobs, as one
+ * statement (the API's hot path, issue 18): the same rows as insertQueuedJob (row, `queued`
+ * event, usage, message) plus the upload spent. Nothing is written when the tenant is at
+ * its cap (`over_cap`) or the upload was spent already (`upload_used`). Without enrichments
+ * only; a job asking for some is created by insertQueuedJob.
+ */
+export function createQueuedJobFromUpload(
+  db: Db,
+  job: Omit<NewJob, 'status' | 'stage'> & { id: string; tenant_id: string; upload_id: string },
+  options: { deploymentMaxQueued: number },
+): Promise<QueuedJobOutcome> {
+  const ref = messageRefOf(job);
+  // What appendJobEvent writes for a job's first event (seq 1).
+  const event = JobEvent.parse({
+    type: 'queued',
+    v: 1,
+    jobId: job.id,
+    tenantId: job.tenant_id,
+    seq: 1,
+    at: new Date().toISOString(),
+  });
+  return insertQueuedJobAdmitted(db, {
+    job,
+    uploadId: job.upload_id,
+    deploymentMaxQueued: options.deploymentMaxQueued,
+    event: { type: event.type, payload: event },
+    outbox: [
+      { topic: 'events', routingKey: eventRoutingKey(event), payload: event, priority: null },
+      transcriptionOutboxRow(ref),
+    ],
   });
 }
 

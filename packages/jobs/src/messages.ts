@@ -116,6 +116,16 @@ function queueOnLane(
   });
 }
 
+/** A job's `transcribe.jobs` message as an outbox row, for a statement that writes it itself. */
+export function transcriptionOutboxRow(job: JobRef & { priority: Priority }) {
+  return {
+    topic: 'jobs' as const,
+    routingKey: jobsRoutingKey({ queue: 'jobs' }),
+    payload: transcribePayload(job),
+    priority: PRIORITY_VALUE[job.priority],
+  };
+}
+
 /**
  * Queues a job's `transcribe.jobs` message through the outbox, in the caller's transaction:
  * the message exists if and only if the job's state change committed.

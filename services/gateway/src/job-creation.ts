@@ -14,13 +14,13 @@ import {
   type JobRow,
   type UploadRow,
 } from '@transcribe/db';
-import { insertQueuedJob } from '@transcribe/jobs';
+import { createQueuedJobFromUpload, insertQueuedJob } from '@transcribe/jobs';
 import type { GatewayDeps } from './deps.js';
 import { HttpError } from './http-error.js';
 import { languageColumns } from './language-check.js';
 import { toJob } from './job-view.js';
 import { SIGNATURE_BYTES, detectContainer } from './media-signature.js';
-import { admitQueuedJob, assertAudioQuota } from './quota.js';
+import { admitQueuedJob, assertAudioQuota, queuedJobsExceeded } from './quota.js';
 
 export type ParsedJobOptions = z.output<typeof JobOptions>;
 
@@ -33,7 +33,8 @@ export const UPLOAD_CLAIM_GRACE_MS = 60 * 60_000;
  * (the upload stays pending, so the client may upload again while its URL is valid).
  */
 export async function verifyUploadedObject(deps: GatewayDeps, upload: UploadRow): Promise<void> {
-  const object = await deps.storage.head(upload.object_key);
+  // One request: a ranged GET gives the size (Content-Range), the type and the first bytes.
+  const object = await deps.storage.inspect(upload.object_key, SIGNATURE_BYTES);
   if (!object) {
     if (upload.multipart_id) {
       throw new HttpError(409, 'upload_missing', 'the multipart upload is not completed yet');
@@ -67,8 +68,7 @@ export async function verifyUploadedObject(deps: GatewayDeps, upload: UploadRow)
       `uploaded as ${storedType} but declared ${upload.content_type}`,
     );
   }
-  const head = await deps.storage.readStart(upload.object_key, SIGNATURE_BYTES);
-  if (!detectContainer(head)) {
+  if (!detectContainer(object.start)) {
     await refuse(
       415,
       'unsupported_media_type',
@@ -154,36 +154,45 @@ export async function queueJob(
   const { tenantId, upload, options, idempotency } = input;
   await assertAudioQuota(deps, tenantId);
   let job: JobRow;
+  const row = {
+    id: uuidv7(),
+    tenant_id: tenantId,
+    upload_id: upload.id,
+    priority: options.priority,
+    object_key: upload.object_key,
+    filename: upload.filename,
+    content_type: upload.content_type,
+    size_bytes: upload.size_bytes,
+    language: options.language,
+    ...languageColumns(deps.settings, options),
+    engine: options.engine ?? deps.settings.engines[0]!,
+    model: options.model ?? null,
+    webhook_url: options.webhookUrl ?? null,
+    metadata: options.metadata ? JSON.stringify(options.metadata) : null,
+    idempotency_key: idempotency?.key ?? null,
+    request_hash: idempotency?.hash ?? null,
+  };
   try {
-    job = await deps.db.transaction().execute(async (trx) => {
-      // Refused over the queued-jobs cap: the transaction rolls back, the upload stays unused.
-      await admitQueuedJob(trx, deps.settings, tenantId);
-      if (!(await markUploadUsed(trx, upload.id))) {
+    if (!options.enrich?.length) {
+      // The common case in one statement (admission, upload spent, job, event, message).
+      const outcome = await createQueuedJobFromUpload(deps.db, row, {
+        deploymentMaxQueued: deps.settings.tenantMaxQueuedJobs ?? 0,
+      });
+      if (outcome.kind === 'over_cap') throw queuedJobsExceeded(outcome.limit, outcome.queued);
+      if (outcome.kind === 'upload_used') {
         throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
       }
-      return insertQueuedJob(
-        trx,
-        {
-          id: uuidv7(),
-          tenant_id: tenantId,
-          upload_id: upload.id,
-          priority: options.priority,
-          object_key: upload.object_key,
-          filename: upload.filename,
-          content_type: upload.content_type,
-          size_bytes: upload.size_bytes,
-          language: options.language,
-          ...languageColumns(deps.settings, options),
-          engine: options.engine ?? deps.settings.engines[0]!,
-          model: options.model ?? null,
-          webhook_url: options.webhookUrl ?? null,
-          metadata: options.metadata ? JSON.stringify(options.metadata) : null,
-          idempotency_key: idempotency?.key ?? null,
-          request_hash: idempotency?.hash ?? null,
-        },
-        options.enrich ?? [],
-      );
-    });
+      job = outcome.job;
+    } else {
+      job = await deps.db.transaction().execute(async (trx) => {
+        // Refused over the queued-jobs cap: the transaction rolls back, the upload stays unused.
+        await admitQueuedJob(trx, deps.settings, tenantId);
+        if (!(await markUploadUsed(trx, upload.id))) {
+          throw new HttpError(409, 'upload_already_used', 'this upload already has a job');
+        }
+        return insertQueuedJob(trx, row, options.enrich ?? []);
+      });
+    }
   } catch (error) {
     // A concurrent request with the same Idempotency-Key won (it spent the upload first,
     // inserted the key first, or took the last place in the queue, and has committed by the

@@ -96,7 +96,7 @@ export async function admitQueuedJob(
   throw queuedJobsExceeded(limit, queued);
 }
 
-function queuedJobsExceeded(limit: number, queued: number): HttpError {
+export function queuedJobsExceeded(limit: number, queued: number): HttpError {
   return quotaExceeded(
     `the tenant already has ${queued} ${queued === 1 ? 'job' : 'jobs'} queued, its limit is ${limit}: submit more once some have started`,
     { quota: 'queued_jobs', limit, used: queued, resetsAt: null },

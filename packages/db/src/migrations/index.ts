@@ -10,6 +10,7 @@ import * as m0008 from './0008_words.js';
 import * as m0009 from './0009_enrichments.js';
 import * as m0010 from './0010_progress.js';
 import * as m0011 from './0011_fair_scheduling.js';
+import * as m0012 from './0012_job_admission.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009_enrichments': m0009,
   '0010_progress': m0010,
   '0011_fair_scheduling': m0011,
+  '0012_job_admission': m0012,
 };

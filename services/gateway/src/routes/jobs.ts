@@ -92,7 +92,8 @@ export function jobsRouter(deps: GatewayDeps, metrics: JobMetrics): Router {
     const { uploadId: _uploadId, ...options } = input;
     const job = await queueJob(deps, { tenantId, upload, options, idempotency });
     metrics.created.inc({ priority: job.priority, engine: job.engine });
-    const enrichments = await listEnrichments(deps.db, job.id);
+    // A job made without enrichments has none: no query to find that out.
+    const enrichments = input.enrich?.length ? await listEnrichments(deps.db, job.id) : [];
     res
       .status(202)
       .location(toJob(job, deps.links).links.self)
