@@ -118,6 +118,13 @@ export async function startWorld(gatewayEnv: Record<string, string> = {}): Promi
       // The default, as deployed: every request is logged.
       LOG_LEVEL: 'info',
       ...BENCH_LIMITS,
+      // BENCH_GATEWAY_PROF_DIR=<dir>: a CPU profile of the gateway, written when it stops.
+      ...(process.env.BENCH_GATEWAY_PROF_DIR
+        ? {
+            NODE_OPTIONS: `--import=${new URL('./cpu-profile-preload.js', import.meta.url).href}`,
+            BENCH_PROF_DIR: process.env.BENCH_GATEWAY_PROF_DIR,
+          }
+        : {}),
       ...gatewayEnv,
     };
     gateway = await startService('gateway', serviceEnv, `${gatewayUrl}/readyz`, {
