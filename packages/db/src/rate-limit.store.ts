@@ -64,8 +64,6 @@ export function createRateLimitStore(pool: PgPool, options: RateLimitStoreOption
   const { points, keyPrefix } = options;
   const durationMs = options.durationS * 1000;
   const windows = new Map<string, Window>();
-  // A key's first spend in a window waits for the shared count; concurrent ones share the wait.
-  const loading = new Map<string, Promise<Window>>();
   const rowKey = (key: string) => `${keyPrefix}:${key}`;
 
   async function addSpent(spent: Map<string, number>): Promise<Map<string, Window>> {
@@ -122,26 +120,57 @@ export function createRateLimitStore(pool: PgPool, options: RateLimitStoreOption
   }, options.syncMs ?? 250);
   timer.unref();
 
+  // A key's first spend in a window is shared at once (so a restart or another replica
+  // sees it) and reads the count every replica has spent. First spends are batched: a
+  // burst of new tenants costs a few statements, not one round trip each through the
+  // small pool. Keys whose load is in flight wait for it; others wait for the next batch.
+  type Waiter = { resolve: (w: Window | undefined) => void; reject: (e: unknown) => void };
+  let next = new Map<string, Waiter[]>();
+  const inFlight = new Map<string, Promise<unknown>>();
+  let loader: Promise<void> | undefined;
+
+  async function loadBatches(): Promise<void> {
+    // The rest of this tick's requests join the first batch.
+    await new Promise((r) => setImmediate(r));
+    while (next.size > 0) {
+      const batch = next;
+      next = new Map();
+      const load = addSpent(new Map([...batch.keys()].map((k) => [k, 1])));
+      for (const key of batch.keys()) inFlight.set(key, load);
+      try {
+        const fresh = await load;
+        for (const [key, waiters] of batch) {
+          const loaded = fresh.get(key)!;
+          windows.set(key, loaded);
+          // The first waiter's point is the one written; the others spend in memory.
+          waiters[0]!.resolve({ ...loaded, pending: -1 });
+          for (const w of waiters.slice(1)) w.resolve(undefined);
+        }
+      } catch (error) {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      } finally {
+        for (const key of batch.keys()) inFlight.delete(key);
+      }
+    }
+    loader = undefined;
+  }
+
+  /** The key's window; pending −1 when this call's point was the one the load wrote. */
   async function windowOf(key: string): Promise<Window> {
     const w = windows.get(key);
     if (w && w.expire > Date.now()) return w;
-    let pending = loading.get(key);
-    if (!pending) {
-      // The first spend of the window is shared at once (so a restart or another replica
-      // sees it) and returns the count every replica has spent.
-      pending = addSpent(new Map([[key, 1]]))
-        .then((fresh) => {
-          const loaded = fresh.get(key)!;
-          windows.set(key, loaded);
-          return { ...loaded, firstSpent: true } as Window;
-        })
-        .finally(() => loading.delete(key));
-      loading.set(key, pending);
-      const loaded = (await pending) as Window & { firstSpent?: boolean };
-      if (loaded.firstSpent) return { ...loaded, pending: -1 };
+    const flying = inFlight.get(key);
+    if (flying) {
+      await flying;
+      return windowOf(key);
     }
-    await pending;
-    return windowOf(key);
+    const loaded = await new Promise<Window | undefined>((resolve, reject) => {
+      const waiters = next.get(key) ?? [];
+      waiters.push({ resolve, reject });
+      next.set(key, waiters);
+      loader ??= loadBatches();
+    });
+    return loaded ?? windowOf(key);
   }
 
   return {

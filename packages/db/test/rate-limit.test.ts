@@ -59,6 +59,28 @@ it('shares one budget between replicas once they have synced', async () => {
   await waitFor(async () => !(await a.consume('t2')).allowed, { timeoutMs: 5000 });
 });
 
+it('loads a burst of new keys in a few statements, not one round trip each', async () => {
+  let statements = 0;
+  const counting = new Proxy(pool, {
+    get(target, name, receiver) {
+      if (name === 'query') {
+        return (...args: unknown[]) => {
+          statements++;
+          return (target.query as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
+  const limits = createRateLimitStore(counting, { keyPrefix: 'uploads', points: 2, durationS: 60 });
+  stores.push(limits);
+  const keys = Array.from({ length: 300 }, (_, i) => `burst-${i}`);
+  const outcomes = await Promise.all(keys.flatMap((k) => [limits.consume(k), limits.consume(k)]));
+  expect(outcomes.every((o) => o.allowed)).toBe(true);
+  expect(statements).toBeLessThanOrEqual(3);
+  expect((await limits.consume('burst-7')).allowed).toBe(false);
+});
+
 it('goes on from the shared count after a restart instead of granting a new budget', async () => {
   const before = store(3);
   for (let i = 0; i < 3; i++) expect((await before.consume('t3')).allowed).toBe(true);
