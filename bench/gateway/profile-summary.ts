@@ -1,4 +1,5 @@
-// Summarises a .cpuprofile (node --cpu-prof): self time by function and by package, the
+// Summarises a .cpuprofile (node --cpu-prof): self time by function and by package (shares of
+// the time the process was not idle), the
 // top frames, for bench/sections/gateway.md. Usage: node bench/gateway/profile-summary.js <file>
 import { readFileSync } from 'node:fs';
 
@@ -12,11 +13,17 @@ const profile = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as {
   samples: number[];
   timeDeltas: number[];
 };
-const total = profile.nodes.reduce((a, n) => a + n.hitCount, 0);
+const all = profile.nodes.reduce((a, n) => a + n.hitCount, 0);
+const idle = profile.nodes
+  .filter((n) => n.callFrame.functionName === '(idle)')
+  .reduce((a, n) => a + n.hitCount, 0);
+// Shares of the busy time: what the process spent its CPU on, not how long it waited.
+const total = all - idle;
 const byFn = new Map<string, number>();
 const byPkg = new Map<string, number>();
 for (const n of profile.nodes) {
   const { functionName, url, lineNumber } = n.callFrame;
+  if (functionName === '(idle)') continue;
   const pkg =
     /node_modules\/\.pnpm\/([^/]+)/.exec(url)?.[1]?.replace(/@[\d.]+.*$/, '') ??
     (/\/(packages|services)\/([^/]+)\//.exec(url)?.slice(1).join('/') ||
@@ -36,5 +43,5 @@ const top = (m: Map<string, number>, k: number) =>
     .map(([name, hits]) => `${((hits / total) * 100).toFixed(1).padStart(5)} %  ${name}`)
     .join('\n');
 console.log(
-  `samples: ${total}\n\nby package (self time):\n${top(byPkg, 25)}\n\nby function (self time):\n${top(byFn, 30)}`,
+  `samples: ${all}, idle ${((idle / all) * 100).toFixed(1)} % (shares below: of the busy rest)\n\nby package (self time):\n${top(byPkg, 25)}\n\nby function (self time):\n${top(byFn, 30)}`,
 );

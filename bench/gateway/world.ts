@@ -118,6 +118,7 @@ export async function startWorld(gatewayEnv: Record<string, string> = {}): Promi
       // The default, as deployed: every request is logged.
       LOG_LEVEL: 'info',
       ...BENCH_LIMITS,
+      ...(process.env.BENCH_PG_POOL_MAX ? { PG_POOL_MAX: process.env.BENCH_PG_POOL_MAX } : {}),
       // BENCH_GATEWAY_PROF_DIR=<dir>: a CPU profile of the gateway, written when it stops.
       ...(process.env.BENCH_GATEWAY_PROF_DIR
         ? {

@@ -201,6 +201,12 @@ export const gatewaySchema = z.object({
    */
   RATE_LIMIT_SYNC_MS: positiveInt.max(10_000).default(250),
   /**
+   * Postgres connections of the gateway's API pool. A burst of requests waits for one
+   * (at most PG_CONNECT_TIMEOUT_MS, then 503); keep replicas × this below the server's
+   * max_connections.
+   */
+  PG_POOL_MAX: positiveInt.max(1000).default(10),
+  /**
    * How long a gateway trusts an API key it looked up, before it asks Postgres again. A key
    * revoked with the CLI is refused by every gateway at once (Postgres NOTIFY); should that
    * message be lost (the listening connection was down), within this bound.

@@ -31,7 +31,7 @@ const pgOptions = {
   ...postgresOptions(config),
   onError: (err: Error) => logger.warn({ err }, 'postgres connection lost'),
 };
-const db = createDb(config.DATABASE_URL, pgOptions);
+const db = createDb(config.DATABASE_URL, { ...pgOptions, max: config.PG_POOL_MAX });
 const broker = connectBroker({
   url: config.AMQP_URL,
   prefix: config.AMQP_PREFIX,
