@@ -37,6 +37,8 @@ interface Window {
   shared: number;
   /** Spent here since the last sync. */
   pending: number;
+  /** Spent here and being written by the sync in flight: counted until it has landed. */
+  syncing: number;
 }
 
 // A fixed window from the first spend, as the `rate_limits` table has always held it
@@ -83,34 +85,43 @@ export function createRateLimitStore(pool: PgPool, options: RateLimitStoreOption
         const window = row
           ? { shared: row.points, expire: Number(row.expire) }
           : { shared: 0, expire: now + durationMs };
-        return [k, { ...window, pending: 0 }];
+        return [k, { ...window, pending: 0, syncing: 0 }];
       }),
     );
   }
 
   let syncing: Promise<void> | undefined;
   async function sync(): Promise<void> {
-    const spent = new Map<string, number>();
+    const taken = new Map<string, Window>();
     const now = Date.now();
     for (const [key, w] of windows) {
       // A window that ended takes its unshared points with it: they counted against it.
-      if (w.expire <= now) windows.delete(key);
-      else spent.set(key, w.pending);
+      if (w.expire <= now) {
+        windows.delete(key);
+        continue;
+      }
+      // Moved aside, not forgotten: spends decided meanwhile still count them.
+      w.syncing = w.pending;
+      w.pending = 0;
+      taken.set(key, w);
     }
-    if (spent.size === 0) return;
-    // Taken out before the write: what is spent meanwhile waits for the next sync.
-    for (const key of spent.keys()) windows.get(key)!.pending -= spent.get(key)!;
+    if (taken.size === 0) return;
     try {
-      const fresh = await addSpent(spent);
-      for (const [key, w] of fresh) {
-        const local = windows.get(key);
-        windows.set(key, { ...w, pending: local?.pending ?? 0 });
+      const fresh = await addSpent(new Map([...taken].map(([key, w]) => [key, w.syncing])));
+      for (const [key, w] of taken) {
+        // A window replaced meanwhile (a new one began) is not this sync's to update.
+        if (windows.get(key) !== w) continue;
+        // Updated in place: a spend holding this window object must still count.
+        const shared = fresh.get(key)!;
+        w.shared = shared.shared;
+        w.expire = shared.expire;
+        w.syncing = 0;
       }
     } catch (error) {
       // Kept for the next sync: nothing spent is forgotten because Postgres was away.
-      for (const [key, n] of spent) {
-        const w = windows.get(key);
-        if (w) w.pending += n;
+      for (const w of taken.values()) {
+        w.pending += w.syncing;
+        w.syncing = 0;
       }
       options.onSyncError?.(error);
     }
@@ -183,7 +194,7 @@ export function createRateLimitStore(pool: PgPool, options: RateLimitStoreOption
           ? { allowed: true, remainingPoints: points - w.shared }
           : { allowed: false, msBeforeNext: Math.max(0, w.expire - Date.now()) };
       }
-      const spent = w.shared + w.pending;
+      const spent = w.shared + w.syncing + w.pending;
       if (spent >= points)
         return { allowed: false, msBeforeNext: Math.max(0, w.expire - Date.now()) };
       w.pending++;

@@ -46,6 +46,21 @@ it('counts exactly in one process, concurrent spends included, and shares the co
   await waitFor(async () => (await sharedCount('t1')) >= 10, { timeoutMs: 5000 });
 });
 
+it('counts spends made while a sync is in flight (never a point twice or none)', async () => {
+  // A sync every 1 ms: spends keep landing while one is being written.
+  const limits = store(40, 1);
+  const remaining: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const o = await limits.consume('t-sync');
+    expect(o.allowed).toBe(true);
+    if (o.allowed) remaining.push(o.remainingPoints);
+    await new Promise((r) => setTimeout(r, i % 3));
+  }
+  expect(remaining).toEqual(Array.from({ length: 40 }, (_, i) => 39 - i));
+  expect((await limits.consume('t-sync')).allowed).toBe(false);
+  await waitFor(async () => (await sharedCount('t-sync')) === 40, { timeoutMs: 5000 });
+});
+
 it('shares one budget between replicas once they have synced', async () => {
   const a = store(6);
   const b = store(6);
