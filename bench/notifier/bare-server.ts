@@ -3,12 +3,13 @@
 // grouped by the `jobId` of their URL. No auth, no database, no broker.
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
+import type * as Ws from 'ws';
 import type { WebSocket } from 'ws';
 import type { BareCommand, BareMessage } from './protocol.js';
 
 // `ws` is the notifier's dependency: borrowed from there rather than added at the root.
 const require = createRequire(new URL('../../services/notifier/package.json', import.meta.url));
-const { WebSocketServer } = require('ws') as typeof import('ws');
+const { WebSocketServer } = require('ws') as typeof Ws;
 
 const wss = new WebSocketServer({
   port: 0,
