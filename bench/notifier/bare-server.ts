@@ -1,6 +1,8 @@
-// The baseline: a bare `ws` server with the best-known broadcast (each frame encoded once
-// to a Buffer, every socket corked for the whole batch, then uncorked), subscribers
-// grouped by the `jobId` of their URL. No auth, no database, no broker.
+// The baseline: a bare `ws` server with the best-known broadcast — each WebSocket frame
+// built once (header and payload in one Buffer), written to every subscriber's TCP socket,
+// all sockets corked for the whole batch and then uncorked — subscribers grouped by the
+// `jobId` of their URL. No auth, no database, no broker. (`socket.send(buffer)` per
+// client costs more: ws frames the payload again for each one.)
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type * as Ws from 'ws';
@@ -44,9 +46,27 @@ process.on('message', (command: BareCommand) => {
   }
   const room = rooms.get(command.jobId);
   if (!room) return;
-  const frames = command.frames.map((f) => Buffer.from(f));
+  const frames = command.frames.map((f) => textFrame(Buffer.from(f)));
   for (const socket of room) raw(socket).cork();
-  for (const frame of frames) for (const socket of room) socket.send(frame, { binary: false });
+  for (const frame of frames) for (const socket of room) raw(socket).write(frame);
   for (const socket of room) raw(socket).uncork();
 });
 process.on('disconnect', () => process.exit(0));
+
+/** An unmasked, final text frame (RFC 6455 5.2): the bytes the notifier sends too. */
+function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
+}

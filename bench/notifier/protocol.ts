@@ -8,7 +8,7 @@ export interface Target {
   path: string;
   count: number;
   /** Source address, so one process's sockets use their own ephemeral port range. */
-  localAddress: string;
+  localAddress?: string;
   /** Handshakes in flight at once. */
   window: number;
 }

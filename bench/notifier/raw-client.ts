@@ -24,11 +24,11 @@ export function upgradeRequest(host: string, port: number, path: string): Buffer
 /** Opens one connection; its frames go to `events` until it closes. */
 export function openRaw(
   port: number,
-  localAddress: string,
+  localAddress: string | undefined,
   request: Buffer,
   events: RawClientEvents,
 ): Socket {
-  const socket = connect({ host: '127.0.0.1', port, localAddress });
+  const socket = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
   socket.setNoDelay(true);
   let pending: Buffer | undefined;
   let open = false;

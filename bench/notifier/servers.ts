@@ -22,7 +22,15 @@ export async function startNotifier(env: Record<string, string>): Promise<Server
   const port = await freePort();
   const service: ServiceProcess = await startService(
     'notifier',
-    { ...env, NOTIFIER_PORT: String(port), WS_MAX_CONNECTIONS_PER_TENANT: '1000000' },
+    {
+      ...env,
+      NOTIFIER_PORT: String(port),
+      WS_MAX_CONNECTIONS_PER_TENANT: '1000000',
+      // `--import <bench/notifier/cpu-profile.js>`: profiles the notifier only.
+      ...(process.env.BENCH_NOTIFIER_NODE_OPTIONS
+        ? { NODE_OPTIONS: process.env.BENCH_NOTIFIER_NODE_OPTIONS }
+        : {}),
+    },
     `http://127.0.0.1:${port}/readyz`,
   );
   return {
