@@ -92,7 +92,12 @@ export class Hub {
   private readonly heartbeatTimer: NodeJS.Timeout;
   /** Live seqs seen lately: whether an admission that skipped its replay missed one. */
   private readonly recent = new RecentSeqs();
-  /** The last event serialized: a fan-out sends the same frame to every subscriber. */
+  /**
+   * One serialization (and one `decorate`, whose ETA estimator keeps state) per event
+   * object, whatever the number of subscribers; the last one is also kept aside, so a
+   * fan-out's thousands of sends skip the WeakMap.
+   */
+  private readonly serialized = new WeakMap<JobEvent, Serialized>();
   private lastEvent: JobEvent | undefined;
   private lastFrame: Serialized | undefined;
   private sentCount = 0;
@@ -166,7 +171,8 @@ export class Hub {
         reason: `at most ${this.options.maxConnectionsPerTenant} event streams per tenant`,
       };
     }
-    // Shared by nothing else, built on first use: most subscriptions never fail.
+    // No logger child per subscriber (pino serialises a child's bindings when it is made):
+    // the ids go into the rare warning itself.
     const onError = (err: unknown) =>
       this.options.logger.warn(
         { err, tenantId, ...(stream.kind === 'job' ? { jobId: stream.jobId } : {}) },
@@ -339,8 +345,13 @@ export class Hub {
       id = String(event.seq);
       // A live event is one object for all its subscribers: serialized and framed once.
       if (this.lastEvent !== event) {
-        const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
-        this.lastFrame = new Serialized(JSON.stringify(frame));
+        let cached = this.serialized.get(event);
+        if (!cached) {
+          const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
+          cached = new Serialized(JSON.stringify(frame));
+          this.serialized.set(event, cached);
+        }
+        this.lastFrame = cached;
         this.lastEvent = event;
       }
       data = this.lastFrame!;
