@@ -18,6 +18,7 @@ export * from './api-keys.repository.js';
 export * from './uploads.repository.js';
 export * from './jobs.repository.js';
 export * from './job-events.repository.js';
+export * from './job-head.repository.js';
 export * from './outbox.repository.js';
 export * from './queue-lanes.repository.js';
 export * from './tenant-events.repository.js';

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { JobEvent, type EventFrame } from '@transcribe/contracts';
 import {
   currentTenantCursor,
+  findJobEventHead,
   findTenantEventHorizon,
   listJobEvents,
   listTenantEvents,
@@ -20,6 +21,7 @@ import {
 import { admit, type EventsRequest } from './authenticate.js';
 import { EtaEstimator } from './eta.js';
 import { Hub } from './hub.js';
+import { sharedHeadReads } from './job-heads.js';
 import { jobLinks } from './links.js';
 import { safeJson } from './json.js';
 import { serveSse } from './sse.js';
@@ -70,8 +72,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   });
   const publicApiUrl = deps.settings.publicApiUrl ?? 'http://localhost:8080';
   const eta = new EtaEstimator();
+  const jobHead = sharedHeadReads(
+    (tenantId, jobId) => findJobEventHead(deps.db, tenantId, jobId),
+    () => hub.mark(),
+  );
   const admitRequest = (request: EventsRequest) =>
-    admit(request, deps.db, deps.settings.tokenSecret);
+    admit(request, deps.db, deps.settings.tokenSecret, jobHead);
 
   const server = createServer((req, res) => {
     const json = (status: number, body: unknown) =>
@@ -137,7 +143,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     maxBufferedBytes: deps.settings.maxBufferedBytes,
     maxConnectionsPerTenant: deps.settings.maxConnectionsPerTenant ?? 1000,
     onConnectionsChange: (n) => connections.set(n),
-    onEventSent: () => sent.inc(),
+    onEventsSent: (count) => sent.inc(count),
   });
 
   const onBrokerEvent: MessageHandler = async (body, ctx) => {

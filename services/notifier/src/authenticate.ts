@@ -8,22 +8,18 @@ import {
   TOKEN_SUBPROTOCOL_PREFIX,
   verifyEventsToken,
 } from '@transcribe/contracts';
-import {
-  findJob,
-  findTenantIdByApiKey,
-  isPossibleApiKey,
-  type Db,
-  type TenantCursor,
-} from '@transcribe/db';
+import { findTenantIdByApiKey, isPossibleApiKey, type Db, type TenantCursor } from '@transcribe/db';
 import { parseCursor } from './cursor.js';
+import type { JobHead } from './job-heads.js';
 
 /**
  * What a client follows: one job from a seq, or all of its tenant's jobs from a cursor.
  * `deleted`: a resume (`after` > 0) of a job that is not there any more; the stream only
- * says so (a discontinuity frame) and ends.
+ * says so (a discontinuity frame) and ends. `head`: the job's committed head read at
+ * admission, which tells whether the client missed anything (no replay read when not).
  */
 export type Stream =
-  | { kind: 'job'; jobId: string; after: number; deleted?: boolean }
+  | { kind: 'job'; jobId: string; after: number; deleted?: boolean; head?: JobHead }
   | { kind: 'tenant'; after?: TenantCursor };
 
 export type Admission =
@@ -89,6 +85,7 @@ export async function admit(
   request: EventsRequest,
   db: Db,
   tokenSecret: string,
+  jobHead: (tenantId: string, jobId: string) => Promise<JobHead | undefined>,
 ): Promise<Admission> {
   const { query, credentials, lastEventId } = request;
   const after = lastEventId ?? query.after;
@@ -130,11 +127,15 @@ export async function admit(
     return deny(CloseCode.Unauthorized, 'missing credentials');
   }
 
-  if (stream.kind === 'job' && !(await findJob(db, tenantId, stream.jobId))) {
-    // A client that saw events of this job resumes: it existed, so say it is gone rather
-    // than leave a gap that looks like "not found" for a typo.
-    if (stream.after > 0) return { ok: true, tenantId, stream: { ...stream, deleted: true } };
-    return deny(CloseCode.NotFound, 'job not found');
+  if (stream.kind === 'job') {
+    const head = await jobHead(tenantId, stream.jobId);
+    if (!head) {
+      // A client that saw events of this job resumes: it existed, so say it is gone rather
+      // than leave a gap that looks like "not found" for a typo.
+      if (stream.after > 0) return { ok: true, tenantId, stream: { ...stream, deleted: true } };
+      return deny(CloseCode.NotFound, 'job not found');
+    }
+    stream.head = head;
   }
   return { ok: true, tenantId, stream };
 }

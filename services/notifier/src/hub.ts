@@ -18,6 +18,7 @@ import {
 } from './authenticate.js';
 import { formatCursor } from './cursor.js';
 import { jobDeletedFrame, tenantGapFrame } from './discontinuity.js';
+import { RecentSeqs } from './recent-seqs.js';
 import { JobSubscription, type LoadEvents } from './subscription.js';
 import { TenantSubscription, type LoadTenantEvents } from './tenant-subscription.js';
 
@@ -40,7 +41,8 @@ export interface HubOptions {
   /** Open streams per tenant on this notifier, WebSocket and SSE together (4429 beyond). */
   maxConnectionsPerTenant: number;
   onConnectionsChange?: (count: number) => void;
-  onEventSent?: () => void;
+  /** Frames sent since the last call (counted per tick, not per send). */
+  onEventsSent?: (count: number) => void;
 }
 
 /** How frames reach one client: a WebSocket or an SSE response. */
@@ -57,12 +59,15 @@ export interface Transport {
   terminate(): void;
 }
 
-/** A frame serialized once for every subscriber: text for SSE, UTF-8 bytes for WebSocket. */
+/**
+ * A frame serialized once for every subscriber: text for SSE, and for WebSocket the whole
+ * frame (header and UTF-8 payload in one buffer), so fanning it out is one write each.
+ */
 export class Serialized {
-  private encoded: Buffer | undefined;
+  private framed: Buffer | undefined;
   constructor(readonly text: string) {}
-  get bytes(): Buffer {
-    return (this.encoded ??= Buffer.from(this.text));
+  get wsFrame(): Buffer {
+    return (this.framed ??= textFrame(Buffer.from(this.text)));
   }
 }
 
@@ -85,14 +90,26 @@ export class Hub {
   private readonly perTenant = new Map<string, number>();
   private readonly clients = new Map<Transport, Client>();
   private readonly heartbeatTimer: NodeJS.Timeout;
-  /** One serialization per event object, whatever the number of subscribers. */
+  /** Live seqs seen lately: whether an admission that skipped its replay missed one. */
+  private readonly recent = new RecentSeqs();
+  /**
+   * One serialization (and one `decorate`, whose ETA estimator keeps state) per event
+   * object, whatever the number of subscribers; the last one is also kept aside, so a
+   * fan-out's thousands of sends skip the WeakMap.
+   */
   private readonly serialized = new WeakMap<JobEvent, Serialized>();
+  private lastEvent: JobEvent | undefined;
+  private lastFrame: Serialized | undefined;
+  private sentCount = 0;
   private closed = false;
 
   constructor(private readonly options: HubOptions) {
     this.wss = new WebSocketServer({
       noServer: true,
+      // Clients only answer pings: small frames, no compression state per connection.
       maxPayload: 4096,
+      perMessageDeflate: false,
+      clientTracking: false,
       handleProtocols: (protocols) => selectSubprotocol(protocols),
     });
     options.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -104,14 +121,21 @@ export class Hub {
     return this.clients.size;
   }
 
+  /** Where an admission's "since" starts: taken before it reads the job's head. */
+  mark(): number {
+    return this.recent.mark();
+  }
+
   /** A live event from the broker. */
   dispatch(event: JobEvent): void {
+    this.recent.note(event.jobId, event.seq);
     for (const client of this.byJob.get(event.jobId) ?? []) void client.job!.live(event);
     for (const client of this.byTenant.get(event.tenantId) ?? []) void client.tenant!.wake();
   }
 
   /** Live events may have been missed (broker reconnect): every subscription re-reads. */
   resyncAll(): void {
+    this.recent.invalidate();
     for (const client of this.clients.values()) {
       void client.job?.resync();
       void client.tenant?.wake();
@@ -147,11 +171,13 @@ export class Hub {
         reason: `at most ${this.options.maxConnectionsPerTenant} event streams per tenant`,
       };
     }
-    const log = this.options.logger.child({
-      tenantId,
-      ...(stream.kind === 'job' ? { jobId: stream.jobId } : {}),
-    });
-    const onError = (err: unknown) => log.warn({ err }, 'subscription error');
+    // No logger child per subscriber (pino serialises a child's bindings when it is made):
+    // the ids go into the rare warning itself.
+    const onError = (err: unknown) =>
+      this.options.logger.warn(
+        { err, tenantId, ...(stream.kind === 'job' ? { jobId: stream.jobId } : {}) },
+        'subscription error',
+      );
     const client: Client = { tenantId, transport };
     this.clients.set(transport, client);
     this.perTenant.set(tenantId, open + 1);
@@ -167,7 +193,14 @@ export class Hub {
         onError,
       );
       addTo(this.byJob, stream.jobId, client);
-      void client.job.start();
+      // Registered now: every later event reaches it live. It missed nothing before if it
+      // has the head read at admission and nothing newer was dispatched since that read.
+      const { head } = stream;
+      const current =
+        head !== undefined &&
+        stream.after >= head.lastSeq &&
+        stream.after >= this.recent.highestSince(stream.jobId, head.mark);
+      if (!current) void client.job.start();
     } else {
       void this.startTenantStream(client, stream.after, onError);
     }
@@ -245,8 +278,14 @@ export class Hub {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== this.options.path) {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    // The plain path compares as it is; anything else (encoded, dotted) goes through URL.
+    const path = query < 0 ? url : url.slice(0, query);
+    if (
+      path !== this.options.path &&
+      new URL(url, 'http://localhost').pathname !== this.options.path
+    ) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
@@ -268,16 +307,20 @@ export class Hub {
       return;
     }
     if (socket.readyState !== socket.OPEN) return;
-    const transport = webSocketTransport(socket);
+    const transport = new WsTransport(socket, (socket as unknown as { _socket: Duplex })._socket);
     // Admitted while shutting down, close() has already run: attach refuses with 1001.
     const attached = this.attach(admission, transport);
     if (!attached.ok) {
       socket.close(attached.code, attached.reason);
       return;
     }
-    socket.on('close', () => this.detach(transport));
-    socket.on('error', () => this.detach(transport));
+    transport.onGone = this.detachTransport;
+    socket.on('close', onSocketGone);
+    socket.on('error', onSocketGone);
   }
+
+  /** One function for every socket's close and error (see WsTransport). */
+  private readonly detachTransport = (transport: Transport) => this.detach(transport);
 
   private send(client: Client, event: JobEvent, cursor?: TenantCursor): void {
     const { transport } = client;
@@ -300,17 +343,27 @@ export class Hub {
       data = new Serialized(JSON.stringify(frame));
     } else {
       id = String(event.seq);
-      let cached = this.serialized.get(event);
-      if (!cached) {
-        const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
-        cached = new Serialized(JSON.stringify(frame));
-        this.serialized.set(event, cached);
+      // A live event is one object for all its subscribers: serialized and framed once.
+      if (this.lastEvent !== event) {
+        let cached = this.serialized.get(event);
+        if (!cached) {
+          const frame: EventFrame = { kind: 'event', event, ...this.options.decorate?.(event) };
+          cached = new Serialized(JSON.stringify(frame));
+          this.serialized.set(event, cached);
+        }
+        this.lastFrame = cached;
+        this.lastEvent = event;
       }
-      data = cached;
+      data = this.lastFrame!;
     }
     transport.send(data, id, event.type);
-    this.options.onEventSent?.();
+    if (this.sentCount++ === 0) queueMicrotask(this.reportSent);
   }
+
+  private readonly reportSent = () => {
+    this.options.onEventsSent?.(this.sentCount);
+    this.sentCount = 0;
+  };
 
   private remove(client: Client): void {
     if (!this.clients.delete(client.transport)) return;
@@ -329,6 +382,7 @@ export class Hub {
   }
 
   private heartbeat(): void {
+    this.recent.rotate();
     for (const client of [...this.clients.values()]) {
       if (!client.transport.heartbeat()) {
         client.transport.terminate();
@@ -350,48 +404,109 @@ function removeFrom(map: Map<string, Set<Client>>, key: string, client: Client):
   if (set?.size === 0) map.delete(key);
 }
 
-function webSocketTransport(socket: WebSocket): Transport {
-  let alive = true;
-  socket.on('pong', () => (alive = true));
-  // ws keeps its TCP socket in `_socket` (not public API, hence the guard). Corking it until
-  // the end of the tick turns a burst of frames to one client — several events in one
-  // broker read — into one writev instead of one syscall per frame.
-  const raw = (socket as unknown as { _socket?: Duplex })._socket;
-  let corked = false;
+const TRANSPORT = Symbol('transport');
+type TaggedSocket = WebSocket & { [TRANSPORT]?: WsTransport };
+
+/**
+ * A WebSocket client. One object per connection and no closures: the listeners are shared
+ * functions that find it through the socket, which matters at tens of thousands of them.
+ */
+class WsTransport implements Transport {
+  alive = true;
+  /** The hub's detach, called when the socket closes or fails. */
+  onGone: ((transport: Transport) => void) | undefined;
   /** Bytes held by our own cork this tick: not the client's backlog. */
-  let heldBytes = 0;
-  const uncork = () => {
-    corked = false;
-    heldBytes = 0;
-    raw!.uncork();
-  };
-  return {
-    // Bytes encoded once per event, sent as a text frame to every socket.
-    send(frame) {
-      if (raw && typeof raw.cork === 'function' && !corked) {
-        corked = true;
-        raw.cork();
-        process.nextTick(uncork);
-      }
-      if (corked) heldBytes += frame.bytes.length + frameHeaderBytes(frame.bytes.length);
-      socket.send(frame.bytes, { binary: false });
-    },
-    buffered: () => socket.bufferedAmount - heldBytes,
-    close: (code, reason) => socket.close(code, reason),
-    isOpen: () => socket.readyState === socket.OPEN,
-    heartbeat() {
-      if (!alive) return false;
-      alive = false;
-      socket.ping();
-      return true;
-    },
-    terminate: () => socket.terminate(),
-  };
+  heldBytes = 0;
+  corked = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    /** ws's TCP socket (`_socket`, not public API): the frames are written to it. */
+    readonly raw: Duplex,
+  ) {
+    (socket as TaggedSocket)[TRANSPORT] = this;
+    socket.on('pong', onPong);
+  }
+
+  // Each frame is written whole (built once per event, see Serialized) straight to the TCP
+  // socket, corked until the check phase of this loop turn (setImmediate): the events that
+  // one read from the broker carries, several reads' worth in a busy turn, go to a client
+  // in one writev.
+  // That bypasses ws's sender, which is safe because it never holds frames back here (no
+  // compression) and nothing is written after its close frame (isOpen is checked first).
+  send(frame: Serialized): void {
+    const bytes = frame.wsFrame;
+    if (!this.corked) {
+      this.corked = true;
+      this.raw.cork();
+      corkedThisTick.push(this);
+      if (corkedThisTick.length === 1) setImmediate(uncorkAll);
+    }
+    this.heldBytes += bytes.length;
+    this.raw.write(bytes);
+  }
+
+  buffered(): number {
+    return this.socket.bufferedAmount - this.heldBytes;
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  isOpen(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  heartbeat(): boolean {
+    if (!this.alive) return false;
+    this.alive = false;
+    this.socket.ping();
+    return true;
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
 }
 
-/** Size of an unmasked WebSocket frame header for a payload of `length` bytes. */
-function frameHeaderBytes(length: number): number {
-  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+function onPong(this: TaggedSocket): void {
+  this[TRANSPORT]!.alive = true;
+}
+
+function onSocketGone(this: TaggedSocket): void {
+  const transport = this[TRANSPORT]!;
+  transport.onGone?.(transport);
+}
+
+/** Transports corked during this loop turn, uncorked together after its I/O. */
+const corkedThisTick: WsTransport[] = [];
+
+function uncorkAll(): void {
+  for (const transport of corkedThisTick) {
+    transport.corked = false;
+    transport.heldBytes = 0;
+    transport.raw.uncork();
+  }
+  corkedThisTick.length = 0;
+}
+
+/** An unmasked, final text frame of `payload` (RFC 6455 5.2): servers never mask. */
+export function textFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, header);
+  return frame;
 }
 
 /**

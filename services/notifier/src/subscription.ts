@@ -1,6 +1,8 @@
 import type { JobEvent } from '@transcribe/contracts';
 
 const RETRY_MS = 1000;
+/** What `live` returns on its fast path: no promise allocated per subscriber per event. */
+const DELIVERED: Promise<void> = Promise.resolve();
 
 export type LoadEvents = (jobId: string, after: number) => Promise<JobEvent[]>;
 
@@ -42,7 +44,7 @@ export class JobSubscription {
     // thousands of subscribers per event that chain is most of the fan-out's cost.
     if (this.pending === 0 && event.seq === this.lastSeq + 1) {
       this.deliver(event);
-      return Promise.resolve();
+      return DELIVERED;
     }
     return this.enqueue(async () => {
       if (event.seq <= this.lastSeq) return; // already delivered (replay or duplicate publish)
