@@ -287,8 +287,12 @@ export const workerSchema = z.object({
   METRICS_PORT: port.default(9091),
   /** Scratch space for downloads and decoded audio (about 115 MB per hour of audio); default: the OS temp folder. */
   TMP_DIR: z.string().optional(),
-  /** Longest accepted recording, measured on the decoded audio; longer fails `too_long` before any engine work. */
-  MAX_DURATION_S: positiveInt.default(4 * 3600),
+  /**
+   * Longest accepted recording, measured on the decoded audio; longer fails `too_long` before
+   * any engine work. The default (12 h) covers the 10 hours hosted services take; what one
+   * tenant may send is bounded by TENANT_MAX_AUDIO_S_PER_DAY, the guard against abuse.
+   */
+  MAX_DURATION_S: positiveInt.default(12 * 3600),
   /** Attempts charged to a job (engine or transient failures) before it fails `engine_failed` and is dead-lettered. */
   MAX_ATTEMPTS: positiveInt.max(20).default(3),
   /** Attempts lost to vanished workers or hand-overs (not charged to MAX_ATTEMPTS) before a job fails `worker_lost`. */

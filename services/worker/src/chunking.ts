@@ -1,5 +1,6 @@
-// Where to cut a long recording: about every `chunkS` seconds, moved into a nearby
-// silence when there is one, so no word is split between two engine calls.
+// Where to cut a long recording: into equal chunks of at most about `chunkS` seconds,
+// each cut moved into a nearby silence when there is one, so no word is split between
+// two engine calls.
 import type { Segment, Word } from '@transcribe/contracts';
 import type { EngineSegment, EngineWord } from './engines/engine.js';
 
@@ -24,10 +25,14 @@ export interface ChunkPlanOptions {
 const EDGE_S = 0.1;
 
 /**
- * Splits `[0, durationS]` into spans of about `chunkS`. Each boundary is the point of a
- * detected silence nearest to its target (start of the chunk + chunkS), if one lies
- * within `windowS`; otherwise the target itself. A tail shorter than the window is
- * folded into the last chunk rather than transcribed on its own.
+ * Splits `[0, durationS]` into spans of equal length, as few as keep each within about
+ * `chunkS` (a recording up to `chunkS` + `windowS` stays whole). Equal spans, not
+ * `chunkS`-long ones and a leftover, because fanned-out chunks run side by side: the job
+ * ends with its slowest worker, so no chunk should be much longer than the others, and
+ * a short leftover would only pay a chunk's overhead for little audio. Each boundary is
+ * the point of a detected silence nearest to its target, if one lies within `windowS`;
+ * otherwise the target itself. After each cut the rest is shared out again, so a cut
+ * moved into a pause does not pile up on the last chunk.
  */
 export function planChunks(
   durationS: number,
@@ -37,11 +42,13 @@ export function planChunks(
   const chunkS = opts.chunkS;
   // A window as wide as the chunk could move a cut back to where the chunk started.
   const windowS = Math.min(opts.windowS, chunkS / 2);
+  const count = Math.max(1, Math.ceil((durationS - windowS) / chunkS));
   const spans: ChunkSpan[] = [];
   let start = 0;
-  while (durationS - start > chunkS + windowS) {
-    const target = start + chunkS;
-    const cut = nearestSilencePoint(silences, target, windowS) ?? target;
+  for (let left = count; left > 1; left--) {
+    const target = start + (durationS - start) / left;
+    const window = Math.min(windowS, (target - start) / 2);
+    const cut = nearestSilencePoint(silences, target, window) ?? target;
     spans.push({ startS: start, endS: cut });
     start = cut;
   }
