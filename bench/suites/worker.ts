@@ -104,7 +104,11 @@ export const workerSuite: Suite = {
       const hugeWav = await speech(dir, hugeS, 'wav');
 
       /** One recording through a stack's gateway to completion. */
-      const throughStack = async (at: { env: TestEnv; stack: Stack }, file: string, limitS: number) => {
+      const throughStack = async (
+        at: { env: TestEnv; stack: Stack },
+        file: string,
+        limitS: number,
+      ) => {
         const bytes = await readFile(file);
         const since = Date.now();
         const id = await submitRecording(at.stack.gatewayUrl, key, {
@@ -169,7 +173,8 @@ export const workerSuite: Suite = {
       const figures: Figure[] = [
         {
           id: 'pipeline-overhead',
-          title: 'a 5-minute recording: submit → completed through gateway + one worker (pocketsphinx)',
+          title:
+            'a 5-minute recording: submit → completed through gateway + one worker (pocketsphinx)',
           baselineTitle: 'ffmpeg decode piped into pocketsphinx_continuous, same file',
           ours: async () => {
             const r = await throughStack(one, fiveMinutes, 900);

@@ -4,7 +4,8 @@ import { readdir, readFile } from 'node:fs/promises';
 
 export async function procStatusKb(pid: number): Promise<{ rssKb: number; hwmKb: number }> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0);
   return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
 }
 
