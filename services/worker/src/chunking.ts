@@ -19,6 +19,14 @@ export interface ChunkPlanOptions {
   chunkS: number;
   /** A silence within this distance of the target boundary is used instead of the target. */
   windowS: number;
+  /**
+   * A recording longer than one chunk is cut into at least this many (when fanned out,
+   * so that a mid-length recording still spreads over the worker pool), none shorter
+   * than `minChunkS`.
+   */
+  minCount?: number;
+  /** Shortest chunk `minCount` may ask for (default 30 s). */
+  minChunkS?: number;
 }
 
 /** How far inside a silence to cut, so the cut never lands on a word's first or last sample. */
@@ -26,7 +34,7 @@ const EDGE_S = 0.1;
 
 /**
  * Splits `[0, durationS]` into spans of equal length, as few as keep each within about
- * `chunkS` (a recording up to `chunkS` + `windowS` stays whole). Equal spans, not
+ * `chunkS` (a recording up to `chunkS` + `windowS` stays whole), or `minCount`. Equal spans, not
  * `chunkS`-long ones and a leftover, because fanned-out chunks run side by side: the job
  * ends with its slowest worker, so no chunk should be much longer than the others, and
  * a short leftover would only pay a chunk's overhead for little audio. Each boundary is
@@ -42,7 +50,11 @@ export function planChunks(
   const chunkS = opts.chunkS;
   // A window as wide as the chunk could move a cut back to where the chunk started.
   const windowS = Math.min(opts.windowS, chunkS / 2);
-  const count = Math.max(1, Math.ceil((durationS - windowS) / chunkS));
+  let count = Math.max(1, Math.ceil((durationS - windowS) / chunkS));
+  if (count > 1 && opts.minCount) {
+    const most = Math.floor(durationS / (opts.minChunkS ?? 30));
+    count = Math.max(count, Math.min(opts.minCount, most));
+  }
   const spans: ChunkSpan[] = [];
   let start = 0;
   for (let left = count; left > 1; left--) {

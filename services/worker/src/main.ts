@@ -60,10 +60,12 @@ const engines = !transcribeLane
             text.trim(),
           ),
         // PocketSphinx keeps its model loaded between chunks, in decoders beside this file.
-        sphinxDecoder: {
-          script: fileURLToPath(new URL('./engines/sphinx-decoder.js', import.meta.url)),
-          concurrency: config.WORKER_CONCURRENCY,
-        },
+        ...(config.SPHINX_RESIDENT && {
+          sphinxDecoder: {
+            script: fileURLToPath(new URL('./engines/sphinx-decoder.js', import.meta.url)),
+            concurrency: config.WORKER_CONCURRENCY,
+          },
+        }),
       },
     ).catch((error: unknown) => {
       if (!(error instanceof EngineStartupError)) throw error;
@@ -145,6 +147,7 @@ const consumer: Consumer | undefined = !engines
         tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
         fanOut: {
           minChunks: config.FANOUT_MIN_CHUNKS,
+          spreadChunks: config.FANOUT_SPREAD_CHUNKS,
           leaseMs: config.JOB_TIMEOUT_S * 1000,
           storage,
         },

@@ -42,6 +42,20 @@ describe('planChunks', () => {
     expect(planChunks(3600, [], { chunkS: 300, windowS: 20 })).toHaveLength(12);
   });
 
+  it('cuts a fanned-out recording of a few chunks into at least minCount, none under minChunkS', () => {
+    const opts = { chunkS: 300, windowS: 20, minCount: 8 };
+    // Ten minutes: two chunks would leave all but two workers idle; eight of 75 s each.
+    const ten = planChunks(600, [], opts);
+    expect(ten).toHaveLength(8);
+    for (const s of ten) expect(s.endS - s.startS).toBeCloseTo(75, 6);
+    // One chunk's worth stays whole; an hour already has more than eight.
+    expect(planChunks(310, [], opts)).toHaveLength(1);
+    expect(planChunks(3600, [], opts)).toHaveLength(12);
+    // Never shorter than minChunkS: 100 s in 30 s chunks is 4 (the target), not 8.
+    expect(planChunks(100, [], { chunkS: 30, windowS: 5, minCount: 8 })).toHaveLength(4);
+    expect(planChunks(400, [], { ...opts, minChunkS: 100 })).toHaveLength(4);
+  });
+
   it('cuts at the silence point nearest the target, inside the window only, and shares out the rest', () => {
     const silences = [
       { startS: 24, endS: 25 }, // 5 s early
