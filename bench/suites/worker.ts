@@ -95,13 +95,18 @@ export const workerSuite: Suite = {
       envs.push(memoryEnv);
       const tenantId = await ensureTenant(memoryEnv.db, 'bench-worker');
 
-      const longS = quick ? 600 : 3600;
+      // BENCH_WORKER_LONG_MIN sets the scale-out recording (minutes), and BENCH_WORKER_ONLY
+      // picks figures by id prefix (e.g. `scale-out`), for a run that has less time.
+      const longS = Number(process.env.BENCH_WORKER_LONG_MIN ?? (quick ? 10 : 60)) * 60;
       const hugeS = quick ? 3600 : 36_000;
+      const only = process.env.BENCH_WORKER_ONLY?.split(',').map((p) => p.trim());
+      const wanted = (id: string) => !only || only.some((p) => id.startsWith(p));
       log(`  making recordings (5 min, ${longS / 60} min, 1 min and ${hugeS / 3600} h)…`);
-      const fiveMinutes = await speech(dir, 300, 'mp3');
-      const long = await speech(dir, longS, 'mp3');
-      const minuteWav = await speech(dir, 60, 'wav');
-      const hugeWav = await speech(dir, hugeS, 'wav');
+      // Made before any measurement, and only those the chosen figures use.
+      const fiveMinutes = wanted('pipeline') ? await speech(dir, 300, 'mp3') : '';
+      const long = wanted('scale-out') ? await speech(dir, longS, 'mp3') : '';
+      const minuteWav = wanted('rss') ? await speech(dir, 60, 'wav') : '';
+      const hugeWav = wanted('rss') ? await speech(dir, hugeS, 'wav') : '';
 
       /** One recording through a stack's gateway to completion. */
       const throughStack = async (
@@ -220,7 +225,7 @@ export const workerSuite: Suite = {
           ],
         },
       ];
-      return { figures, close };
+      return { figures: figures.filter((f) => wanted(f.id)), close };
     } catch (error) {
       await close();
       throw error;

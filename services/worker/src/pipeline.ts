@@ -197,12 +197,17 @@ export async function runPipeline(
     const media = { durationS: decodedS };
 
     report(at('splitting', 0), 'splitting');
+    // Pauses matter only where there is a cut: a recording up to a chunk and its window
+    // stays whole (planChunks), and a pass over its WAV would be time spent for nothing.
+    const windowS = deps.chunkWindowS ?? 20;
     const silences =
-      media.durationS > chunkS ? await detectSilences(wav, { signal }) : ([] as const);
+      media.durationS > chunkS + Math.min(windowS, chunkS / 2)
+        ? await detectSilences(wav, { signal })
+        : ([] as const);
     const chunks = await store.plan(
       planChunks(media.durationS, silences, {
         chunkS,
-        windowS: deps.chunkWindowS ?? 20,
+        windowS,
         minCount: fanOut?.spreadChunks,
       }),
     );

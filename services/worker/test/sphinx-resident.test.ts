@@ -144,6 +144,14 @@ describe('resident decoder failures', () => {
     await engine.close();
   });
 
+  test('a decoder that never gets ready fails the warm-up in time and is killed', async () => {
+    const stuck = join(dir, 'stuck-decoder.mjs');
+    await writeFile(stuck, 'setInterval(() => {}, 1000);\n');
+    const engine = createResidentSphinxEngine({ decoderScript: stuck });
+    await expect(engine.warm(300)).rejects.toThrow(/not ready within 300 ms/);
+    await waitFor(async () => engine.processes().length === 0, { what: 'the decoder to end' });
+  });
+
   test('a bad model path fails with pocketsphinx’s own explanation', async () => {
     const engine = createResidentSphinxEngine({ decoderScript, hmm: join(dir, 'no-such-model') });
     await expect(engine.warm()).rejects.toThrow(/exited with code [1-9][\s\S]*no-such-model/);

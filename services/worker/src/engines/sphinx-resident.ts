@@ -30,8 +30,12 @@ export interface ResidentSphinxOptions {
 }
 
 export interface ResidentSphinxEngine extends Engine {
-  /** Loads one decoder now (at worker start), so the first chunk does not wait for it. */
-  warm(): Promise<void>;
+  /**
+   * Loads one decoder now (at worker start), so the first chunk does not wait for it.
+   * Rejects when it fails or is not ready within `timeoutMs` (default 60 s; it is then
+   * killed): a start-up never waits on a stuck decoder.
+   */
+  warm(timeoutMs?: number): Promise<void>;
   /** Ends every decoder. */
   close(): Promise<void>;
   /** Decoder processes alive now (for tests and metrics). */
@@ -130,11 +134,19 @@ export function createResidentSphinxEngine(opts: ResidentSphinxOptions): Residen
         else decoder.child.kill('SIGKILL');
       }
     },
-    async warm() {
+    async warm(timeoutMs = 60_000) {
       const decoder = idle.pop() ?? start();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          decoder.child.kill('SIGKILL');
+          reject(new Error(`the pocketsphinx decoder was not ready within ${timeoutMs} ms`));
+        }, timeoutMs);
+      });
       try {
-        await decoder.ready;
+        await Promise.race([decoder.ready, late]);
       } finally {
+        clearTimeout(timer);
         release(decoder);
       }
     },
