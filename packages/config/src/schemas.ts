@@ -305,8 +305,12 @@ export const workerSchema = z.object({
   METRICS_PORT: port.default(9091),
   /** Scratch space for downloads and decoded audio (about 115 MB per hour of audio); default: the OS temp folder. */
   TMP_DIR: z.string().optional(),
-  /** Longest accepted recording, measured on the decoded audio; longer fails `too_long` before any engine work. */
-  MAX_DURATION_S: positiveInt.default(4 * 3600),
+  /**
+   * Longest accepted recording, measured on the decoded audio; longer fails `too_long` before
+   * any engine work. The default (12 h) covers the 10 hours hosted services take; what one
+   * tenant may send is bounded by TENANT_MAX_AUDIO_S_PER_DAY, the guard against abuse.
+   */
+  MAX_DURATION_S: positiveInt.default(12 * 3600),
   /** Attempts charged to a job (engine or transient failures) before it fails `engine_failed` and is dead-lettered. */
   MAX_ATTEMPTS: positiveInt.max(20).default(3),
   /** Attempts lost to vanished workers or hand-overs (not charged to MAX_ATTEMPTS) before a job fails `worker_lost`. */
@@ -319,6 +323,12 @@ export const workerSchema = z.object({
   CHUNK_WINDOW_S: nonNegativeInt.default(20),
   /** A job with at least this many chunks fans them out to the whole worker pool; 0 never. */
   FANOUT_MIN_CHUNKS: nonNegativeInt.default(3),
+  /**
+   * A recording longer than one chunk is cut into at least this many equal chunks (none
+   * under 30 s) when it fans out, so a recording of a few chunks still spreads over the
+   * worker pool; a multiple of the pool's size lets the workers finish together.
+   */
+  FANOUT_SPREAD_CHUNKS: positiveInt.max(1000).default(8),
   /** Limit per attempt; past it the job fails with `timeout`. */
   JOB_TIMEOUT_S: positiveInt.default(4 * 3600),
   /** A processing job whose worker stops renewing this lease is requeued by a reaper. */
@@ -349,6 +359,12 @@ export const workerSchema = z.object({
   /** Tenants given their own label on per-tenant metrics (the first seen); the rest are counted as `other`. */
   METRICS_TENANT_LABELS: nonNegativeInt.max(1000).default(20),
   ...engineLanguages,
+  /**
+   * Keep PocketSphinx's model loaded between chunks, in a resident decoder process per
+   * concurrent transcription (about 140 MB each); `false` runs `pocketsphinx_continuous`
+   * for each chunk, loading the model every time.
+   */
+  SPHINX_RESIDENT: bool.default(true),
   /** PocketSphinx acoustic model folder; default: Debian's en-us. */
   SPHINX_HMM: z.string().optional(),
   /** PocketSphinx language model; default: Debian's en-us. */

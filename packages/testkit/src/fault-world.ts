@@ -49,6 +49,9 @@ export const FAULT_WORKER_ENV: Readonly<Record<string, string>> = {
   RETRY_MAX_MS: '10000',
   JOB_TIMEOUT_S: '180',
   WORKER_GRACE_S: '5',
+  // The chunk-run probe sees transcriptions as `pocketsphinx_continuous` runs through
+  // PATH (one per chunk); the resident decoder would hide them from it.
+  SPHINX_RESIDENT: 'false',
 };
 
 function number(name: string, fallback: number): number {

@@ -12,7 +12,12 @@ import type { FanOut } from './pipeline.js';
  */
 export function jobFanOut(
   db: Db,
-  config: { minChunks: number; leaseMs: number; storage: Pick<Storage, 'upload' | 'delete'> },
+  config: {
+    minChunks: number;
+    spreadChunks?: number;
+    leaseMs: number;
+    storage: Pick<Storage, 'upload' | 'delete'>;
+  },
   job: JobRow,
 ): (FanOut & { discardUndispatched(log: Logger): Promise<void> }) | undefined {
   if (config.minChunks <= 0) return undefined;
@@ -22,6 +27,7 @@ export function jobFanOut(
   let dispatched = false;
   return {
     minChunks: config.minChunks,
+    spreadChunks: config.spreadChunks,
     async upload(index, file) {
       uploaded.push(index);
       await config.storage.upload(key(index), createReadStream(file), 'audio/wav');

@@ -10,6 +10,7 @@ import { createStorage } from '@transcribe/storage';
 import { createLogger, createRegistry, serveMetrics } from '@transcribe/telemetry';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { writeParentDeathWrappers } from './child-lifetime.js';
 import { createConfiguredEngines, EngineStartupError } from './engines/configured.js';
 import { workerProbes } from './health.js';
@@ -58,13 +59,27 @@ const engines = !transcribeLane
             { engine: 'whisper-cpp' },
             text.trim(),
           ),
+        // PocketSphinx keeps its model loaded between chunks, in decoders beside this file.
+        ...(config.SPHINX_RESIDENT && {
+          sphinxDecoder: {
+            script: fileURLToPath(new URL('./engines/sphinx-decoder.js', import.meta.url)),
+            concurrency: config.WORKER_CONCURRENCY,
+          },
+        }),
       },
     ).catch((error: unknown) => {
       if (!(error instanceof EngineStartupError)) throw error;
       console.error(`worker: ${error.message}`);
       process.exit(2);
     });
-if (engines) logger.info({ engines: engines.names, default: engines.defaultName }, 'engines ready');
+if (engines) {
+  // One decoder loads its model now rather than when the first chunk arrives. A failure
+  // here is not fatal: each transcription starts its own decoder and reports why it fails.
+  await engines
+    .warm()
+    .catch((err: unknown) => logger.warn({ err }, 'pocketsphinx decoder did not start'));
+  logger.info({ engines: engines.names, default: engines.defaultName }, 'engines ready');
+}
 const registry = createRegistry('worker');
 const metrics = createWorkerMetrics(registry, { tenantLabels: config.METRICS_TENANT_LABELS });
 const db = createDb(config.DATABASE_URL, {
@@ -132,6 +147,7 @@ const consumer: Consumer | undefined = !engines
         tenantMaxAudioSPerDay: config.TENANT_MAX_AUDIO_S_PER_DAY,
         fanOut: {
           minChunks: config.FANOUT_MIN_CHUNKS,
+          spreadChunks: config.FANOUT_SPREAD_CHUNKS,
           leaseMs: config.JOB_TIMEOUT_S * 1000,
           storage,
         },
@@ -199,6 +215,7 @@ async function shutdown(signal: string) {
     'draining',
   );
   await Promise.all([consumer?.drain(), enrichConsumer?.drain()]);
+  await engines?.close();
   await reaper.stop();
   await relay.stop();
   await broker.close();

@@ -41,6 +41,11 @@ export interface PipelineResult {
 export interface FanOut {
   /** Fan out only when at least this many chunks are pending. */
   minChunks: number;
+  /**
+   * A recording longer than one chunk is cut into at least this many (never under 30 s
+   * each), so that it spreads over the worker pool even when it is only a few chunks long.
+   */
+  spreadChunks?: number;
   upload(index: number, wavFile: string): Promise<void>;
   /** False when the job is no longer this run's. */
   dispatch(indexes: number[]): Promise<boolean>;
@@ -192,10 +197,19 @@ export async function runPipeline(
     const media = { durationS: decodedS };
 
     report(at('splitting', 0), 'splitting');
+    // Pauses matter only where there is a cut: a recording up to a chunk and its window
+    // stays whole (planChunks), and a pass over its WAV would be time spent for nothing.
+    const windowS = deps.chunkWindowS ?? 20;
     const silences =
-      media.durationS > chunkS ? await detectSilences(wav, { signal }) : ([] as const);
+      media.durationS > chunkS + Math.min(windowS, chunkS / 2)
+        ? await detectSilences(wav, { signal })
+        : ([] as const);
     const chunks = await store.plan(
-      planChunks(media.durationS, silences, { chunkS, windowS: deps.chunkWindowS ?? 20 }),
+      planChunks(media.durationS, silences, {
+        chunkS,
+        windowS,
+        minCount: fanOut?.spreadChunks,
+      }),
     );
     signal?.throwIfAborted();
 

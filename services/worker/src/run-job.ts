@@ -56,6 +56,8 @@ export interface RunJobDeps {
   fanOut?: {
     /** Fan out when at least this many chunks are pending; 0 never (chunk messages are still served). */
     minChunks: number;
+    /** A recording longer than one chunk is cut into at least this many (FanOut.spreadChunks). */
+    spreadChunks?: number;
     /** Lease of a fanned-out job, renewed by each chunk's worker. */
     leaseMs: number;
     storage: Pick<Storage, 'upload' | 'download' | 'delete'>;

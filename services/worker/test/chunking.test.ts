@@ -18,31 +18,60 @@ afterAll(async () => {
 });
 
 describe('planChunks', () => {
-  it('covers the whole duration with contiguous spans, a short tail folded into the last', () => {
-    expect(planChunks(95, [], { chunkS: 30, windowS: 5 })).toEqual([
-      { startS: 0, endS: 30 },
-      { startS: 30, endS: 60 },
-      { startS: 60, endS: 95 },
+  it('covers the whole duration with contiguous spans of equal length, no short leftover', () => {
+    const spans = planChunks(95, [], { chunkS: 30, windowS: 5 });
+    expect(spans.map((s) => [s.startS, s.endS])).toEqual([
+      [0, expect.closeTo(31.667, 3)],
+      [expect.closeTo(31.667, 3), expect.closeTo(63.333, 3)],
+      [expect.closeTo(63.333, 3), 95],
     ]);
-    expect(planChunks(100, [], { chunkS: 30, windowS: 5 }).at(-1)).toEqual({
-      startS: 90,
-      endS: 100,
-    });
+    expect(planChunks(100, [], { chunkS: 30, windowS: 5 })).toEqual([
+      { startS: 0, endS: 25 },
+      { startS: 25, endS: 50 },
+      { startS: 50, endS: 75 },
+      { startS: 75, endS: 100 },
+    ]);
   });
 
-  it('cuts at the silence point nearest the target, inside the window only', () => {
+  it('shares a long recording out evenly: the last chunk is no shorter than the others (issue 18)', () => {
+    // 300 s chunks and a 100 s leftover before; now 13 chunks of about 285 s.
+    const spans = planChunks(3700, [], { chunkS: 300, windowS: 20 });
+    expect(spans).toHaveLength(13);
+    for (const s of spans) expect(s.endS - s.startS).toBeCloseTo(3700 / 13, 6);
+    // Exactly an hour: twelve chunks of 300 s, so two workers take six each.
+    expect(planChunks(3600, [], { chunkS: 300, windowS: 20 })).toHaveLength(12);
+  });
+
+  it('cuts a fanned-out recording of a few chunks into at least minCount, none under minChunkS', () => {
+    const opts = { chunkS: 300, windowS: 20, minCount: 8 };
+    // Ten minutes: two chunks would leave all but two workers idle; eight of 75 s each.
+    const ten = planChunks(600, [], opts);
+    expect(ten).toHaveLength(8);
+    for (const s of ten) expect(s.endS - s.startS).toBeCloseTo(75, 6);
+    // One chunk's worth stays whole; an hour already has more than eight.
+    expect(planChunks(310, [], opts)).toHaveLength(1);
+    expect(planChunks(3600, [], opts)).toHaveLength(12);
+    // Never shorter than minChunkS: 100 s in 30 s chunks is 4 (the target), not 8.
+    expect(planChunks(100, [], { chunkS: 30, windowS: 5, minCount: 8 })).toHaveLength(4);
+    expect(planChunks(400, [], { ...opts, minChunkS: 100 })).toHaveLength(4);
+  });
+
+  it('cuts at the silence point nearest the target, inside the window only, and shares out the rest', () => {
     const silences = [
       { startS: 24, endS: 25 }, // 5 s early
       { startS: 32, endS: 34 }, // 2 s late: nearest
-      { startS: 50, endS: 51 }, // outside the window of the second target (~62)
+      { startS: 50, endS: 51 }, // outside the window of the second target (~61)
     ];
     const spans = planChunks(90, silences, { chunkS: 30, windowS: 6 });
     expect(spans[0]!.endS).toBeCloseTo(32.1, 5);
-    expect(spans[1]).toEqual({ startS: spans[0]!.endS, endS: spans[0]!.endS + 30 });
+    // What is left after the late cut is split in two equal halves.
+    expect(spans[1]!.startS).toBe(spans[0]!.endS);
+    expect(spans[1]!.endS).toBeCloseTo(32.1 + (90 - 32.1) / 2, 5);
+    expect(spans[2]!.endS).toBe(90);
   });
 
   it('cuts at the target itself when a silence spans it', () => {
-    const spans = planChunks(70, [{ startS: 28, endS: 33 }], { chunkS: 30, windowS: 5 });
+    const spans = planChunks(60, [{ startS: 28, endS: 33 }], { chunkS: 30, windowS: 5 });
     expect(spans[0]!.endS).toBe(30);
   });
 

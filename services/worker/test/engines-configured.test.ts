@@ -128,3 +128,25 @@ it('the worker process exits with code 2 and says which variable to fix (no cras
     `worker: WHISPER_MODEL_PATH: cannot load the whisper.cpp model ${missing}: no such file`,
   );
 });
+
+it('runs sphinx in a resident decoder when given one (SPHINX_RESIDENT, the default)', async () => {
+  expect(config()).toMatchObject({ SPHINX_RESIDENT: true, FANOUT_SPREAD_CHUNKS: 8 });
+  expect(config({ SPHINX_RESIDENT: 'false' }).SPHINX_RESIDENT).toBe(false);
+  // 12 h, so the 10 hours hosted services take fit; the tenant's daily quota is the guard.
+  expect(config().MAX_DURATION_S).toBe(12 * 3600);
+  const engines = await createConfiguredEngines(config(), {
+    sphinxDecoder: {
+      script: join(repoRoot(), 'services/worker/dist/engines/sphinx-decoder.js'),
+      concurrency: 1,
+    },
+  });
+  try {
+    await engines.warm();
+    const result = await engines
+      .get('sphinx')
+      .transcribe(audioFixture('jfk.wav'), { language: 'en' }, () => {});
+    expect(result.text).toMatch(/country/);
+  } finally {
+    await engines.close();
+  }
+});

@@ -255,7 +255,9 @@ it('cancels a request in flight when the signal fires', async () => {
     { language: 'en', signal: controller.signal },
     () => undefined,
   );
-  await waitFor(() => server.requests.length === 1);
+  // Held by the server: the whole request read (its fields parsed), no answer yet. The
+  // file streams from disk, so the request is recorded before its body has arrived.
+  await waitFor(() => server.requests[0]?.model !== undefined);
   controller.abort();
   await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
   // The abort ended it: the server had not answered yet.

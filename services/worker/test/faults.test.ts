@@ -49,6 +49,7 @@ import { createJobHandler, type JobHandlerDeps } from '../src/consumer.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import { joinLibrivox } from './speech.js';
 import { createDeterministicEngine } from './support/deterministic-engine.js';
+import { descendantsOf, running } from './support/descendants.js';
 import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 import { processesMentioning } from '../../../packages/testkit/src/processes.js';
 
@@ -487,22 +488,27 @@ describe('a worker process killed with SIGKILL', () => {
       const first = await start();
       const recording = await joinLibrivox(join(media, 'kill.wav'), 1);
       const job = await submit(recording.file);
+      // The engine is the worker's resident decoder (sphinx-decoder.js), or a
+      // pocketsphinx_continuous per chunk with SPHINX_RESIDENT=false.
+      const engines = async () =>
+        (await descendantsOf(first.child.pid!)).filter(
+          (p) => !p.zombie && /pocketsphinx|sphinx-decoder/.test(p.cmd),
+        );
       await waitFor(
-        async () =>
-          (await reload(job.id)).stage === 'transcribing' &&
-          (await processesMentioning(tmpRoot)).some(
-            (p) => !p.zombie && p.cmd.includes('pocketsphinx'),
-          ),
+        async () => (await reload(job.id)).stage === 'transcribing' && (await engines()).length > 0,
         { timeoutMs: 240_000, what: 'pocketsphinx running in the worker process' },
       );
+      const engine = await engines();
       const deadScratch = (await readdir(tmpRoot)).filter((d) => d.startsWith('worker-'));
       expect(deadScratch).toHaveLength(1);
       await first.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await processesMentioning(tmpRoot)).every((p) => p.zombie), {
-        timeoutMs: 240_000,
-        what: "the killed worker's children to be gone",
-      });
+      await waitFor(
+        async () =>
+          (await processesMentioning(tmpRoot)).every((p) => p.zombie) &&
+          (await Promise.all(engine.map((p) => running(p.pid)))).every((r) => !r),
+        { timeoutMs: 240_000, what: "the killed worker's children to be gone" },
+      );
       logger.info({ ms: Date.now() - killedAt }, 'children gone after SIGKILL');
       // Left behind by the dead worker…
       expect(await readdir(tmpRoot)).toEqual(deadScratch);

@@ -152,6 +152,44 @@ describe('a several-minute recording in chunks', () => {
   }, 900_000);
 });
 
+describe('fan-out of a recording a few chunks long', () => {
+  it('spreads it over spreadChunks equal chunks, all dispatched at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-spread-'));
+    try {
+      const recording = await joinLibrivox(join(dir, 'speech.wav'), 5);
+      await env.storage.upload('t/spread.wav', await readFile(recording.file), 'audio/wav');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const uploaded: number[] = [];
+    const dispatched: number[][] = [];
+    const store = memoryChunkStore();
+    const result = await runPipeline(
+      { engine: 'sphinx', objectKey: 't/spread.wav', language: 'en', model: null },
+      deps(100),
+      () => {},
+      undefined,
+      store,
+      {
+        minChunks: 3,
+        spreadChunks: 4,
+        upload: async (index) => void uploaded.push(index),
+        dispatch: async (indexes) => (dispatched.push(indexes), true),
+      },
+    );
+    // 2–3 minutes in 100 s chunks would be 2; four of 30–50 s let four workers share it.
+    expect(result.durationS).toBeGreaterThan(120);
+    expect(result.durationS).toBeLessThan(200);
+    expect(result.fannedOut).toBe(4);
+    expect(uploaded).toEqual([0, 1, 2, 3]);
+    expect(dispatched).toEqual([[0, 1, 2, 3]]);
+    const plan = await store.plan([]);
+    const lengths = plan.map((c) => c.endS - c.startS);
+    for (const l of lengths) expect(Math.abs(l - result.durationS / 4)).toBeLessThan(6);
+    expect(await readdir(scratch)).toEqual([]);
+  });
+});
+
 /** Bytes that look random but are the same every run (a linear congruential generator). */
 function seededNoise(length: number): Buffer {
   const bytes = Buffer.alloc(length);

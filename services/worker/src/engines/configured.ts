@@ -9,6 +9,7 @@ import { withLanguageCheck } from './language-guard.js';
 import { createOpenAIEngine, type RetryInfo } from './openai.js';
 import { createEngineSelector, type EngineSelector } from './selector.js';
 import { createSphinxEngine } from './sphinx.js';
+import { createResidentSphinxEngine } from './sphinx-resident.js';
 import { createWhisperCppEngine, WhisperModelError } from './whisper-cpp.js';
 
 /** The worker variables (packages/config workerSchema) that decide the engines. */
@@ -40,6 +41,8 @@ export function enabledEngineNames(
 }
 
 export interface ConfiguredEngines extends EngineSelector {
+  /** Loads the models that load lazily (the resident PocketSphinx decoder) now. */
+  warm(): Promise<void>;
   /** Frees loaded models. */
   close(): Promise<void>;
 }
@@ -53,6 +56,11 @@ export async function createConfiguredEngines(
   hooks: {
     onRetry?: (info: RetryInfo) => void;
     onNativeLog?: (level: string, text: string) => void;
+    /**
+     * The built sphinx-decoder.js: PocketSphinx then keeps its model loaded between
+     * chunks (sphinx-resident.ts). Without it, each chunk runs `pocketsphinx_continuous`.
+     */
+    sphinxDecoder?: { script: string; concurrency: number };
   } = {},
 ): Promise<ConfiguredEngines> {
   const enabled = enabledEngineNames(config);
@@ -65,9 +73,15 @@ export async function createConfiguredEngines(
       `DEFAULT_ENGINE=${config.DEFAULT_ENGINE} is not enabled on this worker: ${needs}`,
     );
   }
-  const engines: Engine[] = [
-    createSphinxEngine({ hmm: config.SPHINX_HMM, lm: config.SPHINX_LM, dict: config.SPHINX_DICT }),
-  ];
+  const sphinxModel = { hmm: config.SPHINX_HMM, lm: config.SPHINX_LM, dict: config.SPHINX_DICT };
+  const resident = hooks.sphinxDecoder
+    ? createResidentSphinxEngine({
+        ...sphinxModel,
+        decoderScript: hooks.sphinxDecoder.script,
+        keepIdle: hooks.sphinxDecoder.concurrency,
+      })
+    : undefined;
+  const engines: Engine[] = [resident ?? createSphinxEngine(sphinxModel)];
   if (enabled.includes('openai')) {
     engines.push(
       createOpenAIEngine({
@@ -104,5 +118,12 @@ export async function createConfiguredEngines(
       engineLanguageSupport(config, engine.name as EngineName, model),
     ),
   );
-  return { ...createEngineSelector(checked, config.DEFAULT_ENGINE), close: release };
+  return {
+    ...createEngineSelector(checked, config.DEFAULT_ENGINE),
+    warm: async () => resident?.warm(),
+    close: async () => {
+      await resident?.close();
+      await release();
+    },
+  };
 }
