@@ -52,7 +52,7 @@ const cases: FenceCase[] = [
 
   // Exempt: code that sets the systems up or pokes them from outside.
   allowed('pg', 'services/gateway/test/fence-probe.test.ts'),
-  allowed('amqplib', 'services/notifier/bench/fence-probe.ts'),
+  allowed('amqplib', 'bench/notifier/fence-probe.ts'),
   allowed('pg', 'packages/testkit/src/fence-probe.ts'),
   allowed('amqplib', 'scripts/fence-probe.mjs'),
 ];
