@@ -19,6 +19,7 @@ import {
 } from '../../packages/testkit/dist/index.js';
 import { cpuProbe, type CpuProbe } from './cpu.js';
 import { startLoadClient, type LoadClient } from './load.js';
+import { profiledEnv } from '../lib/profiled-env.js';
 
 export interface World {
   env: TestEnv;
@@ -120,12 +121,7 @@ export async function startWorld(gatewayEnv: Record<string, string> = {}): Promi
       ...BENCH_LIMITS,
       ...(process.env.BENCH_PG_POOL_MAX ? { PG_POOL_MAX: process.env.BENCH_PG_POOL_MAX } : {}),
       // BENCH_GATEWAY_PROF_DIR=<dir>: a CPU profile of the gateway, written when it stops.
-      ...(process.env.BENCH_GATEWAY_PROF_DIR
-        ? {
-            NODE_OPTIONS: `--import=${new URL('./cpu-profile-preload.js', import.meta.url).href}`,
-            BENCH_PROF_DIR: process.env.BENCH_GATEWAY_PROF_DIR,
-          }
-        : {}),
+      ...profiledEnv('gateway', process.env.BENCH_GATEWAY_PROF_DIR),
       ...gatewayEnv,
     };
     gateway = await startService('gateway', serviceEnv, `${gatewayUrl}/readyz`, {

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type * as Ws from 'ws';
 import type { WebSocket } from 'ws';
 import type { BareCommand, BareMessage } from './protocol.js';
+import { textFrame } from '../../services/notifier/dist/text-frame.js';
 
 // `ws` is the notifier's dependency: borrowed from there rather than added at the root.
 const require = createRequire(new URL('../../services/notifier/package.json', import.meta.url));
@@ -52,21 +53,3 @@ process.on('message', (command: BareCommand) => {
   for (const socket of room) raw(socket).uncork();
 });
 process.on('disconnect', () => process.exit(0));
-
-/** An unmasked, final text frame (RFC 6455 5.2): the bytes the notifier sends too. */
-function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
-  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
-  if (header === 2) frame[1] = length;
-  else if (header === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  payload.copy(frame, header);
-  return frame;
-}

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startService, type ServiceProcess } from '../../packages/testkit/dist/index.js';
 import type { BareCommand, BareMessage } from './protocol.js';
+import { profiledEnv } from '../lib/profiled-env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -26,10 +27,8 @@ export async function startNotifier(env: Record<string, string>): Promise<Server
       ...env,
       NOTIFIER_PORT: String(port),
       WS_MAX_CONNECTIONS_PER_TENANT: '1000000',
-      // `--import <bench/notifier/cpu-profile.js>`: profiles the notifier only.
-      ...(process.env.BENCH_NOTIFIER_NODE_OPTIONS
-        ? { NODE_OPTIONS: process.env.BENCH_NOTIFIER_NODE_OPTIONS }
-        : {}),
+      // BENCH_NOTIFIER_PROF_DIR=<dir>: a CPU profile of the notifier, written when it stops.
+      ...profiledEnv('notifier', process.env.BENCH_NOTIFIER_PROF_DIR),
     },
     `http://127.0.0.1:${port}/readyz`,
   );

@@ -21,6 +21,7 @@ import { jobDeletedFrame, tenantGapFrame } from './discontinuity.js';
 import { RecentSeqs } from './recent-seqs.js';
 import { JobSubscription, type LoadEvents } from './subscription.js';
 import { TenantSubscription, type LoadTenantEvents } from './tenant-subscription.js';
+import { textFrame } from './text-frame.js';
 
 export interface HubOptions {
   server: Server;
@@ -489,24 +490,6 @@ function uncorkAll(): void {
     transport.raw.uncork();
   }
   corkedThisTick.length = 0;
-}
-
-/** An unmasked, final text frame of `payload` (RFC 6455 5.2): servers never mask. */
-export function textFrame(payload: Buffer): Buffer {
-  const length = payload.length;
-  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
-  if (header === 2) frame[1] = length;
-  else if (header === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeBigUInt64BE(BigInt(length), 2);
-  }
-  payload.copy(frame, header);
-  return frame;
 }
 
 /**

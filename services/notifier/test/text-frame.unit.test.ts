@@ -2,7 +2,7 @@
 // back by ws's own client-side parser: each of the three length encodings of RFC 6455.
 import type { Writable } from 'node:stream';
 import WebSocket from 'ws';
-import { textFrame } from '../src/hub.js';
+import { textFrame } from '../src/text-frame.js';
 
 /** ws's frame parser: exported at run time, absent from @types/ws. */
 const { Receiver } = WebSocket as unknown as {

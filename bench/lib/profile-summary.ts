@@ -1,6 +1,6 @@
 // Summarises a .cpuprofile (node --cpu-prof): self time by function and by package (shares of
 // the time the process was not idle), the
-// top frames, for BENCHMARKS.md. Usage: node bench/gateway/profile-summary.js <file>
+// top frames, for BENCHMARKS.md. Usage: node bench/lib/profile-summary.js <file>
 import { readFileSync } from 'node:fs';
 
 interface Node {
