@@ -101,27 +101,53 @@ export async function rankWorkGroups(
   }));
 }
 
+/** How long a claim waits for a queued row another transaction holds (see below). */
+const QUEUED_ROW_LOCK_WAIT_MS = 2000;
+
 /**
  * The oldest queued job of the group that may start now, locked for the caller's
- * transaction; one another worker is claiming is skipped (SKIP LOCKED), not waited for.
+ * transaction, which holds the tenant's claim lock (lockTenantSlots). Job claims of one
+ * tenant are serialised by that lock, so a queued row that is locked now is held by
+ * something short that is not a claim: a queue-position announcement, the reaper's
+ * republish, a cancel. SKIP LOCKED passed such a row over, and with it the tenant: a
+ * small tenant's only job, locked for a few milliseconds while its position went out,
+ * lost its turn to a flood's next job. So the claim waits for the row, within a bound (a
+ * savepoint keeps a timeout from failing the transaction; undefined then, as for a group
+ * that yields nothing). Once the holder commits, the row is checked again: one that was
+ * cancelled meanwhile is passed over for the next.
  */
 export async function lockNextQueuedJob(
   trx: Db,
   group: { tenantId: string; priority: Priority },
 ): Promise<string | undefined> {
-  const row = await trx
-    .selectFrom('jobs')
-    .select('id')
-    .where('status', '=', 'queued')
-    .where('priority', '=', group.priority)
-    .where('tenant_id', '=', group.tenantId)
-    .where((eb) => eb.or([eb('not_before', 'is', null), eb('not_before', '<=', sql<Date>`now()`)]))
-    .orderBy('queued_at')
-    .orderBy('id')
-    .limit(1)
-    .forUpdate()
-    .skipLocked()
-    .executeTakeFirst();
+  await sql`SAVEPOINT next_queued_job`.execute(trx);
+  // Transaction-local, and put back afterwards: what the connection had stays in force.
+  const { rows: before } = await sql<{ previous: string }>`
+    SELECT current_setting('lock_timeout') AS previous,
+      set_config('lock_timeout', ${`${QUEUED_ROW_LOCK_WAIT_MS}ms`}, true)`.execute(trx);
+  let row: { id: string } | undefined;
+  try {
+    row = await trx
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', 'queued')
+      .where('priority', '=', group.priority)
+      .where('tenant_id', '=', group.tenantId)
+      .where((eb) =>
+        eb.or([eb('not_before', 'is', null), eb('not_before', '<=', sql<Date>`now()`)]),
+      )
+      .orderBy('queued_at')
+      .orderBy('id')
+      .limit(1)
+      .forUpdate()
+      .executeTakeFirst();
+  } catch (error) {
+    if ((error as { code?: string }).code !== '55P03') throw error; // lock_not_available
+    await sql`ROLLBACK TO SAVEPOINT next_queued_job`.execute(trx);
+    return undefined;
+  }
+  await sql`SELECT set_config('lock_timeout', ${before[0]!.previous}, true)`.execute(trx);
+  await sql`RELEASE SAVEPOINT next_queued_job`.execute(trx);
   return row?.id;
 }
 

@@ -70,6 +70,52 @@ async function claimTenant(db: Db = env.db, cap?: number): Promise<string> {
   return work.kind === 'job' || work.kind === 'chunk' ? work.job.tenant_id : work.kind;
 }
 
+/** Holds a row lock on the job, as a queue-position announcement does, until released. */
+async function holdRowLock(jobId: string) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const done = env.db.transaction().execute(async (trx) => {
+    await sql`UPDATE jobs SET queue_position = 1 WHERE id = ${jobId}`.execute(trx);
+    locked();
+    await released;
+  });
+  await isLocked;
+  return { release, done };
+}
+
+test('a small tenant whose only job is locked for a moment (its position going out) still goes next', async () => {
+  const a = await tenant('a');
+  const b = await tenant('b');
+  await submit(a, 5);
+  expect(await claimTenant()).toBe(a);
+  const [bJob] = await submit(b, 1);
+  const holder = await holdRowLock(bJob!.id);
+  const claiming = claim();
+  setTimeout(() => holder.release(), 300);
+  const next = await claiming;
+  await holder.done;
+  expect(next.kind === 'job' && next.job.id).toBe(bJob!.id);
+});
+
+test('a queued row held past the bound is passed over, and the claim takes the next tenant', async () => {
+  const a = await tenant('a');
+  const b = await tenant('b');
+  await submit(a, 5);
+  expect(await claimTenant()).toBe(a);
+  const [bJob] = await submit(b, 1);
+  const holder = await holdRowLock(bJob!.id);
+  try {
+    expect(await claimTenant()).toBe(a);
+  } finally {
+    holder.release();
+    await holder.done;
+  }
+  // Once it is free, it is next.
+  expect(await claimTenant()).toBe(b);
+});
+
 test('a small tenant submitting behind a flood is served next', async () => {
   const a = await tenant('a');
   const b = await tenant('b');
