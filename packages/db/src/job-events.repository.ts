@@ -7,6 +7,22 @@ export function eventRoutingKey(event: Pick<JobEvent, 'tenantId' | 'jobId' | 'ty
   return `${event.tenantId}.${event.jobId}.${event.type}`;
 }
 
+/** A job's event as stored and published: the input stamped with the job, its seq and now. */
+export function jobEventOf(
+  job: { id: string; tenantId: string },
+  seq: number,
+  input: JobEventInput,
+): JobEvent {
+  return JobEvent.parse({
+    ...input,
+    v: 1,
+    jobId: job.id,
+    tenantId: job.tenantId,
+    seq,
+    at: new Date().toISOString(),
+  });
+}
+
 /**
  * Appends the job's next event and queues it for publishing, in the caller's transaction.
  * The seq comes from the job row (`last_event_seq`), whose row lock serialises appends,
@@ -23,14 +39,7 @@ export async function appendJobEvent(
     .where('id', '=', job.id)
     .returning('last_event_seq')
     .executeTakeFirstOrThrow();
-  const event = JobEvent.parse({
-    ...input,
-    v: 1,
-    jobId: job.id,
-    tenantId: job.tenantId,
-    seq,
-    at: new Date().toISOString(),
-  });
+  const event = jobEventOf(job, seq, input);
   await trx
     .insertInto('job_events')
     .values({ job_id: job.id, seq, type: event.type, payload: JSON.stringify(event) })

@@ -4,12 +4,7 @@
 // its outbox rows, in one transaction: a refused edge writes nothing, and the event
 // stream and the messages never disagree with the row. Callers kick the outbox relay
 // after an edge that applied.
-import {
-  JobEvent,
-  type EnrichmentRequest,
-  type ErrorCode,
-  type JobStatus,
-} from '@transcribe/contracts';
+import type { EnrichmentRequest, ErrorCode, JobStatus } from '@transcribe/contracts';
 import {
   addTenantUsage,
   appendJobEvent,
@@ -21,6 +16,7 @@ import {
   eventRoutingKey,
   insertJob,
   insertQueuedJobAdmitted,
+  jobEventOf,
   listJobChunks,
   lockJob,
   lockTenantSlots,
@@ -165,14 +161,7 @@ export function createQueuedJobFromUpload(
 ): Promise<QueuedJobOutcome> {
   const ref = messageRefOf(job);
   // What appendJobEvent writes for a job's first event (seq 1).
-  const event = JobEvent.parse({
-    type: 'queued',
-    v: 1,
-    jobId: job.id,
-    tenantId: job.tenant_id,
-    seq: 1,
-    at: new Date().toISOString(),
-  });
+  const event = jobEventOf({ id: job.id, tenantId: job.tenant_id }, 1, { type: 'queued' });
   return insertQueuedJobAdmitted(db, {
     job,
     uploadId: job.upload_id,

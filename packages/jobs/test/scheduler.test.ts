@@ -85,27 +85,28 @@ async function holdRowLock(jobId: string) {
   return { release, done };
 }
 
-test('a small tenant whose only job is locked for a moment (its position going out) still goes next', async () => {
+/** Tenant A's flood (one of it served), then tenant B's only job, held locked. */
+async function floodThenLockedSmallJob() {
   const a = await tenant('a');
   const b = await tenant('b');
   await submit(a, 5);
   expect(await claimTenant()).toBe(a);
   const [bJob] = await submit(b, 1);
   const holder = await holdRowLock(bJob!.id);
+  return { a, b, bJob: bJob!, holder };
+}
+
+test('a small tenant whose only job is locked for a moment (its position going out) still goes next', async () => {
+  const { bJob, holder } = await floodThenLockedSmallJob();
   const claiming = claim();
   setTimeout(() => holder.release(), 300);
   const next = await claiming;
   await holder.done;
-  expect(next.kind === 'job' && next.job.id).toBe(bJob!.id);
+  expect(next.kind === 'job' && next.job.id).toBe(bJob.id);
 });
 
 test('a queued row held past the bound is passed over, and the claim takes the next tenant', async () => {
-  const a = await tenant('a');
-  const b = await tenant('b');
-  await submit(a, 5);
-  expect(await claimTenant()).toBe(a);
-  const [bJob] = await submit(b, 1);
-  const holder = await holdRowLock(bJob!.id);
+  const { a, b, holder } = await floodThenLockedSmallJob();
   try {
     expect(await claimTenant()).toBe(a);
   } finally {

@@ -93,8 +93,6 @@ export interface Storage {
    * or undefined when it is absent.
    */
   inspect(key: string, bytes: number): Promise<(ObjectInfo & { start: Buffer }) | undefined>;
-  /** The first `bytes` bytes of an object (fewer if it is shorter). */
-  readStart(key: string, bytes: number): Promise<Buffer>;
   /** Streams an object to a file without holding it in memory. */
   download(key: string, file: string): Promise<void>;
   upload(key: string, body: Readable | Buffer, contentType: string): Promise<void>;
@@ -279,17 +277,6 @@ export function createStorage(options: StorageOptions): Storage {
         const name = (error as { name?: string }).name;
         if (isNotFound(error) || name === 'NoSuchUpload') return true;
         if (name === 'MethodNotAllowed' || name === 'NotImplemented') return false;
-        throw error;
-      }
-    },
-    async readStart(key, bytes) {
-      try {
-        const out = await client.send(
-          new GetObjectCommand({ Bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
-        );
-        return Buffer.from(await out.Body!.transformToByteArray());
-      } catch (error) {
-        if (isNotFound(error)) throw new ObjectNotFoundError(key);
         throw error;
       }
     },
