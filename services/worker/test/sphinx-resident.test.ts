@@ -70,6 +70,19 @@ describe('resident decoder', () => {
     expect(results[0]!.text.length).toBeGreaterThan(20);
   });
 
+  test('reports the seconds it has processed between utterances, not only at their ends', async () => {
+    const progress: number[] = [];
+    const result = await engine.transcribe(long, { language: 'en' }, (s) => progress.push(s));
+    const ends = new Set(result.segments.map((s) => s.end));
+    // `#at` figures (every 250 ms of decoding) beside the utterance ends, all increasing.
+    expect(progress.filter((s) => !ends.has(s)).length).toBeGreaterThan(0);
+    expect(progress.length).toBeGreaterThan(result.segments.length);
+    progress.forEach((s, i) => expect(s).toBeGreaterThan(progress[i - 1] ?? 0));
+    // The first figure comes before the first utterance ends: a reading's first pause can be
+    // 20 s in, and the job would show nothing until then.
+    expect(progress[0]).toBeLessThan(result.segments[0]!.end);
+  });
+
   test('a decoder killed mid-file fails that file with why, and the next file gets a new one', async () => {
     await engine.warm();
     const [pid] = engine.processes();

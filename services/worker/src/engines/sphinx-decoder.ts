@@ -13,7 +13,10 @@
 // Protocol: argv are pocketsphinx arguments (`-hmm`, `-lm`, `-dict`). Once the model is
 // loaded it prints `#ready`. Each stdin line is a WAV path; the output is the utterance
 // lines `pocketsphinx_continuous -time yes` would print, then `#done`, or `#error <why>`
-// for a file it cannot read (the process stays usable). Anything it cannot survive ends
+// for a file it cannot read (the process stays usable). Between utterances, at most every
+// AT_EVERY_MS, `#at <seconds>` says how much of the file the decoder has processed: the
+// utterances come only when a pause ends one, 20 s of speech apart in a reading, and a
+// job's progress and ETA would move in those steps. Anything it cannot survive ends
 // the process, which its parent sees as a failed transcription.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -64,6 +67,10 @@ const CmnStruct = koffi.struct('cmn_t', {
 });
 
 const SAMPLES_PER_READ = 2048;
+/** The WAVs it reads are 16 kHz (checkWavHeader). */
+const SAMPLE_RATE = 16000;
+/** How often, at most, `#at` reports the seconds processed. */
+const AT_EVERY_MS = 250;
 const FRAME_RATE = 100;
 
 // `-samprate 16000` is the default; the parser refuses an empty list.
@@ -103,11 +110,18 @@ function decodeFile(path: string): void {
     let uttStarted = false;
     const buffer = Buffer.alloc(SAMPLES_PER_READ * 2);
     const samples = new Int16Array(buffer.buffer, buffer.byteOffset, SAMPLES_PER_READ);
+    let processed = 0;
+    let atSaid = performance.now();
     for (;;) {
       const bytes = readSync(fd, buffer, 0, buffer.length, null);
       const k = Math.floor(bytes / 2);
       if (k <= 0) break;
       ps_process_raw(ps, samples, k, 0, 0);
+      processed += k;
+      if (performance.now() - atSaid >= AT_EVERY_MS) {
+        atSaid = performance.now();
+        out(`#at ${(processed / SAMPLE_RATE).toFixed(2)}`);
+      }
       const inSpeech = ps_get_in_speech(ps) !== 0;
       if (inSpeech && !uttStarted) uttStarted = true;
       if (!inSpeech && uttStarted) {
@@ -144,7 +158,7 @@ function printUtterance(): void {
 /** continuous.c's check_wav_header: 16-bit PCM at the configured rate (16 kHz). */
 function checkWavHeader(header: Buffer): void {
   const rate = header.readInt32LE(24);
-  if (header.toString('ascii', 0, 4) !== 'RIFF' || rate !== 16000) {
+  if (header.toString('ascii', 0, 4) !== 'RIFF' || rate !== SAMPLE_RATE) {
     throw new Error(`not a 16 kHz WAV file (sample rate ${rate})`);
   }
 }

@@ -196,16 +196,23 @@ function decode(
       decoder.onExit = undefined;
       resolve({ text: segments.map((s) => s.text).join(' '), segments, words, model: MODEL_NAME });
     };
-    const take = (utterance: ReturnType<typeof reader.line>) => {
-      if (!utterance) return;
-      if (utterance.segment) segments.push(utterance.segment);
-      words.push(...utterance.words);
+    // The decoder's `#at` runs ahead of the utterances it has ended: report only increases.
+    let heardS = 0;
+    const progress = (s: number) => {
+      if (!(s > heardS)) return;
+      heardS = s;
       try {
-        onProgress(utterance.end);
+        onProgress(s);
       } catch (err) {
         // A throwing listener fails this transcription, never the worker.
         finish(err instanceof Error ? err : new Error(String(err)));
       }
+    };
+    const take = (utterance: ReturnType<typeof reader.line>) => {
+      if (!utterance) return;
+      if (utterance.segment) segments.push(utterance.segment);
+      words.push(...utterance.words);
+      progress(utterance.end);
     };
     const onAbort = () => finish(abortError(signal!));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -223,6 +230,7 @@ function decode(
           if (line.startsWith('#error ')) {
             return finish(new Error(`pocketsphinx could not read the audio: ${line.slice(7)}`));
           }
+          if (line.startsWith('#at ')) return progress(Number(line.slice(4)));
           take(reader.line(line));
         };
         decoder.child.stdin.write(`${wavFile}\n`);
