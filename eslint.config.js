@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
  */
 const adapters = [
   {
-    modules: ['pg', 'kysely', 'rate-limiter-flexible'],
+    modules: ['pg', 'kysely'],
     home: ['packages/db/**'],
     use: 'Postgres goes through @transcribe/db (types too: re-export them from there)',
   },

@@ -197,7 +197,7 @@ export interface TenantUsageDaysTable {
   processing_s: Generated<number>;
 }
 
-/** rate-limiter-flexible's Postgres store. */
+/** Rate-limit windows (`rate-limit.store.ts`): points spent per key until `expire` (ms). */
 export interface RateLimitsTable {
   key: string;
   points: number;

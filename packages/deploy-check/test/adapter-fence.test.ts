@@ -26,7 +26,6 @@ const cases: FenceCase[] = [
   blocked('pg', 'services/gateway/src/fence-probe.ts'),
   blocked('kysely', 'services/worker/src/fence-probe.ts', 'type'),
   blocked('kysely/helpers/postgres', 'services/gateway/src/routes/fence-probe.ts'),
-  blocked('rate-limiter-flexible', 'services/gateway/src/fence-probe.ts'),
   blocked('pg', 'packages/queue/src/fence-probe.ts'),
   allowed('pg', 'packages/db/src/fence-probe.ts'),
   allowed('kysely', 'packages/db/src/migrations/fence-probe.ts'),
