@@ -4,6 +4,7 @@
 //   pnpm bench                         all suites
 //   pnpm bench --only gateway,notifier  some suites
 //   pnpm bench --quick                  smaller loads, a smoke run of the same code
+//   pnpm bench --all-rounds             every figure `--rounds` times, the hour-long ones too
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { machine, runFigure, table, type FigureResult, type Suite } from './lib/harness.js';
@@ -14,8 +15,9 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     quick: { type: 'boolean', default: false },
+    'all-rounds': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results.json' },
-    'suite-timeout-min': { type: 'string', default: '45' },
+    'suite-timeout-min': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -34,20 +36,19 @@ const failures: string[] = [];
 for (const suite of chosen) {
   log(`suite ${suite.name}`);
   // A stuck suite ends the run with what was measured so far, never hangs it.
-  const watchdog = setTimeout(
-    () => {
-      console.error(
-        `suite ${suite.name} ran past ${values['suite-timeout-min']} minutes; giving up`,
-      );
-      process.exit(1);
-    },
-    Number(values['suite-timeout-min']) * 60_000,
-  );
+  const limitMin = values['suite-timeout-min']
+    ? Number(values['suite-timeout-min'])
+    : suite.watchdogMin.setup + rounds * suite.watchdogMin.perRound;
+  const watchdog = setTimeout(() => {
+    console.error(`suite ${suite.name} ran past ${limitMin} minutes; giving up`);
+    process.exit(1);
+  }, limitMin * 60_000);
   const t0 = performance.now();
   try {
     const { figures, close } = await suite.setup({ quick: values.quick, log });
     try {
-      for (const figure of figures) results.push(await runFigure(suite.name, figure, rounds, log));
+      for (const figure of figures)
+        results.push(await runFigure(suite.name, figure, rounds, log, values['all-rounds']));
     } finally {
       await close();
     }

@@ -35,6 +35,8 @@ export interface LoadResult {
   failures: Record<string, number>;
   firstFailure?: string;
   elapsedMs: number;
+  /** Flows only: each step's latencies (ms) over the successful flows, by step index. */
+  stepLatenciesMs?: number[][];
 }
 
 interface Answer {
@@ -124,10 +126,12 @@ async function runFlows(cmd: Extract<LoadCommand, { kind: 'flows' }>): Promise<L
   // Every virtual user at once: as many sockets as users, to the gateway and to S3.
   const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   const result: LoadResult = { latenciesMs: [], ok: 0, failed: 0, failures: {}, elapsedMs: 0 };
+  const stepLatenciesMs: number[][] = [];
   const t0 = performance.now();
   await Promise.all(
     cmd.flows.map(async (steps) => {
       const started = performance.now();
+      const stepMs: number[] = [];
       let previous: { url?: string; headers?: Record<string, string>; uploadId?: string } = {};
       let uploadId: string | undefined;
       for (const [n, step] of steps.entries()) {
@@ -145,8 +149,10 @@ async function runFlows(cmd: Extract<LoadCommand, { kind: 'flows' }>): Promise<L
           ...(step.bodyBase64 !== undefined ? { bodyBase64: step.bodyBase64 } : {}),
         };
         let answer: Answer;
+        const stepStarted = performance.now();
         try {
           answer = await send(agent, spec, payloadOf(spec, cmd.bodies), cmd.timeoutMs);
+          stepMs.push(performance.now() - stepStarted);
         } catch (error) {
           return fail(result, `step ${n + 1} error`, String(error));
         }
@@ -160,9 +166,11 @@ async function runFlows(cmd: Extract<LoadCommand, { kind: 'flows' }>): Promise<L
       }
       result.ok++;
       result.latenciesMs.push(performance.now() - started);
+      stepMs.forEach((ms, i) => (stepLatenciesMs[i] ??= []).push(ms));
     }),
   );
   result.elapsedMs = performance.now() - t0;
+  result.stepLatenciesMs = stepLatenciesMs;
   agent.destroy();
   return result;
 }

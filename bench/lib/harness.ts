@@ -28,10 +28,21 @@ export interface Figure {
   ours: () => Promise<Sample>;
   baseline?: () => Promise<Sample>;
   checks: Check[];
+  /**
+   * At most this many rounds unless the run asks for all (`--all-rounds`): for a figure
+   * whose one round takes most of an hour here (a 60-minute recording transcribed on one
+   * worker and again on two), with the reason printed beside its result.
+   */
+  maxRounds?: { rounds: number; why: string };
 }
 
 export interface Suite {
   name: string;
+  /**
+   * The suite's watchdog: minutes allowed for setup plus this per round, generous for a
+   * loaded machine (the run's `--suite-timeout-min` overrides it).
+   */
+  watchdogMin: { setup: number; perRound: number };
   /** Starts what the figures share; `close` stops it, also after a failure. */
   setup: (options: SuiteOptions) => Promise<{ figures: Figure[]; close: () => Promise<void> }>;
 }
@@ -58,6 +69,8 @@ export interface FigureResult {
   title: string;
   baselineTitle?: string;
   rounds: { ours: Sample; baseline?: Sample; order: 'ours-first' | 'baseline-first' }[];
+  /** Why it ran fewer rounds than asked (its `maxRounds`). */
+  fewerRoundsWhy?: string;
   ours: Sample;
   baseline?: Sample;
   checks: CheckResult[];
@@ -86,9 +99,16 @@ export function medianSample(samples: Sample[]): Sample {
 export async function runFigure(
   suite: string,
   figure: Figure,
-  rounds: number,
+  requestedRounds: number,
   log: (line: string) => void,
+  allRounds = false,
 ): Promise<FigureResult> {
+  const rounds =
+    figure.maxRounds && !allRounds
+      ? Math.min(requestedRounds, figure.maxRounds.rounds)
+      : requestedRounds;
+  if (rounds < requestedRounds)
+    log(`  ${figure.id}: ${rounds} round(s), not ${requestedRounds}: ${figure.maxRounds!.why}`);
   const measured: FigureResult['rounds'] = [];
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? 'ours-first' : 'baseline-first';
@@ -130,6 +150,7 @@ export async function runFigure(
     title: figure.title,
     ...(figure.baselineTitle ? { baselineTitle: figure.baselineTitle } : {}),
     rounds: measured,
+    ...(rounds < requestedRounds ? { fewerRoundsWhy: figure.maxRounds!.why } : {}),
     ours: medianSample(measured.map((m) => m.ours)),
     ...(baselines.length ? { baseline: medianSample(baselines) } : {}),
     checks,

@@ -50,6 +50,7 @@ async function measure(
 
 export const gatewaySuite: Suite = {
   name: 'gateway',
+  watchdogMin: { setup: 10, perRound: 10 },
   async setup({ quick, log }) {
     const perRound = quick ? 300 : 2000;
     const world = await startWorld();

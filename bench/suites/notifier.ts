@@ -35,6 +35,7 @@ interface Rig {
 
 export const notifierSuite: Suite = {
   name: 'notifier',
+  watchdogMin: { setup: 10, perRound: 15 },
   async setup({ quick, log }) {
     const env = await createTestEnv();
     const tenantId = await ensureTenant(env.db, `bench-${randomUUID()}`);
