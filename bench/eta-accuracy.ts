@@ -189,12 +189,16 @@ try {
     rows.push(row);
     console.error(`done: ${minutes} min (load ${loadavg()[0]!.toFixed(1)})`);
   }
+  // The error had the machine kept its speed: the true remaining time scaled by how much
+  // slower (or faster) the second half ran. What is left is the estimator's own error.
+  const steadyError = (r: Row) =>
+    r.etaS === null || !r.speedChange ? null : r.etaS / (r.trueS * r.speedChange) - 1;
   console.log(
-    'minutes  audio s  processing s  50% at s   eta s   true s   error  speed after/before',
+    'minutes  audio s  processing s  50% at s   eta s   true s   error  speed after/before  error at steady speed',
   );
   for (const r of rows) {
     console.log(
-      `${String(r.minutes).padStart(7)}  ${r.audioS.toFixed(0).padStart(7)}  ${r.processingS.toFixed(1).padStart(12)}  ${r.halfAtS.toFixed(1).padStart(8)}  ${(r.etaS ?? NaN).toFixed(1).padStart(6)}  ${r.trueS.toFixed(1).padStart(7)}  ${pct(r.error)}  ${(r.speedChange ?? NaN).toFixed(2).padStart(18)}`,
+      `${String(r.minutes).padStart(7)}  ${r.audioS.toFixed(0).padStart(7)}  ${r.processingS.toFixed(1).padStart(12)}  ${r.halfAtS.toFixed(1).padStart(8)}  ${(r.etaS ?? NaN).toFixed(1).padStart(6)}  ${r.trueS.toFixed(1).padStart(7)}  ${pct(r.error)}  ${(r.speedChange ?? NaN).toFixed(2).padStart(18)}  ${pct(steadyError(r)).padStart(21)}`,
     );
   }
   const errors = rows.flatMap((r) => (r.error === null ? [] : [r.error])).sort((a, b) => a - b);
