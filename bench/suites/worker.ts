@@ -239,7 +239,7 @@ export const workerSuite: Suite = {
             : {
                 maxRounds: {
                   rounds: 1,
-                  why: 'a round transcribes the 60-minute recording twice, about 45 minutes on 2 cores',
+                  why: 'a round transcribes the 60-minute recording twice, about 25 minutes on 2 cores',
                 },
               }),
           checks: [
