@@ -107,8 +107,9 @@ export async function runFigure(
     figure.maxRounds && !allRounds
       ? Math.min(requestedRounds, figure.maxRounds.rounds)
       : requestedRounds;
-  if (rounds < requestedRounds)
-    log(`  ${figure.id}: ${rounds} round(s), not ${requestedRounds}: ${figure.maxRounds!.why}`);
+  const fewerRoundsWhy = rounds < requestedRounds ? figure.maxRounds!.why : undefined;
+  if (fewerRoundsWhy)
+    log(`  ${figure.id}: ${rounds} round(s), not ${requestedRounds}: ${fewerRoundsWhy}`);
   const measured: FigureResult['rounds'] = [];
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? 'ours-first' : 'baseline-first';
@@ -150,7 +151,7 @@ export async function runFigure(
     title: figure.title,
     ...(figure.baselineTitle ? { baselineTitle: figure.baselineTitle } : {}),
     rounds: measured,
-    ...(rounds < requestedRounds ? { fewerRoundsWhy: figure.maxRounds!.why } : {}),
+    ...(fewerRoundsWhy ? { fewerRoundsWhy } : {}),
     ours: medianSample(measured.map((m) => m.ours)),
     ...(baselines.length ? { baseline: medianSample(baselines) } : {}),
     checks,
