@@ -399,6 +399,12 @@ export const notifierSchema = z.object({
   WS_MAX_BUFFERED_BYTES: positiveInt.default(1024 * 1024),
   /** Open event streams (WebSocket + SSE) one tenant may hold on one notifier (close code 4429). */
   WS_MAX_CONNECTIONS_PER_TENANT: positiveInt.default(1000),
+  /**
+   * How long an event going to 1,000 or more WebSocket subscribers at once waits for the
+   * events right behind it, so each subscriber gets them in one write; smaller fan-outs are
+   * sent at once. 0 turns the wait off.
+   */
+  WS_WRITE_DELAY_MS: nonNegativeInt.max(1000).default(5),
   /** Base URL of the gateway as clients reach it: links in completed events and webhooks. */
   PUBLIC_API_URL: url.default('http://localhost:8080'),
   ...webhookPolicy,

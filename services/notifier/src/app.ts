@@ -30,6 +30,7 @@ export interface NotifierSettings {
   tokenSecret: string;
   heartbeatMs: number;
   maxBufferedBytes: number;
+  writeDelayMs?: number;
   /** Default 1000. */
   maxConnectionsPerTenant?: number;
   /** Bound of each `/readyz` check; default 2000 ms. */
@@ -141,6 +142,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     logger: deps.logger,
     heartbeatMs: deps.settings.heartbeatMs,
     maxBufferedBytes: deps.settings.maxBufferedBytes,
+    writeDelayMs: deps.settings.writeDelayMs,
     maxConnectionsPerTenant: deps.settings.maxConnectionsPerTenant ?? 1000,
     onConnectionsChange: (n) => connections.set(n),
     onEventsSent: (count) => sent.inc(count),

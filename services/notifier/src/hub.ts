@@ -22,6 +22,7 @@ import { RecentSeqs } from './recent-seqs.js';
 import { JobSubscription, type LoadEvents } from './subscription.js';
 import { TenantSubscription, type LoadTenantEvents } from './tenant-subscription.js';
 import { textFrame } from './text-frame.js';
+import { WriteBatch, type Corkable } from './write-batch.js';
 
 export interface HubOptions {
   server: Server;
@@ -41,6 +42,8 @@ export interface HubOptions {
   maxBufferedBytes: number;
   /** Open streams per tenant on this notifier, WebSocket and SSE together (4429 beyond). */
   maxConnectionsPerTenant: number;
+  /** How long a large fan-out's frames wait for more before they are written (see WriteBatch). */
+  writeDelayMs?: number;
   onConnectionsChange?: (count: number) => void;
   /** Frames sent since the last call (counted per tick, not per send). */
   onEventsSent?: (count: number) => void;
@@ -103,8 +106,10 @@ export class Hub {
   private lastFrame: Serialized | undefined;
   private sentCount = 0;
   private closed = false;
+  private readonly writes: WriteBatch;
 
   constructor(private readonly options: HubOptions) {
+    this.writes = new WriteBatch(options.writeDelayMs ?? 0);
     this.wss = new WebSocketServer({
       noServer: true,
       // Clients only answer pings: small frames, no compression state per connection.
@@ -151,6 +156,7 @@ export class Hub {
       client.transport.close(1001, 'server shutting down');
       this.remove(client);
     }
+    this.writes.flush();
     this.wss.close();
   }
 
@@ -308,7 +314,11 @@ export class Hub {
       return;
     }
     if (socket.readyState !== socket.OPEN) return;
-    const transport = new WsTransport(socket, (socket as unknown as { _socket: Duplex })._socket);
+    const transport = new WsTransport(
+      socket,
+      (socket as unknown as { _socket: Duplex })._socket,
+      this.writes,
+    );
     // Admitted while shutting down, close() has already run: attach refuses with 1001.
     const attached = this.attach(admission, transport);
     if (!attached.ok) {
@@ -412,11 +422,11 @@ type TaggedSocket = WebSocket & { [TRANSPORT]?: WsTransport };
  * A WebSocket client. One object per connection and no closures: the listeners are shared
  * functions that find it through the socket, which matters at tens of thousands of them.
  */
-class WsTransport implements Transport {
+class WsTransport implements Transport, Corkable {
   alive = true;
   /** The hub's detach, called when the socket closes or fails. */
   onGone: ((transport: Transport) => void) | undefined;
-  /** Bytes held by our own cork this tick: not the client's backlog. */
+  /** Bytes held by our own cork until the batch flushes: not the client's backlog. */
   heldBytes = 0;
   corked = false;
 
@@ -424,27 +434,33 @@ class WsTransport implements Transport {
     readonly socket: WebSocket,
     /** ws's TCP socket (`_socket`, not public API): the frames are written to it. */
     readonly raw: Duplex,
+    private readonly batch: WriteBatch,
   ) {
     (socket as TaggedSocket)[TRANSPORT] = this;
     socket.on('pong', onPong);
   }
 
   // Each frame is written whole (built once per event, see Serialized) straight to the TCP
-  // socket, corked until the check phase of this loop turn (setImmediate): the events that
-  // one read from the broker carries, several reads' worth in a busy turn, go to a client
-  // in one writev.
+  // socket, corked until the write batch flushes: the events that one read from the broker
+  // carries (more in a busy turn, or within the write delay) go to a client in one writev.
   // That bypasses ws's sender, which is safe because it never holds frames back here (no
   // compression) and nothing is written after its close frame (isOpen is checked first).
   send(frame: Serialized): void {
     const bytes = frame.wsFrame;
-    if (!this.corked) {
-      this.corked = true;
-      this.raw.cork();
-      corkedThisTick.push(this);
-      if (corkedThisTick.length === 1) setImmediate(uncorkAll);
-    }
+    if (!this.corked) this.batch.hold(this);
     this.heldBytes += bytes.length;
     this.raw.write(bytes);
+  }
+
+  cork(): void {
+    this.corked = true;
+    this.raw.cork();
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.heldBytes = 0;
+    this.raw.uncork();
   }
 
   buffered(): number {
@@ -478,18 +494,6 @@ function onPong(this: TaggedSocket): void {
 function onSocketGone(this: TaggedSocket): void {
   const transport = this[TRANSPORT]!;
   transport.onGone?.(transport);
-}
-
-/** Transports corked during this loop turn, uncorked together after its I/O. */
-const corkedThisTick: WsTransport[] = [];
-
-function uncorkAll(): void {
-  for (const transport of corkedThisTick) {
-    transport.corked = false;
-    transport.heldBytes = 0;
-    transport.raw.uncork();
-  }
-  corkedThisTick.length = 0;
 }
 
 /**

@@ -64,6 +64,7 @@ const notifier = createNotifier({
     tokenSecret: config.TOKEN_SECRET,
     heartbeatMs: config.WS_HEARTBEAT_MS,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    writeDelayMs: config.WS_WRITE_DELAY_MS,
     maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
     publicApiUrl: config.PUBLIC_API_URL,
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
