@@ -405,6 +405,13 @@ export const notifierSchema = z.object({
    * sent at once. 0 turns the wait off.
    */
   WS_WRITE_DELAY_MS: nonNegativeInt.max(1000).default(5),
+  /**
+   * How long the position of a job read to admit one subscriber answers the next admissions
+   * of that job (after a restart, thousands of its subscribers reconnect at once). A deleted
+   * job is heard of at once (Postgres NOTIFY); this bounds it should that message be lost.
+   * 0: one read per admission.
+   */
+  WS_JOB_HEAD_KEEP_MS: nonNegativeInt.max(60_000).default(2000),
   /** Base URL of the gateway as clients reach it: links in completed events and webhooks. */
   PUBLIC_API_URL: url.default('http://localhost:8080'),
   ...webhookPolicy,

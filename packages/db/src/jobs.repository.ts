@@ -27,6 +27,12 @@ export async function findJobById(db: Db, id: string): Promise<JobRow | undefine
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * Postgres channel on which every deleted job row is announced when its transaction commits
+ * (a trigger, migration 0013), payload `<tenantId>/<jobId>`.
+ */
+export const JOB_DELETED_CHANNEL = 'job_deleted';
+
 /** Removes the row; its events, chunks and transcript go with it (ON DELETE CASCADE). */
 export async function deleteJob(db: Db, id: string): Promise<void> {
   await db.deleteFrom('jobs').where('id', '=', id).execute();

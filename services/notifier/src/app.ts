@@ -31,6 +31,8 @@ export interface NotifierSettings {
   heartbeatMs: number;
   maxBufferedBytes: number;
   writeDelayMs?: number;
+  /** How long a job's head read at admission answers later admissions (see sharedHeadReads). */
+  headKeepMs?: number;
   /** Default 1000. */
   maxConnectionsPerTenant?: number;
   /** Bound of each `/readyz` check; default 2000 ms. */
@@ -54,6 +56,10 @@ export interface Notifier {
   hub: Hub;
   /** Feed for the broker's job.events consumer. */
   onBrokerEvent: MessageHandler;
+  /** Feed for JOB_DELETED_CHANNEL: `<tenantId>/<jobId>` of each deleted job. */
+  onJobDeleted: (payload: string) => void;
+  /** The deletion feed (re)started listening: what it missed meanwhile is unknown. */
+  onDeletionFeedStarted: () => void;
 }
 
 export const EVENTS_PATH = '/v1/events';
@@ -73,12 +79,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   });
   const publicApiUrl = deps.settings.publicApiUrl ?? 'http://localhost:8080';
   const eta = new EtaEstimator();
-  const jobHead = sharedHeadReads(
+  const heads = sharedHeadReads(
     (tenantId, jobId) => findJobEventHead(deps.db, tenantId, jobId),
     () => hub.mark(),
+    { keepMs: deps.settings.headKeepMs ?? 0 },
   );
   const admitRequest = (request: EventsRequest) =>
-    admit(request, deps.db, deps.settings.tokenSecret, jobHead);
+    admit(request, deps.db, deps.settings.tokenSecret, heads.read);
 
   const server = createServer((req, res) => {
     const json = (status: number, body: unknown) =>
@@ -156,5 +163,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     ctx.ack();
   };
 
-  return { server, hub, onBrokerEvent };
+  const onJobDeleted = (payload: string) => {
+    const [tenantId, jobId] = payload.split('/');
+    if (!tenantId || !jobId) return;
+    heads.forget(tenantId, jobId);
+    hub.jobDeleted(jobId);
+  };
+
+  return { server, hub, onBrokerEvent, onJobDeleted, onDeletionFeedStarted: heads.clear };
 }

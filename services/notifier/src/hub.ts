@@ -139,6 +139,16 @@ export class Hub {
     for (const client of this.byTenant.get(event.tenantId) ?? []) void client.tenant!.wake();
   }
 
+  /**
+   * The job was deleted: its subscribers get the `job_deleted` discontinuity at their
+   * position, then 4404, as a resume after the deletion would.
+   */
+  jobDeleted(jobId: string): void {
+    for (const client of [...(this.byJob.get(jobId) ?? [])]) {
+      this.endDeleted(client, jobDeletedFrame(jobId, client.job!.seq));
+    }
+  }
+
   /** Live events may have been missed (broker reconnect): every subscription re-reads. */
   resyncAll(): void {
     this.recent.invalidate();

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { loadConfigOrExit, notifierSchema, postgresOptions } from '@transcribe/config';
-import { createDb, poolProbe } from '@transcribe/db';
+import { createDb, JOB_DELETED_CHANNEL, listenForNotifications, poolProbe } from '@transcribe/db';
 import { connectBroker } from '@transcribe/queue';
 import { createLogger, createRegistry, startLivenessMonitor } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
@@ -65,10 +65,18 @@ const notifier = createNotifier({
     heartbeatMs: config.WS_HEARTBEAT_MS,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     writeDelayMs: config.WS_WRITE_DELAY_MS,
+    headKeepMs: config.WS_JOB_HEAD_KEEP_MS,
     maxConnectionsPerTenant: config.WS_MAX_CONNECTIONS_PER_TENANT,
     publicApiUrl: config.PUBLIC_API_URL,
     readyCheckTimeoutMs: config.READY_CHECK_TIMEOUT_MS,
   },
+});
+// A deleted job's subscribers are told at once, and its kept head is dropped.
+const deletions = listenForNotifications(config.DATABASE_URL, {
+  channel: JOB_DELETED_CHANNEL,
+  onNotification: notifier.onJobDeleted,
+  onListening: notifier.onDeletionFeedStarted,
+  onError: (err) => logger.warn({ err }, 'job deletion feed'),
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
 notifier.server.listen(config.NOTIFIER_PORT, config.HOST);
@@ -83,6 +91,7 @@ async function shutdown(signal: string) {
   await webhookQueue.close();
   await dispatcher.stop();
   await broker.close();
+  await deletions.stop();
   liveness.stop();
   await db.destroy();
   process.exit(0);

@@ -94,6 +94,35 @@ describe('one-job streams', () => {
     expect(frame.message).toMatch(/no longer exists/);
   });
 
+  it('a live subscriber of a job that is deleted gets job_deleted at its position, then 4404', async () => {
+    const job = await h.createJob(tenant);
+    await h.append(job, { type: 'queued' }, { type: 'completed', durationS: 1, processingMs: 5 });
+    const watching = collect(notifier.eventsUrl(job.id));
+    await waitFor(() => watching.events().length === 2);
+    await deleteJob(job.id);
+    expect(await watching.closed).toMatchObject({ code: CloseCode.NotFound });
+    const frame = DiscontinuityFrame.parse(ServerFrame.parse(watching.frames.at(-1)));
+    expect(frame).toMatchObject({ reason: 'job_deleted', jobId: job.id, after: 2 });
+  });
+
+  it('a job head kept for later admissions is dropped when the job is deleted', async () => {
+    // Kept for a minute: only the deletion's announcement can make the next resume see it.
+    const keeping = await h.startNotifier({ headKeepMs: 60_000 });
+    const job = await h.createJob(tenant);
+    await h.append(job, { type: 'queued' }, { type: 'processing', attempt: 1 });
+    const first = collect(keeping.eventsUrl(job.id, { after: 2 }));
+    await waitFor(() => keeping.notifier.hub.size === 1);
+    await deleteJob(job.id);
+    expect(await first.closed).toMatchObject({ code: CloseCode.NotFound });
+
+    const resumed = collect(keeping.eventsUrl(job.id, { after: 2 }));
+    expect(await resumed.closed).toMatchObject({ code: CloseCode.NotFound });
+    expect(DiscontinuityFrame.parse(ServerFrame.parse(resumed.frames[0]))).toMatchObject({
+      reason: 'job_deleted',
+      after: 2,
+    });
+  });
+
   it('a fresh subscription (after=0) to a missing job is still a plain 4404', async () => {
     const job = await h.createJob(tenant);
     await deleteJob(job.id);

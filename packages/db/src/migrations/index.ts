@@ -11,6 +11,7 @@ import * as m0009 from './0009_enrichments.js';
 import * as m0010 from './0010_progress.js';
 import * as m0011 from './0011_fair_scheduling.js';
 import * as m0012 from './0012_job_admission.js';
+import * as m0013 from './0013_job_deleted_notify.js';
 
 /**
  * Forward-only, ordered by name. Listed statically (not read from a folder) so the same
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '0010_progress': m0010,
   '0011_fair_scheduling': m0011,
   '0012_job_admission': m0012,
+  '0013_job_deleted_notify': m0013,
 };

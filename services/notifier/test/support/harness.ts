@@ -11,7 +11,12 @@ import {
   type JobEvent,
   type JobEventInput,
 } from '@transcribe/contracts';
-import { appendJobEvent, insertJob } from '@transcribe/db';
+import {
+  appendJobEvent,
+  insertJob,
+  JOB_DELETED_CHANNEL,
+  listenForNotifications,
+} from '@transcribe/db';
 import { connectBroker, type Broker } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
@@ -110,6 +115,18 @@ export class Harness {
     await once(notifier.server, 'listening');
     if (broker)
       await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());
+    // As main.ts wires it; resolved once it listens, so a test's deletion is heard.
+    let listening!: () => void;
+    const heard = new Promise<void>((resolve) => (listening = resolve));
+    const deletions = listenForNotifications(this.env.env.DATABASE_URL!, {
+      channel: JOB_DELETED_CHANNEL,
+      onNotification: notifier.onJobDeleted,
+      onListening: () => {
+        notifier.onDeletionFeedStarted();
+        listening();
+      },
+    });
+    await heard;
     const { port } = notifier.server.address() as AddressInfo;
     let stopped = false;
     const running: RunningNotifier = {
@@ -143,6 +160,7 @@ export class Harness {
         notifier.server.closeAllConnections();
         await closed;
         await broker?.close();
+        await deletions.stop();
       },
     };
     this.notifiers.push(running);
