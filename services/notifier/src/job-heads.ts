@@ -29,8 +29,9 @@ export interface JobHeads {
  * are announced (Postgres NOTIFY on every deleted job row, see `forget`), and `keepMs`
  * bounds the wrong answer should that message be lost. A query that was in flight when a
  * deletion was heard is used by its own askers, as any query that began just before a
- * deletion would be, but neither kept nor shared with later askers. "Not found" is never shared nor kept: a job created
- * while the query ran would be refused to a subscriber that joined it late.
+ * deletion would be, but neither kept nor shared with later askers. "Not found" is never
+ * shared nor kept: a job created while the query ran would be refused to a subscriber
+ * that joined it late.
  */
 export function sharedHeadReads(
   read: ReadHead,
