@@ -210,7 +210,7 @@ export const workerSuite: Suite = {
           baseline: async () => memoryRun(minuteWav, 300),
           maxRounds: {
             rounds: 1,
-            why: 'a 10-hour recording per round; a peak of memory, unlike a speed, does not move with the machine’s load',
+            why: `a ${hugeS / 3600}-hour recording per round; a peak of memory, unlike a speed, does not move with the machine’s load`,
           },
           checks: [
             {
