@@ -436,9 +436,11 @@ class WsTransport implements Transport, Corkable {
   alive = true;
   /** The hub's detach, called when the socket closes or fails. */
   onGone: ((transport: Transport) => void) | undefined;
-  /** Bytes held by our own cork until the batch flushes: not the client's backlog. */
+  /**
+   * Bytes held by our own cork until the batch flushes: not the client's backlog. Above 0
+   * exactly while the batch holds this socket (a frame is never empty).
+   */
   heldBytes = 0;
-  corked = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -457,18 +459,16 @@ class WsTransport implements Transport, Corkable {
   // compression) and nothing is written after its close frame (isOpen is checked first).
   send(frame: Serialized): void {
     const bytes = frame.wsFrame;
-    if (!this.corked) this.batch.hold(this);
+    if (this.heldBytes === 0) this.batch.hold(this);
     this.heldBytes += bytes.length;
     this.raw.write(bytes);
   }
 
   cork(): void {
-    this.corked = true;
     this.raw.cork();
   }
 
   uncork(): void {
-    this.corked = false;
     this.heldBytes = 0;
     this.raw.uncork();
   }

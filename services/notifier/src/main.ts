@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { loadConfigOrExit, notifierSchema, postgresOptions } from '@transcribe/config';
-import { createDb, JOB_DELETED_CHANNEL, listenForNotifications, poolProbe } from '@transcribe/db';
+import { createDb, poolProbe } from '@transcribe/db';
 import { connectBroker } from '@transcribe/queue';
 import { createLogger, createRegistry, startLivenessMonitor } from '@transcribe/telemetry';
 import { createNotifier } from './app.js';
+import { followJobDeletions } from './deletion-feed.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookIntake } from './webhooks/intake.js';
 import { consumeWebhookQueue } from './webhooks/queue.js';
@@ -72,10 +73,7 @@ const notifier = createNotifier({
   },
 });
 // A deleted job's subscribers are told at once, and its kept head is dropped.
-const deletions = listenForNotifications(config.DATABASE_URL, {
-  channel: JOB_DELETED_CHANNEL,
-  onNotification: notifier.onJobDeleted,
-  onListening: notifier.onDeletionFeedStarted,
+const deletions = followJobDeletions(notifier, config.DATABASE_URL, {
   onError: (err) => logger.warn({ err }, 'job deletion feed'),
 });
 await broker.consumeAllEvents(notifier.onBrokerEvent, () => notifier.hub.resyncAll());

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { setImmediate as endOfTurn } from 'node:timers/promises';
 import { WriteBatch, type Corkable } from '../src/write-batch.js';
+import { waitFor } from '../../../packages/testkit/src/wait-for.js';
 
 interface Pair {
   /** The server's side, written through the batch. */
@@ -38,16 +39,8 @@ async function pairs(n: number): Promise<Pair[]> {
     await once(client, 'connect');
     made.push({ reads });
   }
-  await until(() => accepted.length === n);
+  await waitFor(() => accepted.length === n);
   return made.map((m, i) => ({ out: accepted[i]!, reads: m.reads }));
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** A socket as the hub's transport holds it: corked once per batch. */
@@ -86,7 +79,7 @@ describe('WriteBatch', () => {
     expect(targets.every(({ pair }) => pair.out.writableCorked === 1)).toBe(true);
     await endOfTurn();
     expect(targets.every(({ pair }) => pair.out.writableCorked === 0)).toBe(true);
-    await until(() => targets.every(({ pair }) => pair.reads.join('') === 'ab'));
+    await waitFor(() => targets.every(({ pair }) => pair.reads.join('') === 'ab'));
     // Both frames of the turn left in one write: the client read them together.
     expect(targets.map(({ pair }) => pair.reads)).toEqual([['ab'], ['ab']]);
   });
@@ -102,7 +95,7 @@ describe('WriteBatch', () => {
     write(batch, targets, 'b');
     expect(targets.every(({ pair }) => pair.reads.length === 0)).toBe(true);
     batch.flush();
-    await until(() => targets.every(({ pair }) => pair.reads.join('') === 'ab'));
+    await waitFor(() => targets.every(({ pair }) => pair.reads.join('') === 'ab'));
     expect(targets.map(({ pair }) => pair.reads)).toEqual([['ab'], ['ab'], ['ab']]);
   });
 
@@ -110,12 +103,12 @@ describe('WriteBatch', () => {
     const targets = (await pairs(3)).map((pair) => ({ pair, c: corkable(pair.out) }));
     const batch = new WriteBatch(20, 3);
     write(batch, targets, 'a');
-    await until(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
+    await waitFor(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
     expect(targets.every(({ pair }) => pair.out.writableCorked === 0)).toBe(true);
     write(batch, targets.slice(0, 1), 'b');
     await endOfTurn();
     expect(targets[0]!.pair.out.writableCorked).toBe(0);
-    await until(() => targets[0]!.pair.reads.join('') === 'ab');
+    await waitFor(() => targets[0]!.pair.reads.join('') === 'ab');
   });
 
   it('with no delay, writes even a large fan-out at the end of the turn', async () => {
@@ -124,7 +117,7 @@ describe('WriteBatch', () => {
     write(batch, targets, 'a');
     await endOfTurn();
     expect(targets.every(({ pair }) => pair.out.writableCorked === 0)).toBe(true);
-    await until(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
+    await waitFor(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
   });
 
   it('leaves the event loop’s own immediates alone after a delayed flush', async () => {
@@ -133,9 +126,9 @@ describe('WriteBatch', () => {
     const targets = (await pairs(3)).map((pair) => ({ pair, c: corkable(pair.out) }));
     const batch = new WriteBatch(10, 3);
     write(batch, targets, 'a');
-    await until(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
+    await waitFor(() => targets.every(({ pair }) => pair.reads.join('') === 'a'));
     let ran = 0;
     for (let i = 0; i < 3; i++) setImmediate(() => ran++);
-    await until(() => ran === 3);
+    await waitFor(() => ran === 3);
   });
 });

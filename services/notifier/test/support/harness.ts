@@ -11,12 +11,7 @@ import {
   type JobEvent,
   type JobEventInput,
 } from '@transcribe/contracts';
-import {
-  appendJobEvent,
-  insertJob,
-  JOB_DELETED_CHANNEL,
-  listenForNotifications,
-} from '@transcribe/db';
+import { appendJobEvent, insertJob } from '@transcribe/db';
 import { connectBroker, type Broker } from '@transcribe/queue';
 import { createLogger, createRegistry } from '@transcribe/telemetry';
 import {
@@ -27,6 +22,7 @@ import {
 } from '../../../../packages/testkit/src/index.js';
 import { DEFAULT_WAIT_TIMEOUT_MS } from '../../../../packages/testkit/src/wait-for.js';
 import { createNotifier, type Notifier, type NotifierDeps } from '../../src/app.js';
+import { followJobDeletions } from '../../src/deletion-feed.js';
 
 export interface Job {
   id: string;
@@ -118,13 +114,8 @@ export class Harness {
     // As main.ts wires it; resolved once it listens, so a test's deletion is heard.
     let listening!: () => void;
     const heard = new Promise<void>((resolve) => (listening = resolve));
-    const deletions = listenForNotifications(this.env.env.DATABASE_URL!, {
-      channel: JOB_DELETED_CHANNEL,
-      onNotification: notifier.onJobDeleted,
-      onListening: () => {
-        notifier.onDeletionFeedStarted();
-        listening();
-      },
+    const deletions = followJobDeletions(notifier, this.env.env.DATABASE_URL!, {
+      onListening: () => listening(),
     });
     await heard;
     const { port } = notifier.server.address() as AddressInfo;
